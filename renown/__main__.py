@@ -1,0 +1,5 @@
+import sys
+
+from renown.cli import main
+
+sys.exit(main())

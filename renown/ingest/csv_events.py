@@ -1,0 +1,61 @@
+"""CSV events, for any network without a dedicated mapper and for CRM exports.
+
+Header row with at least ``event_id,network,kind,actor,target,created_at``;
+optional ``post_id,parent_post_id,text,tags,lang``. ``actor`` and ``target``
+are native ids of ``network`` (``target`` empty for a plain post);
+``created_at`` is ISO 8601 or Unix seconds; ``tags`` are ``;``-separated.
+Any other column is kept in ``attrs``. ``kind`` is one of
+:data:`renown.events.KINDS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from renown.errors import FormatError, RecordError
+from renown.events import KINDS, Account, Event, Mapped, account_key
+from renown.ingest import fields
+
+NAME = "csv"
+REQUIRED = ("event_id", "network", "kind", "actor", "target", "created_at")
+OPTIONAL = ("post_id", "parent_post_id", "text", "tags", "lang")
+
+
+def check_header(columns: list[str] | None, name: str) -> None:
+    missing = [c for c in REQUIRED if c not in (columns or [])]
+    if missing:
+        raise FormatError(f"{name}: CSV header lacks required column(s) {', '.join(missing)}; need {','.join(REQUIRED)}")
+
+
+def _cell(row: dict, column: str) -> str:
+    value = row.get(column)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def map_record(value: Any, context: dict) -> list[Mapped]:
+    row = fields.require_dict(value, "row")
+    for column in ("event_id", "network", "kind", "actor"):
+        if not _cell(row, column):
+            raise RecordError(column, "missing")
+    network = _cell(row, "network").lower()
+    kind = _cell(row, "kind").lower()
+    if kind not in KINDS:
+        raise RecordError("kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+    created = fields.any_time(_cell(row, "created_at"), "created_at")
+    actor = account_key(network, _cell(row, "actor"))
+    target = account_key(network, _cell(row, "target")) if _cell(row, "target") else None
+    tags = [t.strip().lstrip("#").lower() for t in _cell(row, "tags").split(";") if t.strip()]
+    extras = {k: v for k, v in row.items() if k not in REQUIRED and k not in OPTIONAL and k is not None and v not in (None, "")}
+    record_id = f"{network}:{_cell(row, 'event_id')}"
+    event = Event(
+        event_id=record_id, network=network, kind=kind, actor=actor, created_at=created, target=target,
+        post_id=_cell(row, "post_id") or None, parent_post_id=_cell(row, "parent_post_id") or None,
+        text=_cell(row, "text") or None, lang=_cell(row, "lang") or None, tags=tags, record_id=record_id,
+        attrs=orjson.dumps(extras).decode() if extras else None,
+    )
+    accounts = [Account(key=actor, network=network, observed_at=created)]
+    if target:
+        accounts.append(Account(key=target, network=network, observed_at=created))
+    return [Mapped(events=[event], accounts=accounts)]

@@ -1,0 +1,100 @@
+"""The supported source formats and how a file's format is recognised."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import orjson
+
+from renown.errors import FormatError
+from renown.events import Mapped
+from renown.ingest import bluesky, csv_events, mastodon, reddit, twarc, twitter_archive
+from renown.ingest.sources import RawRecord, Source, read_csv, read_json_array, read_json_document, read_json_lines
+
+Reader = Callable[[Source], tuple[Iterator[RawRecord], dict]]
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    read: Reader
+    map_record: Callable[[Any, dict], list[Mapped]]
+    sniff: Callable[[Any], bool] | None
+    description: str
+
+
+def _plain(reader: Callable[[Source], Iterator[RawRecord]]) -> Reader:
+    return lambda source: (reader(source), {})
+
+
+def _read_csv(source: Source) -> tuple[Iterator[RawRecord], dict]:
+    with source.open_binary() as stream:
+        header = stream.readline().decode("utf-8", errors="replace")
+    csv_events.check_header([c.strip() for c in header.strip().split(",")] if header else None, source.name)
+    return read_csv(source), {}
+
+
+def _module_format(module: ModuleType, read: Reader, description: str) -> Format:
+    return Format(module.NAME, read, module.map_record, getattr(module, "sniff", None), description)
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        _module_format(twarc, _plain(read_json_lines), "X/Twitter API v2 JSONL from twarc2 (pages or flattened)"),
+        _module_format(twitter_archive, twitter_archive.read, "X/Twitter archive folder or zip (data/tweets.js)"),
+        _module_format(mastodon, _plain(read_json_document), "Mastodon statuses/notifications (REST API JSON)"),
+        _module_format(bluesky, _plain(read_json_lines), "Bluesky Jetstream events (JSONL)"),
+        _module_format(reddit, _plain(read_json_lines), "Reddit Pushshift-style comments/submissions (NDJSON)"),
+        _module_format(csv_events, _read_csv, "CSV events (event_id,network,kind,actor,target,created_at,...)"),
+    )
+}
+
+_PEEK_BYTES = 256 * 1024
+_PEEK_RECORDS = 20
+
+
+def _peek_values(source: Source) -> tuple[str, list[Any]]:
+    with source.open_binary() as stream:
+        head = stream.read(_PEEK_BYTES).decode("utf-8", errors="replace")
+    stripped = head.lstrip()
+    if stripped.startswith("["):
+        values = [r.value for r in itertools.islice(read_json_array(head), _PEEK_RECORDS) if r.error is None]
+        return head, values
+    values = []
+    for line in head.splitlines()[:_PEEK_RECORDS]:
+        try:
+            values.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            continue
+    return head, values
+
+
+def detect(source: Source) -> Format | None:
+    """The format of ``source``, or None for an empty file. Raises FormatError
+    when the content matches no format or more than one."""
+    base = source.base_name
+    if source.member("account.js") and base.endswith((".js",)):
+        return FORMATS[twitter_archive.NAME]
+    if base.endswith(".csv"):
+        return FORMATS[csv_events.NAME]
+    head, values = _peek_values(source)
+    if not head.strip():
+        return None
+    if twitter_archive.sniff_text(head):
+        return FORMATS[twitter_archive.NAME]
+    hint = f"pass --format with one of: {', '.join(FORMATS)}"
+    if not values:
+        raise FormatError(f"{source.name}: unknown format (no JSON records found in the first lines); {hint}")
+    votes = {name: sum(1 for v in values if f.sniff(v)) for name, f in FORMATS.items() if f.sniff}
+    best = max(votes.values())
+    winners = [name for name, count in votes.items() if count == best and count > 0]
+    if not winners:
+        raise FormatError(f"{source.name}: unknown format (records match no supported format); {hint}")
+    if len(winners) > 1:
+        raise FormatError(f"{source.name}: ambiguous format (could be {' or '.join(winners)}); {hint}")
+    return FORMATS[winners[0]]

@@ -1,0 +1,240 @@
+"""Finding and opening source files: directories, zip archives, ``.gz`` and ``.zst``.
+
+Readers yield :class:`RawRecord` items — one per line or per JSON array
+element — carrying the position they came from, so every reject can name its
+file and line. Parsing errors become records with ``error`` set instead of
+exceptions: the caller quarantines them and carries on.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+import zstandard
+
+from renown.errors import RenownError
+
+COMPRESSED_SUFFIXES = (".gz", ".zst")
+
+
+@dataclass(slots=True)
+class RawRecord:
+    line: int
+    raw: str
+    value: Any = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """One readable unit: a file, a member of a zip, or a whole export folder."""
+
+    name: str
+    open_binary: Callable[[], IO[bytes]]
+    #: Sibling members for multi-file exports (Twitter archive): name -> opener.
+    members: tuple[tuple[str, Callable[[], IO[bytes]]], ...] = ()
+
+    @property
+    def base_name(self) -> str:
+        """The file name without compression suffixes, lower-cased."""
+        name = self.name.lower()
+        for suffix in COMPRESSED_SUFFIXES:
+            if name.endswith(suffix):
+                name = name[: -len(suffix)]
+        return name
+
+    def member(self, suffix: str) -> Callable[[], IO[bytes]] | None:
+        for name, opener in self.members:
+            if name.endswith(suffix):
+                return opener
+        return None
+
+
+def _decompressing(path_name: str, opener: Callable[[], IO[bytes]]) -> Callable[[], IO[bytes]]:
+    lower = path_name.lower()
+    if lower.endswith(".gz"):
+        return lambda: gzip.GzipFile(fileobj=opener(), mode="rb")
+    if lower.endswith(".zst"):
+        return lambda: zstandard.ZstdDecompressor().stream_reader(opener(), read_across_frames=True)
+    return opener
+
+
+def _zip_sources(path: Path) -> list[Source]:
+    with zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist() if not n.endswith("/")]
+
+    def opener_for(member: str) -> Callable[[], IO[bytes]]:
+        def open_member() -> IO[bytes]:
+            data = zipfile.ZipFile(path).read(member)
+            return io.BytesIO(data)
+
+        return _decompressing(member, open_member)
+
+    tweets = [n for n in names if n.endswith("data/tweets.js") or n.endswith("data/tweet.js")]
+    if tweets:
+        members = tuple((f"{path}!{n}", opener_for(n)) for n in names if n.endswith(".js"))
+        return [Source(f"{path}!{tweets[0]}", opener_for(tweets[0]), members)]
+    return [Source(f"{path}!{n}", opener_for(n)) for n in sorted(names) if _is_data_file(n)]
+
+
+def _is_data_file(name: str) -> bool:
+    lower = name.lower()
+    for suffix in COMPRESSED_SUFFIXES:
+        if lower.endswith(suffix):
+            lower = lower[: -len(suffix)]
+    return lower.endswith((".json", ".jsonl", ".ndjson", ".csv", ".js", ".txt", ".xml"))
+
+
+def _file_source(path: Path) -> Source:
+    return Source(str(path), _decompressing(path.name, lambda: open(path, "rb")))
+
+
+def _archive_dir_source(data_dir: Path) -> Source:
+    tweets = data_dir / "tweets.js"
+    if not tweets.exists():
+        tweets = data_dir / "tweet.js"
+    members = tuple((str(p), _file_source(p).open_binary) for p in sorted(data_dir.glob("*.js")))
+    return Source(str(tweets), _file_source(tweets).open_binary, members)
+
+
+def discover(paths: list[Path]) -> list[Source]:
+    """Expand paths into sources. A folder holding ``data/tweets.js`` is one
+    Twitter archive; other folders are walked for data files."""
+    found: list[Source] = []
+    for path in paths:
+        if not path.exists():
+            raise RenownError(f"{path}: no such file or directory")
+        if path.is_dir():
+            archive_data = path / "data"
+            if (archive_data / "tweets.js").exists() or (archive_data / "tweet.js").exists():
+                found.append(_archive_dir_source(archive_data))
+                continue
+            if (path / "tweets.js").exists() and (path / "account.js").exists():
+                found.append(_archive_dir_source(path))
+                continue
+            children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+            found.extend(discover([c for c in children if c.is_dir() or _is_data_file(c.name) or c.suffix == ".zip"]))
+        elif path.suffix.lower() == ".zip":
+            found.extend(_zip_sources(path))
+        else:
+            found.append(_file_source(path))
+    return found
+
+
+def read_text(source: Source) -> str:
+    with source.open_binary() as stream:
+        return stream.read().decode("utf-8", errors="replace")
+
+
+def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """Numbered non-empty lines of a binary stream, without line endings."""
+    buffered = stream if isinstance(stream, io.BufferedIOBase) and hasattr(stream, "readline") else io.BufferedReader(stream)  # type: ignore[arg-type]
+    for number, line in enumerate(buffered, start=1):
+        line = line.rstrip(b"\r\n")
+        if line.strip():
+            yield number, line
+
+
+def read_json_lines(source: Source) -> Iterator[RawRecord]:
+    """JSON lines; each unparsable line becomes an error record."""
+    with source.open_binary() as stream:
+        for number, line in iter_lines(stream):
+            raw = line.decode("utf-8", errors="replace")
+            try:
+                yield RawRecord(number, raw, orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                yield RawRecord(number, raw, error=f"invalid JSON: {exc}")
+
+
+def read_json_array(text: str, start: int = 0) -> Iterator[RawRecord]:
+    """Elements of a JSON array one at a time, with the line each starts on.
+
+    Parsing element by element keeps everything before a truncation or a
+    broken element: the rest of the file becomes one error record.
+    """
+    lines = _LineCounter(text)
+    pos = _skip(text, start)
+    if pos >= len(text) or text[pos] != "[":
+        yield RawRecord(lines.at(pos), text[pos : pos + 80], error="expected a JSON array")
+        return
+    pos = _skip(text, pos + 1)
+    while pos < len(text) and text[pos] != "]":
+        line = lines.at(pos)
+        try:
+            value, end = _DECODER.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            yield RawRecord(line, text[pos : pos + 200], error=f"invalid JSON: {exc.msg} (line {lines.at(exc.pos)})")
+            return
+        yield RawRecord(line, text[pos:end], value)
+        pos = _skip(text, end)
+        if pos < len(text) and text[pos] == ",":
+            pos = _skip(text, pos + 1)
+        elif pos < len(text) and text[pos] != "]":
+            yield RawRecord(lines.at(pos), text[pos : pos + 80], error="expected ',' or ']' between array elements")
+            return
+    if pos >= len(text):
+        yield RawRecord(lines.at(pos), "", error="truncated JSON array: missing ']'")
+
+
+_DECODER = json.JSONDecoder()  # stdlib: raw_decode reports where each element ends
+_WHITESPACE = re.compile(r"[ \t\r\n]*")
+
+
+def _skip(text: str, pos: int) -> int:
+    return _WHITESPACE.match(text, pos).end()
+
+
+class _LineCounter:
+    """Line numbers of increasing offsets, counting each newline once."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.pos, self.line = text, 0, 1
+
+    def at(self, pos: int) -> int:
+        if pos < self.pos:
+            return self.text.count("\n", 0, pos) + 1
+        self.line += self.text.count("\n", self.pos, pos)
+        self.pos = pos
+        return self.line
+
+
+def read_json_document(source: Source) -> Iterator[RawRecord]:
+    """A ``.json`` file holding either one array of records or JSON lines."""
+    text = read_text(source)
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        yield from read_json_array(text)
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield RawRecord(number, line, orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            yield RawRecord(number, line, error=f"invalid JSON: {exc}")
+
+
+def read_csv(source: Source) -> Iterator[RawRecord]:
+    """CSV rows as dicts keyed by the header; line numbers count the header as 1."""
+    with source.open_binary() as stream:
+        text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+        reader = csv.DictReader(text)
+        try:
+            for row in reader:
+                line = reader.line_num
+                if None in row:
+                    yield RawRecord(line, ",".join(str(v) for v in row.values()), error="more fields than the header names")
+                    continue
+                yield RawRecord(line, ",".join("" if v is None else v for v in row.values()), row)
+        except csv.Error as exc:
+            yield RawRecord(reader.line_num, "", error=f"CSV syntax: {exc}")

@@ -1,0 +1,178 @@
+"""X/Twitter API v2 as collected by twarc2 (JSON lines).
+
+Two shapes are read: raw API pages (``data`` + ``includes.users`` /
+``includes.tweets`` + ``meta``), and the flattened one-tweet-per-line form
+(``twarc2 flatten``: ``author``, ``in_reply_to_user``, referenced tweets and
+mentions expanded inline, ``__twarc`` metadata). Ids are strings, times ISO 8601.
+
+A tweet becomes one primary event — ``repost`` (``referenced_tweets`` type
+``retweeted``), ``reply`` (``replied_to``), ``quote`` (``quoted``) or
+``post`` — plus one ``mention`` per mentioned account (none for retweets,
+whose mentions belong to the original). Tweets in ``includes.tweets`` are
+real tweets by their authors and load as well.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from renown.errors import RecordError
+from renown.events import Account, Event, Mapped, account_key
+from renown.ingest import fields
+
+NAME = "twarc2"
+NETWORK = "twitter"
+
+
+def sniff(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    if isinstance(value.get("data"), list) and ("includes" in value or "meta" in value):
+        return True
+    return "author_id" in value and "id" in value and "text" in value and "content" not in value
+
+
+def map_record(value: Any, context: dict) -> list[Mapped]:
+    record = fields.require_dict(value)
+    if isinstance(record.get("data"), list):
+        return _map_page(record)
+    if isinstance(record.get("data"), dict):  # single-tweet lookup response
+        return _map_page({**record, "data": [record["data"]]})
+    return [_guard(lambda: map_tweet(record, {}, {}), "")]
+
+
+def _guard(fn, where: str) -> Mapped:
+    try:
+        mapped = fn()
+    except RecordError as exc:
+        mapped = Mapped(error=exc)
+    mapped.where = where
+    return mapped
+
+
+def _map_page(page: dict) -> list[Mapped]:
+    includes = page.get("includes") or {}
+    users = {u["id"]: u for u in includes.get("users", []) if isinstance(u, dict) and "id" in u}
+    tweets = {t["id"]: t for t in includes.get("tweets", []) if isinstance(t, dict) and "id" in t}
+    out = [_guard(lambda t=t: map_tweet(t, users, tweets), f"data[{i}]") for i, t in enumerate(page["data"])]
+    out += [
+        _guard(lambda t=t: map_tweet(t, users, tweets), f"includes.tweets[{i}]")
+        for i, t in enumerate(includes.get("tweets", []))
+    ]
+    return out
+
+
+def _user_account(user: dict, observed_at) -> Account | None:
+    if not isinstance(user, dict) or not user.get("id"):
+        return None
+    created = user.get("created_at")
+    return Account(
+        key=account_key(NETWORK, str(user["id"])),
+        network=NETWORK,
+        observed_at=observed_at,
+        handle=user.get("username"),
+        display_name=user.get("name"),
+        followers=fields.optional_int(user, "public_metrics.followers_count"),
+        created_at=fields.iso_time(created, "user.created_at") if isinstance(created, str) else None,
+    )
+
+
+def _referenced_author(ref: dict, tweets: dict) -> str | None:
+    """Author id of a referenced tweet: expanded inline, in ``includes``, or unknown."""
+    inline = ref.get("tweet") if isinstance(ref.get("tweet"), dict) else ref
+    author = inline.get("author_id") or (inline.get("author") or {}).get("id")
+    if not author and ref.get("id") in tweets:
+        author = tweets[ref["id"]].get("author_id")
+    return str(author) if author else None
+
+
+def map_tweet(tweet: dict, users: dict, tweets: dict) -> Mapped:
+    tweet = fields.require_dict(tweet, "tweet")
+    tweet_id = fields.string_id(tweet, "id")
+    author_id = fields.string_id(tweet, "author_id")
+    created = fields.iso_time(fields.get(tweet, "created_at"), "created_at")
+    text = fields.optional_str(tweet, "text")
+    lang = fields.optional_str(tweet, "lang")
+    entities = tweet.get("entities") or {}
+    if not isinstance(entities, dict):
+        raise RecordError("entities", "expected an object")
+    tags = fields.hashtags(entities.get("hashtags"), "entities.hashtags")
+    refs = tweet.get("referenced_tweets") or []
+    if not isinstance(refs, list) or not all(isinstance(r, dict) and r.get("id") for r in refs):
+        raise RecordError("referenced_tweets", "expected a list of {type, id}")
+    by_type = {r.get("type"): r for r in refs}
+    mentions = entities.get("mentions") or []
+    if not isinstance(mentions, list):
+        raise RecordError("entities.mentions", "expected a list")
+
+    actor = account_key(NETWORK, author_id)
+    record_id = f"{NETWORK}:{tweet_id}"
+    attrs = orjson.dumps({"public_metrics": tweet["public_metrics"]}).decode() if isinstance(tweet.get("public_metrics"), dict) else None
+
+    def event(kind: str, suffix: str = "", target: str | None = None, parent: str | None = None) -> Event:
+        return Event(
+            event_id=record_id + suffix, network=NETWORK, kind=kind, actor=actor, created_at=created,
+            target=target, post_id=tweet_id, parent_post_id=parent, text=text, lang=lang, tags=tags,
+            record_id=record_id, attrs=attrs,
+        )
+
+    events: list[Event] = []
+    primary_target: str | None = None
+    if "retweeted" in by_type:
+        ref = by_type["retweeted"]
+        author = _referenced_author(ref, tweets) or _first_mention_id(mentions)
+        primary_target = account_key(NETWORK, author) if author else None
+        events.append(event("repost", target=primary_target, parent=str(ref["id"])))
+    elif "replied_to" in by_type:
+        ref = by_type["replied_to"]
+        author = fields.optional_str(tweet, "in_reply_to_user_id") or _referenced_author(ref, tweets)
+        primary_target = account_key(NETWORK, author) if author else None
+        events.append(event("reply", target=primary_target, parent=str(ref["id"])))
+        if "quoted" in by_type:
+            quoted = by_type["quoted"]
+            q_author = _referenced_author(quoted, tweets)
+            events.append(event("quote", "#quote", account_key(NETWORK, q_author) if q_author else None, str(quoted["id"])))
+    elif "quoted" in by_type:
+        ref = by_type["quoted"]
+        author = _referenced_author(ref, tweets)
+        primary_target = account_key(NETWORK, author) if author else None
+        events.append(event("quote", target=primary_target, parent=str(ref["id"])))
+    else:
+        events.append(event("post"))
+
+    if "retweeted" not in by_type:
+        seen = {primary_target, actor}
+        for i, mention in enumerate(mentions):
+            mention_id = mention.get("id") if isinstance(mention, dict) else None
+            if not mention_id:
+                username = mention.get("username") if isinstance(mention, dict) else None
+                mention_id = next((u["id"] for u in users.values() if u.get("username") == username), None)
+            if not mention_id:
+                continue  # a mention of a handle the API did not resolve to an account
+            target = account_key(NETWORK, str(mention_id))
+            if target in seen:
+                continue
+            seen.add(target)
+            events.append(event("mention", f"#mention:{mention_id}", target))
+
+    accounts: list[Account] = []
+    candidates = [tweet.get("author"), users.get(author_id), tweet.get("in_reply_to_user")]
+    candidates += [m for m in mentions if isinstance(m, dict) and "username" in m and "name" in m]
+    candidates += [users.get(str(m.get("id"))) for m in mentions if isinstance(m, dict)]
+    for user in candidates:
+        if user:
+            account = _user_account(user, created)
+            if account:
+                accounts.append(account)
+    if not any(a.key == actor for a in accounts):
+        accounts.append(Account(key=actor, network=NETWORK, observed_at=created))
+    return Mapped(events=events, accounts=accounts)
+
+
+def _first_mention_id(mentions: list) -> str | None:
+    for mention in mentions:
+        if isinstance(mention, dict) and mention.get("id"):
+            return str(mention["id"])
+    return None

@@ -1,0 +1,340 @@
+"""The embedded store: Parquet files in one data directory, queried with DuckDB.
+
+Layout of a data directory::
+
+    events/network=<n>/day=<YYYY-MM-DD>/part-<ingest>-<i>.parquet   the event log
+    raw/part-<ingest>.parquet            source text of every stored record (audit)
+    accounts.parquet                     one row per account, newest observation wins
+    quarantine/<ingest>.jsonl            rejected records with file, line, field, reason
+    ingests/<ingest>.json                what each ingest read and loaded
+    _txn/<ingest>/                       a transaction being written
+
+Every write is a transaction: new files are written under ``_txn/<id>/``,
+then a ``COMMIT`` journal listing the moves into place is written atomically,
+then the moves run. Opening the store rolls a journaled transaction forward
+and deletes unjournaled leftovers, so a crash leaves either the old state or
+(after the next open) the new one — never half of it. Re-ingesting a record
+adds nothing: new events are anti-joined on ``event_id`` before they land.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from operator import attrgetter
+from pathlib import Path
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from renown.errors import StoreError
+from renown.events import ACCOUNT_COLUMNS, ACCOUNT_SCHEMA, EVENT_COLUMNS, EVENT_SCHEMA, Account, Event
+
+_STAGING_SCHEMA = EVENT_SCHEMA.append(pa.field("seq", pa.int64()))
+_RAW_SCHEMA = pa.schema([("source_file", pa.string()), ("source_line", pa.int64()), ("raw", pa.string())])
+_EVENT_ROW = attrgetter(*EVENT_COLUMNS)
+_ACCOUNT_ROW = attrgetter(*ACCOUNT_COLUMNS)
+_FLUSH_ROWS = 200_000
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _sql_list(paths: Iterable[Path]) -> str:
+    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+
+
+@dataclass
+class CommitResult:
+    ingest_id: str
+    loaded: Counter = field(default_factory=Counter)
+    duplicate: Counter = field(default_factory=Counter)
+    accounts: int = 0
+    quarantined: int = 0
+
+
+class Store:
+    """A data directory. Cheap to construct; nothing is read until asked."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.events_dir = self.root / "events"
+        self.raw_dir = self.root / "raw"
+        self.accounts_file = self.root / "accounts.parquet"
+        self.quarantine_dir = self.root / "quarantine"
+        self.ingests_dir = self.root / "ingests"
+        self.txn_dir = self.root / "_txn"
+
+    # -- transactions -----------------------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create data directory {self.root}: {exc.strerror}") from exc
+        with open(self.root / ".lock", "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StoreError(f"{self.root} is being written by another renown process") from None
+            try:
+                self.recover()
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def recover(self) -> None:
+        """Finish journaled transactions and drop unjournaled ones."""
+        if not self.txn_dir.exists():
+            return
+        for txn in sorted(self.txn_dir.iterdir()):
+            journal = txn / "COMMIT"
+            if journal.exists():
+                self._apply(orjson.loads(journal.read_bytes()))
+            shutil.rmtree(txn, ignore_errors=True)
+
+    def _apply(self, moves: list[list[str]]) -> None:
+        for source, destination in moves:
+            src, dst = Path(source), Path(destination)
+            if src.exists():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
+
+    def writer(self, ingest_id: str | None = None) -> "Transaction":
+        return Transaction(self, ingest_id or time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8])
+
+    # -- reading ----------------------------------------------------------
+    def event_files(self) -> list[Path]:
+        return sorted(self.events_dir.glob("network=*/day=*/*.parquet")) if self.events_dir.exists() else []
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with views ``events_all`` (everything stored),
+        ``events`` (live: deletes applied, missing targets resolved from the
+        parent post's author), ``accounts`` and ``raw``."""
+        self.recover_if_unlocked()
+        con = duckdb.connect()
+        files = self.event_files()
+        if files:
+            con.execute(
+                f"CREATE VIEW events_all AS SELECT {', '.join(EVENT_COLUMNS)}, day FROM read_parquet({_sql_list(files)}, "
+                "hive_partitioning = true, hive_types = {'network': VARCHAR, 'day': DATE}, union_by_name = true)"
+            )
+        else:
+            con.register("_empty_events", pa.table({n: pa.array([], t) for n, t in zip(EVENT_SCHEMA.names, EVENT_SCHEMA.types)}))
+            con.execute("CREATE VIEW events_all AS SELECT *, CAST(created_at AS DATE) AS day FROM _empty_events")
+        con.execute(
+            """
+            CREATE VIEW events AS
+            WITH deleted AS (SELECT DISTINCT network, record_id FROM events_all WHERE kind = 'delete'),
+                 authors AS (SELECT network, post_id, any_value(actor) AS actor FROM events_all
+                             WHERE kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL GROUP BY ALL)
+            SELECT e.* REPLACE (coalesce(e.target, a.actor) AS target)
+            FROM events_all e
+            LEFT JOIN authors a ON e.target IS NULL AND e.parent_post_id IS NOT NULL
+                               AND a.network = e.network AND a.post_id = e.parent_post_id
+            WHERE e.kind = 'delete' OR NOT EXISTS
+                  (SELECT 1 FROM deleted d WHERE d.network = e.network AND d.record_id = e.record_id)
+            """
+        )
+        if self.accounts_file.exists():
+            con.execute(f"CREATE VIEW accounts AS SELECT * FROM read_parquet({_sql_list([self.accounts_file])})")
+        else:
+            con.register("_empty_accounts", ACCOUNT_SCHEMA.empty_table())
+            con.execute("CREATE VIEW accounts AS SELECT * FROM _empty_accounts")
+        raw_files = sorted(self.raw_dir.glob("*.parquet")) if self.raw_dir.exists() else []
+        if raw_files:
+            con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet({_sql_list(raw_files)})")
+        else:
+            con.register("_empty_raw", _RAW_SCHEMA.empty_table())
+            con.execute("CREATE VIEW raw AS SELECT * FROM _empty_raw")
+        return con
+
+    def recover_if_unlocked(self) -> None:
+        """Readers roll forward a crashed transaction too, unless a writer is busy."""
+        if not self.txn_dir.exists() or not any(self.txn_dir.iterdir()):
+            return
+        try:
+            with self.lock():
+                pass
+        except StoreError:
+            pass
+
+    def quarantined(self) -> int:
+        if not self.quarantine_dir.exists():
+            return 0
+        total = 0
+        for path in self.quarantine_dir.glob("*.jsonl"):
+            with open(path, "rb") as handle:
+                total += sum(1 for _ in handle)
+        return total
+
+    def stats(self) -> dict:
+        """Counts for ``renown stats``; the ``--json`` shape is a contract."""
+        con = self.connect()
+        events, first, last = con.execute("SELECT count(*), min(created_at), max(created_at) FROM events").fetchone()
+        by_kind = dict(con.execute("SELECT kind, count(*) FROM events GROUP BY kind ORDER BY 2 DESC").fetchall())
+        by_network = dict(con.execute("SELECT network, count(*) FROM events GROUP BY network ORDER BY 2 DESC").fetchall())
+        accounts = con.execute("SELECT count(*) FROM accounts").fetchone()[0]
+        accounts_by_network = dict(con.execute("SELECT network, count(*) FROM accounts GROUP BY 1 ORDER BY 2 DESC").fetchall())
+        ingests = len(list(self.ingests_dir.glob("*.json"))) if self.ingests_dir.exists() else 0
+        con.close()
+        return {
+            "data_dir": str(self.root),
+            "events": events,
+            "accounts": accounts,
+            "quarantined": self.quarantined(),
+            "by_kind": by_kind,
+            "by_network": by_network,
+            "accounts_by_network": accounts_by_network,
+            "first_event": first.isoformat() if first else None,
+            "last_event": last.isoformat() if last else None,
+            "ingests": ingests,
+        }
+
+
+class Transaction:
+    """Buffers one ingest's events, accounts, raw lines and rejects, then
+    commits them atomically (see :class:`Store`)."""
+
+    def __init__(self, store: Store, ingest_id: str) -> None:
+        self.store = store
+        self.ingest_id = ingest_id
+        self.dir = store.txn_dir / ingest_id
+        self._events: list[tuple] = []
+        self._accounts: list[tuple] = []
+        self._raw: list[tuple] = []
+        self._parts = 0
+        self._seq = 0
+        self._quarantine = None
+        self.quarantined = 0
+
+    def __enter__(self) -> "Transaction":
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._quarantine:
+            self._quarantine.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def add(self, events: list[Event], accounts: list[Account], raw: tuple[str, int, str] | None) -> None:
+        for event in events:
+            self._events.append(_EVENT_ROW(event) + (self._seq,))
+            self._seq += 1
+        self._accounts.extend(_ACCOUNT_ROW(a) for a in accounts)
+        if raw is not None:
+            self._raw.append(raw)
+        if len(self._events) >= _FLUSH_ROWS or len(self._accounts) >= _FLUSH_ROWS:
+            self.flush()
+
+    def reject(self, entry: dict) -> None:
+        if self._quarantine is None:
+            self._quarantine = open(self.dir / "quarantine.jsonl", "wb")
+        self._quarantine.write(orjson.dumps(entry) + b"\n")
+        self.quarantined += 1
+
+    def flush(self) -> None:
+        part = self._parts
+        if self._events:
+            columns = list(zip(*self._events))
+            table = pa.Table.from_arrays([pa.array(c, t) for c, t in zip(columns, _STAGING_SCHEMA.types)], schema=_STAGING_SCHEMA)
+            pq.write_table(table, self.dir / f"stage-events-{part}.parquet", compression="lz4")
+        if self._accounts:
+            columns = list(zip(*self._accounts))
+            table = pa.Table.from_arrays([pa.array(c, t) for c, t in zip(columns, ACCOUNT_SCHEMA.types)], schema=ACCOUNT_SCHEMA)
+            pq.write_table(table, self.dir / f"stage-accounts-{part}.parquet", compression="lz4")
+        if self._raw:
+            columns = list(zip(*self._raw))
+            table = pa.Table.from_arrays([pa.array(c, t) for c, t in zip(columns, _RAW_SCHEMA.types)], schema=_RAW_SCHEMA)
+            pq.write_table(table, self.dir / f"stage-raw-{part}.parquet", compression="lz4")
+        self._events, self._accounts, self._raw = [], [], []
+        self._parts += 1
+
+    def commit(self, ingest_record: dict) -> CommitResult:
+        """Dedupe against the stored log and move everything into place."""
+        self.flush()
+        if self._quarantine:
+            self._quarantine.close()
+            self._quarantine = None
+        store, result, moves = self.store, CommitResult(self.ingest_id), []
+        staged = sorted(self.dir.glob("stage-events-*.parquet"))
+        con = duckdb.connect()
+        con.execute("SET preserve_insertion_order = false")
+        if staged:
+            existing = store.event_files()
+            seen_filter = ""
+            if existing:
+                con.execute(f"CREATE TEMP TABLE seen AS SELECT event_id FROM read_parquet({_sql_list(existing)})")
+                seen_filter = "WHERE NOT EXISTS (SELECT 1 FROM seen WHERE seen.event_id = s.event_id)"
+            con.execute(
+                f"""CREATE TEMP TABLE fresh AS
+                    SELECT * EXCLUDE (seq), CAST(created_at AS DATE) AS day
+                    FROM read_parquet({_sql_list(staged)}) s {seen_filter}
+                    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY seq) = 1"""
+            )
+            offered = Counter(dict(con.execute(f"SELECT kind, count(*) FROM read_parquet({_sql_list(staged)}) GROUP BY 1").fetchall()))
+            result.loaded = Counter(dict(con.execute("SELECT kind, count(*) FROM fresh GROUP BY 1").fetchall()))
+            result.duplicate = offered - result.loaded
+            if sum(result.loaded.values()):
+                out = self.dir / "events"
+                con.execute(
+                    f"COPY fresh TO '{out}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (network, day), "
+                    f"FILENAME_PATTERN 'part-{self.ingest_id}-{{i}}', OVERWRITE_OR_IGNORE true)"
+                )
+                for path in sorted(out.rglob("*.parquet")):
+                    moves.append([str(path), str(store.events_dir / path.relative_to(out))])
+                raw_staged = sorted(self.dir.glob("stage-raw-*.parquet"))
+                if raw_staged:
+                    raw_out = self.dir / "raw.parquet"
+                    con.execute(
+                        f"""COPY (SELECT r.* FROM read_parquet({_sql_list(raw_staged)}) r
+                                  SEMI JOIN (SELECT DISTINCT source_file, source_line FROM fresh) f
+                                  USING (source_file, source_line))
+                            TO '{raw_out}' (FORMAT parquet, COMPRESSION zstd)"""
+                    )
+                    moves.append([str(raw_out), str(store.raw_dir / f"part-{self.ingest_id}.parquet")])
+        staged_accounts = sorted(self.dir.glob("stage-accounts-*.parquet"))
+        if staged_accounts:
+            sources = f"SELECT * FROM read_parquet({_sql_list(staged_accounts)})"
+            if store.accounts_file.exists():
+                sources += f" UNION ALL BY NAME SELECT * FROM read_parquet({_sql_list([store.accounts_file])})"
+            newest = ", ".join(
+                f"arg_max({c}, observed_at) FILTER (WHERE {c} IS NOT NULL) AS {c}"
+                for c in ACCOUNT_COLUMNS if c not in ("key", "observed_at")
+            )
+            accounts_out = self.dir / "accounts.parquet"
+            con.execute(
+                f"COPY (SELECT key, {newest}, max(observed_at) AS observed_at FROM ({sources}) GROUP BY key ORDER BY key) "
+                f"TO '{accounts_out}' (FORMAT parquet, COMPRESSION zstd)"
+            )
+            result.accounts = con.execute(f"SELECT count(*) FROM read_parquet('{accounts_out}')").fetchone()[0]
+            moves.append([str(accounts_out), str(store.accounts_file)])
+        con.close()
+        quarantine = self.dir / "quarantine.jsonl"
+        if quarantine.exists():
+            moves.append([str(quarantine), str(store.quarantine_dir / f"{self.ingest_id}.jsonl")])
+        result.quarantined = self.quarantined
+        record = self.dir / "ingest.json"
+        record.write_bytes(orjson.dumps({**ingest_record, "ingest_id": self.ingest_id, "loaded": result.loaded,
+                                         "duplicate": result.duplicate, "quarantined": self.quarantined},
+                                        option=orjson.OPT_INDENT_2))
+        moves.append([str(record), str(store.ingests_dir / f"{self.ingest_id}.json")])
+        _write_atomic(self.dir / "COMMIT", orjson.dumps(moves))
+        store._apply(moves)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return result

@@ -1,0 +1,63 @@
+"""Shared fixtures: a fresh data directory and helpers to run the CLI in-process."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+
+from renown.cli import main
+from renown.store import Store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "data")
+
+
+@pytest.fixture
+def fixtures(tmp_path: Path) -> Path:
+    """A private copy of tests/fixtures, free to modify."""
+    target = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES, target)
+    return target
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def json(self):
+        return orjson.loads(self.out)
+
+
+@pytest.fixture
+def cli(capsys, store: Store):
+    """Run ``renown --data-dir <store> ARGS`` in-process; returns a CliResult."""
+
+    def run(*args: str, data_dir: Path | None = None) -> CliResult:
+        argv = ["--data-dir", str(data_dir or store.root), *map(str, args)]
+        code = main(argv)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def read_events(store: Store):
+    """Rows of a store view as dicts, ordered by event id: ``read_events("kind = 'like'")``."""
+
+    def read(where: str = "true", view: str = "events", of: Store | None = None) -> list[dict]:
+        con = (of or store).connect()
+        cursor = con.execute(f"SELECT * FROM {view} WHERE {where} ORDER BY 1")
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+        con.close()
+        return rows
+
+    return read

@@ -1,0 +1,209 @@
+"""Each network's mapper on fixtures written from the public format documentation."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from renown.ingest.formats import detect
+from renown.ingest.pipeline import ingest
+from renown.ingest.sources import discover
+from renown.store import Store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def kinds_by_id(rows: list[dict]) -> dict[str, tuple]:
+    return {r["event_id"]: (r["kind"], r["actor"], r["target"]) for r in rows}
+
+
+@pytest.mark.parametrize(
+    ("relative", "expected"),
+    [
+        ("twarc2/search_page.jsonl", "twarc2"),
+        ("twarc2/flattened.jsonl", "twarc2"),
+        ("twitter-archive", "twitter-archive"),
+        ("mastodon/statuses.json", "mastodon"),
+        ("mastodon/notifications.json", "mastodon"),
+        ("bluesky/jetstream.jsonl", "bluesky"),
+        ("reddit/RS_2023-01.ndjson", "reddit"),
+        ("reddit/RC_2023-01.ndjson", "reddit"),
+        ("csv/events.csv", "csv"),
+    ],
+)
+def test_format_is_detected_from_content(relative: str, expected: str) -> None:
+    [source] = discover([FIXTURES / relative])
+    assert detect(source).name == expected
+
+
+def test_twarc2_page_maps_each_reference_type(store, read_events) -> None:
+    ingest(store, [FIXTURES / "twarc2/search_page.jsonl"])
+    rows = kinds_by_id(read_events())
+    assert rows["twitter:1587846394958729216"] == ("post", "twitter:783214", None)
+    assert rows["twitter:1587846394958729216#mention:2244994945"] == ("mention", "twitter:783214", "twitter:2244994945")
+    assert rows["twitter:1587850000000000001"] == ("reply", "twitter:1526228120", "twitter:783214")
+    # the replied-to account is the reply's target, not also a mention; the other mention is
+    assert "twitter:1587850000000000001#mention:783214" not in rows
+    assert rows["twitter:1587850000000000001#mention:857699969263964161"][0] == "mention"
+    # a retweet targets the original author and carries no mentions of its own
+    assert rows["twitter:1587851111111111111"] == ("repost", "twitter:2244994945", "twitter:783214")
+    assert not any(k.startswith("twitter:1587851111111111111#") for k in rows)
+    # the quoted author comes from includes.tweets
+    assert rows["twitter:1587852222222222222"] == ("quote", "twitter:857699969263964161", "twitter:783214")
+    [post] = read_events("event_id = 'twitter:1587846394958729216'")
+    assert post["tags"] == ["api", "devs"]
+    assert post["parent_post_id"] is None and post["post_id"] == "1587846394958729216"
+    assert post["created_at"].isoformat() == "2022-11-02T16:10:01+00:00"
+    assert '"like_count":87' in post["attrs"]
+    accounts = {a["key"]: a for a in read_events(view="accounts")}
+    assert accounts["twitter:783214"]["followers"] == 65432100
+    assert accounts["twitter:783214"]["handle"] == "Twitter"
+
+
+def test_twarc2_flattened_uses_inline_expansions(store, read_events) -> None:
+    ingest(store, [FIXTURES / "twarc2/flattened.jsonl"])
+    rows = kinds_by_id(read_events())
+    assert rows["twitter:1600000000000000001"] == ("repost", "twitter:1526228120", "twitter:2244994945")
+    assert rows["twitter:1600000000000000002"] == ("reply", "twitter:857699969263964161", "twitter:1526228120")
+    accounts = {a["key"]: a for a in read_events(view="accounts")}
+    assert accounts["twitter:2244994945"]["followers"] == 570001
+    assert accounts["twitter:857699969263964161"]["display_name"] == "Suhem Parack"
+
+
+def test_twitter_archive_takes_owner_from_account_js(store, read_events) -> None:
+    ingest(store, [FIXTURES / "twitter-archive"])
+    rows = kinds_by_id(read_events())
+    owner = "twitter:16032925"
+    assert rows["twitter:1049735519488077825"] == ("post", owner, None)
+    assert rows["twitter:1050000000000000001"] == ("repost", owner, "twitter:91234567")
+    assert rows["twitter:1050000000000000002"] == ("reply", owner, "twitter:91234567")
+    assert rows["twitter:1050000000000000002#mention:55512345"] == ("mention", owner, "twitter:55512345")
+    assert rows["twitter:1050000000000000003"][0] == "quote"
+    [quote] = read_events("event_id = 'twitter:1050000000000000003'")
+    assert quote["parent_post_id"] == "1050000000000000000"
+    [post] = read_events("event_id = 'twitter:1049735519488077825'")
+    assert post["created_at"].isoformat() == "2018-10-09T19:49:24+00:00"
+    assert post["tags"] == ["sdr"]
+    accounts = {a["key"]: a for a in read_events(view="accounts")}
+    assert accounts[owner]["handle"] == "radio_eng"
+
+
+def test_twitter_archive_zip_equals_folder(tmp_path, store, read_events) -> None:
+    archive = tmp_path / "twitter-2024-01-01-abc.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in (FIXTURES / "twitter-archive").rglob("*.js"):
+            zf.write(path, path.relative_to(FIXTURES / "twitter-archive"))
+    ingest(store, [archive])
+    other = Store(tmp_path / "other")
+    ingest(other, [FIXTURES / "twitter-archive"])
+    assert kinds_by_id(read_events()) == kinds_by_id(read_events(of=other))
+
+
+def test_mastodon_statuses_reblogs_replies_and_html(store, read_events) -> None:
+    ingest(store, [FIXTURES / "mastodon/statuses.json"])
+    rows = kinds_by_id(read_events())
+    author = "mastodon:gargron_fan@fosstodon.org"
+    original = "mastodon:https://fosstodon.org/users/gargron_fan/statuses/109382159165398564"
+    assert rows[original] == ("post", author, None)
+    reply = "mastodon:https://hachyderm.io/users/kris/statuses/109382199999990001"
+    assert rows[reply] == ("reply", "mastodon:kris@hachyderm.io", author)
+    assert rows[reply + "#mention:nina@mastodon.social"] == ("mention", "mastodon:kris@hachyderm.io", "mastodon:nina@mastodon.social")
+    boost = "mastodon:https://fosstodon.org/users/newsbot/statuses/109382300000000002/activity"
+    assert rows[boost] == ("repost", "mastodon:newsbot@fosstodon.org", author)
+    [post] = read_events(f"event_id = '{original}'")
+    assert post["text"] == "Release notes for 4.1 are out #Mastodon\nRead them & share!"
+    assert post["tags"] == ["mastodon"]
+    accounts = {a["key"]: a for a in read_events(view="accounts")}
+    assert accounts["mastodon:newsbot@fosstodon.org"]["bot"] is True
+    assert accounts[author]["followers"] == 2310
+
+
+def test_mastodon_notifications_add_likes_and_count_what_they_skip(store, read_events) -> None:
+    report = ingest(store, [FIXTURES / "mastodon/notifications.json"])
+    [like] = read_events("kind = 'like'")
+    assert (like["actor"], like["target"]) == ("mastodon:nina@mastodon.social", "mastodon:gargron_fan@fosstodon.org")
+    assert like["parent_post_id"] == "109382159165398564"
+    assert sum(report.skipped.values()) == 1 and "follow" in next(iter(report.skipped))
+
+
+def test_bluesky_jetstream_collections_and_delete(store, read_events) -> None:
+    report = ingest(store, [FIXTURES / "bluesky/jetstream.jsonl"])
+    author = "bluesky:did:plc:wa7b35aakoll7hugkrjtf3xf"
+    fan = "bluesky:did:plc:ia76kvnndjutgedggx2ibrem"
+    live = read_events()
+    by_kind = {r["kind"]: r for r in live}
+    assert by_kind["reply"]["actor"] == fan and by_kind["reply"]["target"] == author
+    assert by_kind["quote"]["target"] == author
+    assert by_kind["repost"]["target"] == author
+    assert by_kind["follow"]["target"] == author
+    assert by_kind["mention"]["target"] == "bluesky:did:plc:eygmaihciaxprqvxpfvl6flk"
+    assert by_kind["post"]["tags"] == ["atproto"]
+    assert by_kind["post"]["created_at"].isoformat() == "2024-09-09T19:43:20+00:00"
+    # the like was deleted later in the stream: stored for audit, gone from the live log
+    assert "like" not in by_kind
+    assert len(read_events("kind = 'like'", view="events_all")) == 1
+    assert report.loaded["delete"] == 1
+    accounts = {a["key"]: a for a in read_events(view="accounts")}
+    assert accounts["bluesky:did:plc:eygmaihciaxprqvxpfvl6flk"]["handle"] == "jaz.bsky.social"
+    assert sum(report.skipped.values()) == 2  # the account event and the profile update
+
+
+def test_bluesky_delete_in_a_later_ingest_removes_the_event(tmp_path, store, read_events) -> None:
+    lines = (FIXTURES / "bluesky/jetstream.jsonl").read_text().splitlines()
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text("\n".join(lines[:-1]) + "\n")
+    second.write_text(lines[-1] + "\n")
+    ingest(store, [first])
+    assert len(read_events("kind = 'like'")) == 1
+    ingest(store, [second])
+    assert read_events("kind = 'like'") == []
+
+
+def test_reddit_reply_targets_resolve_from_parent_posts(store, read_events) -> None:
+    report = ingest(store, [FIXTURES / "reddit"])
+    rows = kinds_by_id(read_events())
+    assert rows["reddit:t3_1008abc"] == ("post", "reddit:sdr_fan", None)
+    assert rows["reddit:t1_j2x1a0b"] == ("reply", "reddit:antenna_guru", "reddit:sdr_fan")
+    assert rows["reddit:t1_j2x2c3d"] == ("reply", "reddit:sdr_fan", "reddit:antenna_guru")
+    assert rows["reddit:t3_1008abc#mention:antenna_guru"][0] == "mention"
+    assert report.skipped == {"deleted author": 1}
+    [comment] = read_events("event_id = 'reddit:t1_j2x1a0b'")
+    assert comment["created_at"].isoformat() == "2023-01-01T13:00:00+00:00"  # created_utc given as a string
+
+
+def test_csv_events_keep_extra_columns(store, read_events) -> None:
+    ingest(store, [FIXTURES / "csv/events.csv"])
+    rows = {r["event_id"]: r for r in read_events()}
+    assert rows["forum:e1"]["tags"] == ["antennas", "hf"]
+    assert rows["forum:e1"]["target"] is None
+    assert rows["forum:e2"]["created_at"].isoformat() == "2024-03-01T11:00:00+00:00"  # Unix seconds
+    assert rows["forum:e3"]["created_at"].isoformat() == "2024-03-01T11:30:00+00:00"  # +01:00 offset
+    assert rows["forum:e2"]["attrs"] == '{"channel":"app"}'
+
+
+def test_gzip_and_zstd_read_the_same_as_plain(tmp_path, store, read_events) -> None:
+    plain = FIXTURES / "bluesky/jetstream.jsonl"
+    gz, zst = tmp_path / "jet.jsonl.gz", tmp_path / "jet2.jsonl.zst"
+    gz.write_bytes(gzip.compress(plain.read_bytes()))
+    zst.write_bytes(zstandard.ZstdCompressor().compress(plain.read_bytes()))
+    ingest(store, [plain])
+    expected = kinds_by_id(read_events())
+    for path in (gz, zst):
+        other = Store(tmp_path / path.name.replace(".", "_"))
+        ingest(other, [path])
+        assert kinds_by_id(read_events(of=other)) == expected
+
+
+def test_ingest_of_a_folder_reads_every_format(fixtures, store, read_events) -> None:
+    report = ingest(store, [fixtures])
+    assert {f.format for f in report.files} == {"twarc2", "twitter-archive", "mastodon", "bluesky", "reddit", "csv"}
+    assert report.quarantined == 0
+    networks = {r["network"] for r in read_events()}
+    assert networks == {"twitter", "mastodon", "bluesky", "reddit", "forum"}
+    shutil.rmtree(fixtures)
+    assert read_events()  # the store does not depend on the source files
