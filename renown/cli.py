@@ -22,8 +22,8 @@ from renown.ingest.formats import FORMATS
 from renown.ingest.pipeline import IngestReport, ingest
 from renown.store import Store
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -52,7 +52,7 @@ def run_ingest(store: Store, paths: list[Path], format_name: str | None, strict:
     """Ingest with a progress bar (on a terminal) and return the report."""
     with Progress(
         SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} records"),
-        TimeElapsedColumn(), console=err_console, transient=True, disable=quiet,
+        TimeElapsedColumn(), console=err_console, transient=True, disable=quiet or not err_console.is_terminal,
     ) as bar:
         tasks: dict[str, int] = {}
 

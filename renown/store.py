@@ -230,7 +230,8 @@ class Transaction:
     def __exit__(self, *exc) -> None:
         if self._quarantine:
             self._quarantine.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not (self.dir / "COMMIT").exists():  # journaled work is finished by Store.recover
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def add(self, events: list[Event], accounts: list[Account], raw: tuple[str, int, str] | None) -> None:
         for event in events:

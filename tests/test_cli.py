@@ -1,0 +1,99 @@
+"""The command line: contracts (--json shapes, flags), data location, clean errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_stats_json_contract(cli, fixtures) -> None:
+    assert cli("ingest", fixtures).code == 0
+    result = cli("stats", "--json")
+    assert result.code == 0
+    stats = result.json()
+    for key in ("events", "accounts", "quarantined", "by_kind", "by_network"):
+        assert key in stats
+    assert sum(stats["by_kind"].values()) == stats["events"] == sum(stats["by_network"].values())
+    assert set(stats["by_network"]) == {"twitter", "mastodon", "bluesky", "reddit", "forum"}
+    assert stats["quarantined"] == 0 and stats["accounts"] > 10
+
+
+def test_ingest_prints_a_summary_per_kind_and_file(cli, fixtures) -> None:
+    result = cli("ingest", fixtures / "bluesky", fixtures / "reddit")
+    assert result.code == 0
+    assert "loaded" in result.out and "duplicate" in result.out
+    assert "reply" in result.out and "jetstream.jsonl" in result.out
+    assert "skipped 1 record(s): deleted author" in result.out
+
+
+def test_ingest_json_report(cli, fixtures) -> None:
+    report = cli("ingest", "--json", fixtures / "csv").json()
+    assert report["loaded"] == 3 and report["by_kind"]["like"] == {"loaded": 1, "duplicate": 0}
+    again = cli("ingest", "--json", fixtures / "csv").json()
+    assert again["loaded"] == 0 and again["duplicate"] == 3
+
+
+def test_quarantine_reasons_are_printed(cli, tmp_path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("event_id,network,kind,actor,target,created_at\n1,forum,post,u1,,2024-01-01\n2,forum,post,u1,,soon\n")
+    result = cli("ingest", path)
+    assert result.code == 0
+    assert "1 record(s) quarantined" in result.err
+    assert "events.csv, line 3, field created_at" in result.err
+
+
+def test_nothing_loaded_exits_non_zero_with_a_clean_message(cli, tmp_path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("event_id,network,kind,actor,target,created_at\n2,forum,post,u1,,soon\n")
+    result = cli("ingest", path)
+    assert result.code == 1
+    assert result.err.startswith("Error: nothing could be loaded")
+    assert "Traceback" not in result.err
+
+
+def test_strict_exits_non_zero_on_any_reject(cli, tmp_path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("event_id,network,kind,actor,target,created_at\n1,forum,post,u1,,2024-01-01\n2,forum,post,u1,,soon\n")
+    assert cli("ingest", "--strict", path).code == 1
+    assert cli("stats", "--json").json()["events"] == 0
+
+
+def test_unknown_format_error_suggests_the_option(cli, tmp_path) -> None:
+    path = tmp_path / "mystery.json"
+    path.write_text('{"a": 1}\n')
+    result = cli("ingest", path)
+    assert result.code == 1 and "--format" in result.err
+
+
+def test_format_option_is_validated(cli, fixtures) -> None:
+    result = cli("ingest", "--format", "myspace", fixtures)
+    assert result.code == 2 and "myspace" in result.err
+
+
+def test_missing_path_is_a_clean_error(cli, tmp_path) -> None:
+    result = cli("ingest", tmp_path / "nope.jsonl")
+    assert result.code == 1 and "nope.jsonl: no such file or directory" in result.err
+
+
+def test_data_dir_comes_from_option_then_env_then_default(tmp_path, fixtures) -> None:
+    env = {**os.environ, "RENOWN_HOME": str(tmp_path / "from-env")}
+    run = lambda *args, cwd=tmp_path: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "renown", *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True)
+    assert run("ingest", fixtures / "csv").returncode == 0
+    assert (tmp_path / "from-env" / "events").is_dir()
+    assert run("--data-dir", tmp_path / "explicit", "ingest", fixtures / "csv").returncode == 0
+    assert (tmp_path / "explicit" / "events").is_dir()
+    del env["RENOWN_HOME"]
+    assert run("ingest", fixtures / "csv").returncode == 0
+    assert (tmp_path / "renown-data" / "events").is_dir()
+
+
+def test_help_teaches_the_commands() -> None:
+    result = subprocess.run([sys.executable, "-m", "renown", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("ingest", "stats", "demo", "simulate", "--data-dir"):
+        assert command in result.stdout

@@ -1,0 +1,153 @@
+"""Bad input never stops a load: rejects are quarantined with file, line, field and reason."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import orjson
+import pytest
+
+from renown.errors import FormatError, NothingLoaded
+from renown.ingest.pipeline import ingest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+GOOD_TWEET = {
+    "id": "1700000000000000001", "author_id": "42", "created_at": "2023-09-08T10:00:00.000Z", "text": "hello #world",
+    "entities": {"hashtags": [{"start": 6, "end": 12, "tag": "world"}]},
+}
+
+
+def write_lines(path: Path, records: list) -> Path:
+    path.write_bytes(b"".join((r if isinstance(r, bytes) else orjson.dumps(r)) + b"\n" for r in records))
+    return path
+
+
+def quarantine(store) -> list[dict]:
+    return [orjson.loads(line) for path in sorted(store.quarantine_dir.glob("*.jsonl")) for line in path.read_bytes().splitlines()]
+
+
+def test_each_kind_of_broken_record_is_quarantined_and_the_rest_loads(tmp_path, store, read_events) -> None:
+    path = write_lines(tmp_path / "tweets.jsonl", [
+        GOOD_TWEET,
+        b'{"id": "1700000000000000002", "author_id": "42", "created_at": "2023-09-08T1',  # truncated line
+        {**GOOD_TWEET, "id": "1700000000000000003", "author_id": ["42"]},  # wrong type
+        {k: v for k, v in GOOD_TWEET.items() if k != "id"},  # missing id
+        {**GOOD_TWEET, "id": "1700000000000000005", "created_at": "yesterday at noon"},  # bad timestamp
+        b"\x00\x9f\x92\x96\xff binary junk \xfe",  # binary junk
+        {**GOOD_TWEET, "id": "1700000000000000007"},
+    ])
+    report = ingest(store, [path])
+    assert sum(report.loaded.values()) == 2
+    assert report.quarantined == 5
+    entries = {e["line"]: e for e in quarantine(store)}
+    assert set(entries) == {2, 3, 4, 5, 6}
+    assert entries[2]["reason"].startswith("invalid JSON")
+    assert (entries[3]["field"], entries[3]["reason"]) == ("author_id", "expected a string id, got list")
+    assert (entries[4]["field"], entries[4]["reason"]) == ("id", "missing")
+    assert entries[5]["field"] == "created_at" and "yesterday at noon" in entries[5]["reason"]
+    assert entries[6]["reason"].startswith("invalid JSON")
+    assert all(e["source_file"] == str(path) for e in entries.values())
+    assert '"author_id": ["42"]' in entries[3]["raw"] or '"author_id":["42"]' in entries[3]["raw"]
+    assert {r["event_id"] for r in read_events()} == {"twitter:1700000000000000001", "twitter:1700000000000000007"}
+
+
+def test_one_broken_tweet_in_a_page_does_not_reject_the_page(tmp_path, store, read_events) -> None:
+    page = {"data": [GOOD_TWEET, {**GOOD_TWEET, "id": "17", "created_at": 12}], "includes": {"users": []}, "meta": {}}
+    report = ingest(store, [write_lines(tmp_path / "page.jsonl", [page])])
+    assert sum(report.loaded.values()) == 1
+    [entry] = quarantine(store)
+    assert entry["line"] == 1 and entry["field"] == "data[1].created_at"
+
+
+def test_truncated_json_array_keeps_the_records_before_the_break(tmp_path, store, read_events) -> None:
+    text = (FIXTURES / "mastodon/statuses.json").read_text()
+    cut = tmp_path / "statuses.json"
+    cut.write_text(text[: text.index('"id": "109382300000000002"') + 20])
+    report = ingest(store, [cut], format_name="mastodon")
+    assert report.loaded["post"] == 1 and report.loaded["reply"] == 1
+    [entry] = quarantine(store)
+    assert "invalid JSON" in entry["reason"] and entry["line"] > 80
+
+
+def test_empty_and_zero_byte_gzip_files_load_nothing_without_failing(tmp_path, store) -> None:
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    (tmp_path / "zero.jsonl.gz").write_bytes(b"")
+    (tmp_path / "blank.jsonl.gz").write_bytes(gzip.compress(b"\n\n"))
+    report = ingest(store, [tmp_path / "empty.jsonl", tmp_path / "zero.jsonl.gz", tmp_path / "blank.jsonl.gz"])
+    assert sum(report.loaded.values()) == 0 and report.quarantined == 0
+    assert [f.note for f in report.files] == ["empty file"] * 3
+
+
+def test_corrupt_gzip_is_quarantined_and_other_files_still_load(tmp_path, store, read_events) -> None:
+    (tmp_path / "broken.jsonl.gz").write_bytes(gzip.compress(orjson.dumps(GOOD_TWEET))[:25])
+    write_lines(tmp_path / "good.jsonl", [GOOD_TWEET])
+    report = ingest(store, [tmp_path])
+    assert sum(report.loaded.values()) == 1
+    [entry] = quarantine(store)
+    assert entry["source_file"].endswith("broken.jsonl.gz") and entry["field"] == "file"
+
+
+def test_unknown_format_asks_for_format_option(tmp_path, store) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text('{"hello": "world"}\n{"foo": 1}\n')
+    with pytest.raises(FormatError, match="--format"):
+        ingest(store, [path])
+    binary = tmp_path / "blob.json"
+    binary.write_bytes(bytes(range(256)) * 10)
+    with pytest.raises(FormatError, match="blob.json.*--format"):
+        ingest(store, [binary])
+
+
+def test_forced_format_quarantines_lines_it_cannot_map(tmp_path, store) -> None:
+    path = write_lines(tmp_path / "x.jsonl", [{"hello": "world"}, GOOD_TWEET])
+    report = ingest(store, [path], format_name="twarc2")
+    assert report.quarantined == 1 and sum(report.loaded.values()) == 1
+
+
+def test_nothing_loadable_is_an_error_naming_the_first_reason(tmp_path, store) -> None:
+    path = write_lines(tmp_path / "bad.jsonl", [{**GOOD_TWEET, "created_at": "never"}])
+    with pytest.raises(NothingLoaded, match=r"bad.jsonl, line 1, field created_at"):
+        ingest(store, [path], format_name="twarc2")
+    assert len(quarantine(store)) == 1  # the reject is still on file for inspection
+
+
+def test_strict_stores_nothing_when_any_record_is_bad(tmp_path, store, read_events) -> None:
+    path = write_lines(tmp_path / "t.jsonl", [GOOD_TWEET, {**GOOD_TWEET, "id": None}])
+    with pytest.raises(NothingLoaded, match="--strict"):
+        ingest(store, [path], strict=True)
+    assert read_events() == []
+
+
+def test_csv_rows_with_bad_fields_are_quarantined(tmp_path, store) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "event_id,network,kind,actor,target,created_at\n"
+        "1,forum,post,u1,,2024-01-01T00:00:00Z\n"
+        "2,forum,cheer,u1,u2,2024-01-01T00:00:00Z\n"
+        ",forum,like,u1,u2,2024-01-01T00:00:00Z\n"
+        "4,forum,like,u1,u2,not-a-date\n"
+        "5,forum,like,u1,u2,2024-01-01T00:00:00Z,extra\n"
+    )
+    report = ingest(store, [path])
+    assert sum(report.loaded.values()) == 1
+    entries = {e["line"]: (e["field"], e["reason"]) for e in quarantine(store)}
+    assert entries[3][0] == "kind" and "cheer" in entries[3][1]
+    assert entries[4] == ("event_id", "missing")
+    assert entries[5][0] == "created_at"
+    assert "more fields" in entries[6][1]
+
+
+def test_csv_without_required_columns_is_a_format_error(tmp_path, store) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("name,email\nann,a@example.org\n")
+    with pytest.raises(FormatError, match="lacks required column.*event_id"):
+        ingest(store, [path])
+
+
+def test_archive_without_account_js_says_what_is_missing(tmp_path, store) -> None:
+    data = tmp_path / "archive" / "data"
+    data.mkdir(parents=True)
+    (data / "tweets.js").write_text((FIXTURES / "twitter-archive/data/tweets.js").read_text())
+    with pytest.raises(FormatError, match="account.js"):
+        ingest(store, [tmp_path / "archive"])
