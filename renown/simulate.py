@@ -115,18 +115,23 @@ def _hour(rng: random.Random) -> float:
     return (rng.gauss(20, 2.5) if rng.random() < 0.6 else rng.gauss(9, 2)) % 24
 
 
-def simulate(accounts: int = 2000, days: int = 30, seed: int = 7, start: datetime | None = None) -> World:
-    """Draw a population of ``accounts`` people and ``days`` of activity."""
+def simulate(accounts: int = 2000, days: int = 30, seed: int = 7, start: datetime | None = None,
+             networks: tuple[str, ...] = NETWORKS) -> World:
+    """Draw a population of ``accounts`` people and ``days`` of activity on ``networks``."""
+    unknown = set(networks) - set(NETWORKS)
+    if unknown or not networks:
+        raise ValueError(f"networks must be among {', '.join(NETWORKS)}; got {', '.join(sorted(unknown)) or 'none'}")
+    shares = {n: s for n, s in zip(NETWORKS, NETWORK_SHARE) if n in networks}
     rng = random.Random(seed)
     start = start or datetime(2026, 9, 1, tzinfo=timezone.utc)
     people: list[Person] = []
     kinds = list(TYPES)
-    shares = [TYPES[k][0] for k in kinds]
+    type_shares = [TYPES[k][0] for k in kinds]
     for i in range(accounts):
-        kind = rng.choices(kinds, shares)[0]
+        kind = rng.choices(kinds, type_shares)[0]
         low, high = TYPES[kind][1]
         influence = 0.0 if high == 0 else math.exp(rng.uniform(math.log(low), math.log(high)))
-        network = rng.choices(NETWORKS, NETWORK_SHARE)[0]
+        network = rng.choices(list(shares), list(shares.values()))[0]
         topics = tuple(rng.sample(TOPICS, 1 if kind == "expert" else rng.randint(1, 3)))
         age_days = rng.uniform(1, 20) if kind in ("bot", "sybil") else rng.uniform(200, 4000)
         people.append(Person(i, network, kind, influence, TYPES[kind][2] * rng.lognormvariate(0, 0.5), topics,

@@ -44,6 +44,7 @@ _RAW_SCHEMA = pa.schema([("source_file", pa.string()), ("source_line", pa.int64(
 _EVENT_ROW = attrgetter(*EVENT_COLUMNS)
 _ACCOUNT_ROW = attrgetter(*ACCOUNT_COLUMNS)
 _FLUSH_ROWS = 200_000
+_COMMIT_MEMORY = "1GB"
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -207,20 +208,77 @@ class Store:
         }
 
 
+class Staging:
+    """Rows of one unit of work (a chunk of a file), written as staging Parquet
+    files named ``stage-{events,accounts,raw}-<prefix>-<n>.parquet`` plus
+    ``quarantine-<prefix>.jsonl`` in a transaction directory. Worker processes
+    each fill their own; :meth:`Transaction.commit` gathers them all.
+
+    Accounts are merged per key as they arrive (newest observation first, gaps
+    filled from older ones), so a chunk stages one row per account.
+    """
+
+    def __init__(self, directory: Path, prefix: str, seq_base: int = 0) -> None:
+        self.dir, self.prefix, self._seq = directory, prefix, seq_base
+        self._events: list[tuple] = []
+        self._accounts: dict[str, list] = {}
+        self._raw: list[tuple] = []
+        self._parts = 0
+        self._quarantine = None
+        self.quarantined = 0
+
+    def add(self, events: list[Event], accounts: list[Account], raw: tuple[str, int, str] | None) -> None:
+        for event in events:
+            self._events.append(_EVENT_ROW(event) + (self._seq,))
+            self._seq += 1
+        for account in accounts:
+            row = list(_ACCOUNT_ROW(account))
+            current = self._accounts.get(row[0])
+            if current is None:
+                self._accounts[row[0]] = row
+                continue
+            newer, older = (row, current) if row[-1] >= current[-1] else (current, row)
+            self._accounts[row[0]] = [n if n is not None else o for n, o in zip(newer, older)]
+        if raw is not None:
+            self._raw.append(raw)
+        if len(self._events) >= _FLUSH_ROWS or len(self._raw) >= _FLUSH_ROWS // 10:
+            self.flush()
+
+    def reject(self, entry: dict) -> None:
+        if self._quarantine is None:
+            self._quarantine = open(self.dir / f"quarantine-{self.prefix}.jsonl", "wb")
+        self._quarantine.write(orjson.dumps(entry) + b"\n")
+        self.quarantined += 1
+
+    def _write(self, kind: str, rows: list, schema: pa.Schema) -> None:
+        if rows:
+            columns = list(zip(*rows))
+            table = pa.Table.from_arrays([pa.array(c, t) for c, t in zip(columns, schema.types)], schema=schema)
+            pq.write_table(table, self.dir / f"stage-{kind}-{self.prefix}-{self._parts}.parquet", compression="zstd")
+
+    def flush(self) -> None:
+        self._write("events", self._events, _STAGING_SCHEMA)
+        self._write("raw", self._raw, _RAW_SCHEMA)
+        self._events, self._raw = [], []
+        self._parts += 1
+
+    def close(self) -> None:
+        self.flush()
+        self._write("accounts", list(self._accounts.values()), ACCOUNT_SCHEMA)
+        self._accounts = {}
+        if self._quarantine:
+            self._quarantine.close()
+            self._quarantine = None
+
+
 class Transaction:
-    """Buffers one ingest's events, accounts, raw lines and rejects, then
-    commits them atomically (see :class:`Store`)."""
+    """One ingest: staging files from any number of :class:`Staging` units,
+    committed atomically (see :class:`Store`)."""
 
     def __init__(self, store: Store, ingest_id: str) -> None:
         self.store = store
         self.ingest_id = ingest_id
         self.dir = store.txn_dir / ingest_id
-        self._events: list[tuple] = []
-        self._accounts: list[tuple] = []
-        self._raw: list[tuple] = []
-        self._parts = 0
-        self._seq = 0
-        self._quarantine = None
         self.quarantined = 0
 
     def __enter__(self) -> "Transaction":
@@ -228,54 +286,22 @@ class Transaction:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._quarantine:
-            self._quarantine.close()
         if not (self.dir / "COMMIT").exists():  # journaled work is finished by Store.recover
             shutil.rmtree(self.dir, ignore_errors=True)
 
-    def add(self, events: list[Event], accounts: list[Account], raw: tuple[str, int, str] | None) -> None:
-        for event in events:
-            self._events.append(_EVENT_ROW(event) + (self._seq,))
-            self._seq += 1
-        self._accounts.extend(_ACCOUNT_ROW(a) for a in accounts)
-        if raw is not None:
-            self._raw.append(raw)
-        if len(self._events) >= _FLUSH_ROWS or len(self._accounts) >= _FLUSH_ROWS:
-            self.flush()
-
-    def reject(self, entry: dict) -> None:
-        if self._quarantine is None:
-            self._quarantine = open(self.dir / "quarantine.jsonl", "wb")
-        self._quarantine.write(orjson.dumps(entry) + b"\n")
-        self.quarantined += 1
-
-    def flush(self) -> None:
-        part = self._parts
-        if self._events:
-            columns = list(zip(*self._events))
-            table = pa.Table.from_arrays([pa.array(c, t) for c, t in zip(columns, _STAGING_SCHEMA.types)], schema=_STAGING_SCHEMA)
-            pq.write_table(table, self.dir / f"stage-events-{part}.parquet", compression="lz4")
-        if self._accounts:
-            columns = list(zip(*self._accounts))
-            table = pa.Table.from_arrays([pa.array(c, t) for c, t in zip(columns, ACCOUNT_SCHEMA.types)], schema=ACCOUNT_SCHEMA)
-            pq.write_table(table, self.dir / f"stage-accounts-{part}.parquet", compression="lz4")
-        if self._raw:
-            columns = list(zip(*self._raw))
-            table = pa.Table.from_arrays([pa.array(c, t) for c, t in zip(columns, _RAW_SCHEMA.types)], schema=_RAW_SCHEMA)
-            pq.write_table(table, self.dir / f"stage-raw-{part}.parquet", compression="lz4")
-        self._events, self._accounts, self._raw = [], [], []
-        self._parts += 1
+    def staging(self, prefix: str, seq_base: int = 0) -> Staging:
+        return Staging(self.dir, prefix, seq_base)
 
     def commit(self, ingest_record: dict) -> CommitResult:
-        """Dedupe against the stored log and move everything into place."""
-        self.flush()
-        if self._quarantine:
-            self._quarantine.close()
-            self._quarantine = None
+        """Dedupe against the stored log and move everything into place.
+        Every :class:`Staging` must be closed first."""
         store, result, moves = self.store, CommitResult(self.ingest_id), []
         staged = sorted(self.dir.glob("stage-events-*.parquet"))
         con = duckdb.connect()
         con.execute("SET preserve_insertion_order = false")
+        # bounded memory whatever the input size: DuckDB spills to the transaction directory
+        con.execute(f"SET memory_limit = '{_COMMIT_MEMORY}'")
+        con.execute(f"SET temp_directory = '{self.dir / 'spill'}'")
         if staged:
             existing = store.event_files()
             seen_filter = ""
@@ -299,16 +325,7 @@ class Transaction:
                 )
                 for path in sorted(out.rglob("*.parquet")):
                     moves.append([str(path), str(store.events_dir / path.relative_to(out))])
-                raw_staged = sorted(self.dir.glob("stage-raw-*.parquet"))
-                if raw_staged:
-                    raw_out = self.dir / "raw.parquet"
-                    con.execute(
-                        f"""COPY (SELECT r.* FROM read_parquet({_sql_list(raw_staged)}) r
-                                  SEMI JOIN (SELECT DISTINCT source_file, source_line FROM fresh) f
-                                  USING (source_file, source_line))
-                            TO '{raw_out}' (FORMAT parquet, COMPRESSION zstd)"""
-                    )
-                    moves.append([str(raw_out), str(store.raw_dir / f"part-{self.ingest_id}.parquet")])
+                moves += self._keep_raw(con)
         staged_accounts = sorted(self.dir.glob("stage-accounts-*.parquet"))
         if staged_accounts:
             sources = f"SELECT * FROM read_parquet({_sql_list(staged_accounts)})"
@@ -326,8 +343,13 @@ class Transaction:
             result.accounts = con.execute(f"SELECT count(*) FROM read_parquet('{accounts_out}')").fetchone()[0]
             moves.append([str(accounts_out), str(store.accounts_file)])
         con.close()
-        quarantine = self.dir / "quarantine.jsonl"
-        if quarantine.exists():
+        parts = sorted(self.dir.glob("quarantine-*.jsonl"), key=_unit_order)
+        if parts:
+            quarantine = self.dir / "quarantine.jsonl"
+            with open(quarantine, "wb") as out:
+                for part in parts:
+                    with open(part, "rb") as handle:
+                        shutil.copyfileobj(handle, out)
             moves.append([str(quarantine), str(store.quarantine_dir / f"{self.ingest_id}.jsonl")])
         result.quarantined = self.quarantined
         record = self.dir / "ingest.json"
@@ -339,3 +361,31 @@ class Transaction:
         store._apply(moves)
         shutil.rmtree(self.dir, ignore_errors=True)
         return result
+
+    def _keep_raw(self, con: duckdb.DuckDBPyConnection) -> list[list[str]]:
+        """Raw lines of records that produced new events: staged files whose lines
+        all did move as they are; files with none are dropped; others are filtered."""
+        moves = []
+        con.execute("CREATE TEMP TABLE fresh_lines AS SELECT DISTINCT source_file, source_line FROM fresh")
+        for n, path in enumerate(sorted(self.dir.glob("stage-raw-*.parquet"))):
+            total, kept = con.execute(
+                f"""SELECT count(*), count(f.source_line) FROM read_parquet({_sql_list([path])}) r
+                    LEFT JOIN fresh_lines f USING (source_file, source_line)"""
+            ).fetchone()
+            target = self.store.raw_dir / f"part-{self.ingest_id}-{n}.parquet"
+            if kept == total:
+                moves.append([str(path), str(target)])
+            elif kept:
+                filtered = path.with_name(f"kept-{path.name}")
+                con.execute(
+                    f"""COPY (SELECT r.* FROM read_parquet({_sql_list([path])}) r SEMI JOIN fresh_lines f
+                              USING (source_file, source_line)) TO '{filtered}' (FORMAT parquet, COMPRESSION zstd)"""
+                )
+                moves.append([str(filtered), str(target)])
+        return moves
+
+
+def _unit_order(path: Path) -> tuple:
+    """Sort key for per-unit files: by unit number, so rejects keep file order."""
+    digits = "".join(c if c.isdigit() else " " for c in path.stem).split()
+    return tuple(int(d) for d in digits)

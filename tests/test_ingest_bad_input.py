@@ -151,3 +151,29 @@ def test_archive_without_account_js_says_what_is_missing(tmp_path, store) -> Non
     (data / "tweets.js").write_text((FIXTURES / "twitter-archive/data/tweets.js").read_text())
     with pytest.raises(FormatError, match="account.js"):
         ingest(store, [tmp_path / "archive"])
+
+
+def test_parallel_blocks_give_the_same_result_as_one_process(tmp_path, monkeypatch, read_events) -> None:
+    from renown.ingest import pipeline
+    from renown.store import Store
+
+    records = []
+    for i in range(400):
+        tweet = {**GOOD_TWEET, "id": str(1800000000000000000 + i), "author_id": str(i % 37)}
+        records.append(tweet if i % 50 != 7 else {**tweet, "created_at": "soon"})
+        if i % 100 == 3:
+            records.append(b'{"truncated": ')
+    records.append({**records[0], "text": "a later copy"})  # same id as the first, which must win
+    path = write_lines(tmp_path / "many.jsonl", records)
+    monkeypatch.setattr(pipeline, "_BLOCK_BYTES", 2048)
+    serial, parallel = Store(tmp_path / "serial"), Store(tmp_path / "parallel")
+    one = ingest(serial, [path], workers=1)
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    many = ingest(parallel, [path], workers=2)
+    assert (many.loaded, many.duplicate, many.quarantined) == (one.loaded, one.duplicate, one.quarantined)
+    assert one.quarantined == 12 and one.duplicate == {"post": 1}
+    assert read_events(of=serial, view="events_all") == read_events(of=parallel, view="events_all")
+    assert quarantine(serial) == quarantine(parallel)
+    [first] = read_events(f"event_id = 'twitter:{records[0]['id']}'", of=parallel)
+    assert first["text"] == GOOD_TWEET["text"] and first["source_line"] == 1
+    assert [e["line"] for e in quarantine(parallel)] == sorted(e["line"] for e in quarantine(parallel))

@@ -54,6 +54,9 @@ FORMATS: dict[str, Format] = {
     )
 }
 
+#: Formats read as independent JSON lines, which the pipeline may split across processes.
+LINE_FORMATS = frozenset({twarc.NAME, bluesky.NAME, reddit.NAME})
+
 _PEEK_BYTES = 256 * 1024
 _PEEK_RECORDS = 20
 

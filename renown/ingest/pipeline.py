@@ -3,25 +3,42 @@
 Nothing is lost silently: every record either loads, is a duplicate, is
 skipped on purpose (counted with its reason), or is quarantined with its
 file, line, field and reason.
+
+Line-based formats (JSON lines) are cut into blocks of whole lines; each block
+is a *unit* mapped into its own staging files, by a pool of worker processes
+when the input is large enough to pay for them. Other formats are one unit per
+file. Units are numbered in input order, so duplicates resolve to the first
+occurrence and quarantine entries keep file order whatever the parallelism.
 """
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
+import os
 import zlib
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 import zstandard
 
 from renown.errors import FormatError, NothingLoaded, RecordError
-from renown.ingest.formats import FORMATS, Format, detect
-from renown.ingest.sources import Source, discover
-from renown.store import Store
+from renown.ingest.formats import FORMATS, LINE_FORMATS, Format, detect
+from renown.ingest.sources import RawRecord, Source, discover
+from renown.store import Staging, Store
 
 #: Called with (source name, records read so far) as work progresses.
 Progress = Callable[[str, int], None]
+
+_SAMPLES = 5
+_UNREADABLE = (OSError, EOFError, zlib.error, zstandard.ZstdError, UnicodeDecodeError)
+_BLOCK_BYTES = 8 << 20
+#: Line-format input (bytes on disk) from which worker processes pay for their start-up.
+PARALLEL_MIN_BYTES = 48 << 20
 
 
 @dataclass
@@ -67,8 +84,136 @@ class IngestReport:
         }
 
 
-_SAMPLES = 5
-_UNREADABLE = (OSError, EOFError, zlib.error, zstandard.ZstdError, UnicodeDecodeError)
+@dataclass
+class UnitResult:
+    """What mapping one unit produced, apart from the rows it staged."""
+
+    records: int = 0
+    quarantined: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    samples: list[dict] = field(default_factory=list)
+
+
+def map_records(records: Iterable[RawRecord], fmt: Format, context: dict, source_name: str, staging: Staging) -> UnitResult:
+    """Map parsed records with ``fmt`` into ``staging``: the heart of every ingest."""
+    result = UnitResult()
+
+    def reject(line: int | None, field_name: str, reason: str, raw: str) -> None:
+        entry = {"source_file": source_name, "line": line, "field": field_name, "reason": reason, "raw": raw[:2000]}
+        staging.reject(entry)
+        result.quarantined += 1
+        if len(result.samples) < _SAMPLES:
+            result.samples.append(entry)
+
+    for record in records:
+        result.records += 1
+        if record.error is not None:
+            reject(record.line, "record", record.error, record.raw)
+            continue
+        try:
+            mapped_items = fmt.map_record(record.value, context)
+        except RecordError as exc:
+            reject(record.line, exc.field, exc.reason, record.raw)
+            continue
+        raw = (source_name, record.line, record.raw)
+        for mapped in mapped_items:
+            if mapped.error is not None:
+                err = mapped.error
+                prefix = f"{mapped.where}." if mapped.where else ""
+                reject(record.line, prefix + getattr(err, "field", "record"), getattr(err, "reason", str(err)), record.raw)
+                continue
+            if mapped.skipped:
+                result.skipped[mapped.skipped] += 1
+            for event in mapped.events:
+                event.source_file = source_name
+                event.source_line = record.line
+            staging.add(mapped.events, mapped.accounts, raw if mapped.events else None)
+            if mapped.events:
+                raw = None  # one raw copy per source line
+    return result
+
+
+def map_block(fmt_name: str, source_name: str, block: bytes, first_line: int, directory: str, unit: int) -> UnitResult:
+    """Map one block of whole JSON lines (runs in a worker process)."""
+    staging = Staging(Path(directory), _unit_prefix(unit), unit << 32)
+    was_enabled = gc.isenabled()
+    gc.disable()  # the rows are acyclic; collection passes over them only cost time
+    try:
+        result = map_records(_block_records(block, first_line), FORMATS[fmt_name], {}, source_name, staging)
+        staging.close()
+    finally:
+        if was_enabled:
+            gc.enable()
+    return result
+
+
+def _block_records(block: bytes, first_line: int) -> Iterator[RawRecord]:
+    for number, line in enumerate(block.split(b"\n"), start=first_line):
+        line = line.rstrip(b"\r")
+        if not line.strip():
+            continue
+        raw = line.decode("utf-8", errors="replace")
+        try:
+            yield RawRecord(number, raw, orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            yield RawRecord(number, raw, error=f"invalid JSON: {exc}")
+
+
+def _unit_prefix(unit: int) -> str:
+    return f"u{unit:07d}"
+
+
+def _blocks(source: Source) -> Iterator[tuple[bytes, int]]:
+    """Blocks of whole lines with the number of their first line."""
+    line = 1
+    carry = b""
+    with source.open_binary() as stream:
+        while True:
+            chunk = stream.read(_BLOCK_BYTES)
+            if not chunk:
+                break
+            chunk = carry + chunk
+            cut = chunk.rfind(b"\n")
+            if cut < 0:
+                carry = chunk
+                continue
+            block, carry = chunk[: cut + 1], chunk[cut + 1 :]
+            yield block, line
+            line += block.count(b"\n")
+    if carry:
+        yield carry, line
+
+
+class _Units:
+    """Runs units inline or on a process pool, in order, with bounded look-ahead."""
+
+    def __init__(self, directory: Path, workers: int) -> None:
+        self.directory, self.workers = directory, workers
+        self.next_unit = 0
+        self._pool: ProcessPoolExecutor | None = None
+
+    def take(self) -> int:
+        self.next_unit += 1
+        return self.next_unit
+
+    def run_blocks(self, fmt: Format, source: Source, parallel: bool) -> Iterator[UnitResult]:
+        pending: deque[Future] = deque()
+        for block, first_line in _blocks(source):
+            args = (fmt.name, source.name, block, first_line, str(self.directory), self.take())
+            if not parallel:
+                yield map_block(*args)
+                continue
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            pending.append(self._pool.submit(map_block, *args))
+            if len(pending) > 2 * self.workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 def ingest(
@@ -77,41 +222,48 @@ def ingest(
     format_name: str | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
-    """Load ``paths`` into ``store`` in one atomic transaction."""
+    """Load ``paths`` into ``store`` in one atomic transaction.
+
+    ``workers`` caps the mapping processes (default: one per core); small
+    inputs are mapped in this process whatever it says.
+    """
     if format_name is not None and format_name not in FORMATS:
         raise FormatError(f"unknown format {format_name!r}; choose one of: {', '.join(FORMATS)}")
     sources = discover(paths)
+    workers = max(1, workers or os.cpu_count() or 1)
     with store.lock(), store.writer() as txn:
         report = IngestReport(txn.ingest_id)
-
-        def reject(source: Source, line: int | None, field_name: str, reason: str, raw: str = "") -> None:
-            entry = {"source_file": source.name, "line": line, "field": field_name, "reason": reason, "raw": raw[:2000]}
-            txn.reject(entry)
-            if len(report.samples) < _SAMPLES:
-                report.samples.append(entry)
-
-        for source in sources:
-            file_report = FileReport(source.name, None)
-            report.files.append(file_report)
-            quarantined_before = txn.quarantined
-            try:
-                fmt = FORMATS[format_name] if format_name else detect(source)
-                if fmt is None:
+        units = _Units(txn.dir, workers)
+        plan = []
+        try:
+            for source in sources:
+                file_report = FileReport(source.name, None)
+                report.files.append(file_report)
+                try:
+                    fmt = FORMATS[format_name] if format_name else detect(source)
+                except FormatError as exc:
+                    if format_name is None and len(sources) == 1:
+                        raise
+                    fmt, file_report.note = None, str(exc)
+                    _reject_file(txn, units, report, file_report, None, "format", str(exc))
+                except _UNREADABLE as exc:
+                    fmt, file_report.note = None, f"unreadable: {exc}"
+                    _reject_file(txn, units, report, file_report, None, "file", file_report.note)
+                if fmt is not None:
+                    file_report.format = fmt.name
+                elif file_report.note is None:
                     file_report.note = "empty file"
-                    continue
-                file_report.format = fmt.name
-                _load_source(source, fmt, txn, file_report, report, reject, progress)
-            except FormatError as exc:
-                if format_name is None and len(sources) == 1:
-                    raise
-                reject(source, None, "format", str(exc))
-                file_report.note = str(exc)
-            except _UNREADABLE as exc:
-                reject(source, None, "file", f"unreadable: {exc}")
-                file_report.note = f"unreadable: {exc}"
-            file_report.quarantined = txn.quarantined - quarantined_before
-
+                plan.append((source, fmt, file_report))
+            line_bytes = sum(_size(s) for s, f, _ in plan if f is not None and f.name in LINE_FORMATS)
+            parallel = workers > 1 and line_bytes >= PARALLEL_MIN_BYTES
+            for source, fmt, file_report in plan:
+                if fmt is not None:
+                    _load_source(source, fmt, units, parallel, txn, file_report, report, progress)
+        finally:
+            units.close()
+        txn.quarantined = sum(f.quarantined for f in report.files)
         if strict and txn.quarantined:
             raise NothingLoaded(f"--strict: {txn.quarantined} record(s) rejected, nothing was stored; first: {_describe(report.samples[0])}")
         result = txn.commit({"paths": [str(p) for p in paths], "format": format_name,
@@ -127,43 +279,57 @@ def ingest(
     return report
 
 
+def _size(source: Source) -> int:
+    """Approximate uncompressed bytes (JSON lines compress about tenfold)."""
+    try:
+        size = os.path.getsize(source.name)
+    except OSError:
+        return 0
+    return size * 8 if source.name.lower().endswith((".gz", ".zst")) else size
+
+
 def _describe(entry: dict) -> str:
     where = f"{entry['source_file']}" + (f", line {entry['line']}" if entry.get("line") else "")
     return f"{where}, field {entry['field']}: {entry['reason']}"
 
 
-def _load_source(source: Source, fmt: Format, txn, file_report: FileReport, report: IngestReport, reject, progress) -> None:
-    records, context = fmt.read(source)
-    for record in records:
-        file_report.records += 1
-        if progress and file_report.records % 5000 == 0:
+def _merge(report: IngestReport, file_report: FileReport, result: UnitResult) -> None:
+    file_report.records += result.records
+    file_report.quarantined += result.quarantined
+    file_report.skipped += sum(result.skipped.values())
+    report.skipped.update(result.skipped)
+    report.samples.extend(result.samples[: _SAMPLES - len(report.samples)])
+
+
+def _reject_file(txn, units: _Units, report: IngestReport, file_report: FileReport, line: int | None, field_name: str, reason: str) -> None:
+    staging = txn.staging(_unit_prefix(units.take()))
+    entry = {"source_file": file_report.name, "line": line, "field": field_name, "reason": reason, "raw": ""}
+    staging.reject(entry)
+    staging.close()
+    _merge(report, file_report, UnitResult(quarantined=1, samples=[entry]))
+
+
+def _load_source(source: Source, fmt: Format, units: _Units, parallel: bool, txn, file_report: FileReport,
+                 report: IngestReport, progress: Progress | None) -> None:
+    try:
+        if fmt.name in LINE_FORMATS:
+            for result in units.run_blocks(fmt, source, parallel):
+                _merge(report, file_report, result)
+                if progress:
+                    progress(source.name, file_report.records)
+            return
+        records, context = fmt.read(source)
+        unit = units.take()
+        staging = txn.staging(_unit_prefix(unit), unit << 32)
+        _merge(report, file_report, map_records(records, fmt, context, source.name, staging))
+        staging.close()
+        if progress:
             progress(source.name, file_report.records)
-        if record.error is not None:
-            reject(source, record.line, "record", record.error, record.raw)
-            continue
-        try:
-            mapped_items = fmt.map_record(record.value, context)
-        except RecordError as exc:
-            reject(source, record.line, exc.field, exc.reason, record.raw)
-            continue
-        stored_any = False
-        for mapped in mapped_items:
-            if mapped.error is not None:
-                err = mapped.error
-                field_name = getattr(err, "field", "record")
-                prefix = f"{mapped.where}." if mapped.where else ""
-                reject(source, record.line, prefix + field_name, getattr(err, "reason", str(err)), record.raw)
-                continue
-            if mapped.skipped:
-                report.skipped[mapped.skipped] += 1
-                file_report.skipped += 1
-            for event in mapped.events:
-                event.source_file = source.name
-                event.source_line = record.line
-            raw = None
-            if mapped.events and not stored_any:
-                raw = (source.name, record.line, record.raw)
-                stored_any = True
-            txn.add(mapped.events, mapped.accounts, raw)
-    if progress:
-        progress(source.name, file_report.records)
+    except FormatError as exc:
+        file_report.note = str(exc)
+        if len(report.files) == 1 and file_report.records == 0:
+            raise
+        _reject_file(txn, units, report, file_report, None, "format", str(exc))
+    except _UNREADABLE as exc:
+        file_report.note = f"unreadable after {file_report.records:,} records: {exc}"
+        _reject_file(txn, units, report, file_report, None, "file", file_report.note)

@@ -61,21 +61,30 @@ def _map_page(page: dict) -> list[Mapped]:
         _guard(lambda t=t: map_tweet(t, users, tweets), f"includes.tweets[{i}]")
         for i, t in enumerate(includes.get("tweets", []))
     ]
+    # the page's users are mapped once, observed when the newest tweet of the page was made
+    observed = max((e.created_at for m in out for e in m.events), default=None)
+    if observed is not None:
+        page_accounts = []
+        for i, user in enumerate(users.values()):
+            mapped = _guard(lambda u=user: Mapped(accounts=[_user_account(u, observed, "includes.users.")]), f"includes.users[{i}]")
+            if mapped.error is None:
+                page_accounts += mapped.accounts
+            else:
+                out.append(mapped)
+        out.append(Mapped(accounts=page_accounts))
     return out
 
 
-def _user_account(user: dict, observed_at) -> Account | None:
-    if not isinstance(user, dict) or not user.get("id"):
-        return None
+def _user_account(user: dict, observed_at, at: str = "user.") -> Account:
     created = user.get("created_at")
     return Account(
-        key=account_key(NETWORK, str(user["id"])),
+        key=account_key(NETWORK, fields.string_id(user, "id", at=at)),
         network=NETWORK,
         observed_at=observed_at,
         handle=user.get("username"),
         display_name=user.get("name"),
-        followers=fields.optional_int(user, "public_metrics.followers_count"),
-        created_at=fields.iso_time(created, "user.created_at") if isinstance(created, str) else None,
+        followers=fields.optional_int(user, "public_metrics.followers_count", at=at),
+        created_at=fields.iso_time(created, f"{at}created_at") if isinstance(created, str) else None,
     )
 
 
@@ -157,16 +166,14 @@ def map_tweet(tweet: dict, users: dict, tweets: dict) -> Mapped:
             seen.add(target)
             events.append(event("mention", f"#mention:{mention_id}", target))
 
+    # flattened tweets carry their users inline; a page's users are mapped once by _map_page
     accounts: list[Account] = []
-    candidates = [tweet.get("author"), users.get(author_id), tweet.get("in_reply_to_user")]
-    candidates += [m for m in mentions if isinstance(m, dict) and "username" in m and "name" in m]
-    candidates += [users.get(str(m.get("id"))) for m in mentions if isinstance(m, dict)]
-    for user in candidates:
-        if user:
-            account = _user_account(user, created)
-            if account:
-                accounts.append(account)
-    if not any(a.key == actor for a in accounts):
+    inline = [tweet.get("author"), tweet.get("in_reply_to_user")]
+    inline += [m for m in mentions if isinstance(m, dict) and "name" in m]
+    for user in inline:
+        if isinstance(user, dict) and user.get("id"):
+            accounts.append(_user_account(user, created))
+    if author_id not in users and not any(a.key == actor for a in accounts):
         accounts.append(Account(key=actor, network=NETWORK, observed_at=created))
     return Mapped(events=events, accounts=accounts)
 
