@@ -8,6 +8,7 @@ exit status 1 — in :func:`main`, the one place that handles them.
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 
 import click
@@ -20,6 +21,7 @@ from renown import __version__, config
 from renown.errors import RenownError
 from renown.ingest.formats import FORMATS
 from renown.ingest.pipeline import IngestReport, ingest
+from renown.simulate import DEMO
 from renown.store import Store
 
 console = Console(soft_wrap=True)
@@ -146,12 +148,13 @@ def stats_command(store: Store, as_json: bool) -> None:
 
 
 @app.command("demo")
-@click.option("--accounts", default=2000, show_default=True, help="Population size of the generated network.")
-@click.option("--days", default=30, show_default=True, help="Days of activity to generate.")
-@click.option("--seed", default=7, show_default=True, help="Random seed; the same seed gives the same data.")
+@click.option("--accounts", default=DEMO["accounts"], show_default=True, help="Population size of the generated network.")
+@click.option("--days", default=DEMO["days"], show_default=True, help="Days of activity to generate.")
+@click.option("--seed", default=DEMO["seed"], show_default=True, help="Random seed; the same seed gives the same data.")
 @click.pass_obj
 def demo_command(store: Store, accounts: int, days: int, seed: int) -> None:
-    """Generate a seeded multi-network demo dataset in the real export formats, ingest it and show stats."""
+    """Generate a seeded multi-network demo dataset in the real export formats, ingest it,
+    score it, and show the leaderboard and one explained profile."""
     from renown.simulate import simulate, write_dataset
 
     out = store.root / "demo-source"
@@ -161,6 +164,16 @@ def demo_command(store: Store, accounts: int, days: int, seed: int) -> None:
     report = run_ingest(store, [out], None, False)
     print_ingest_report(report)
     print_stats(store.stats())
+    from renown.score.report import explain, top
+    from renown.score.run import run_score
+
+    info = run_score(store)
+    console.print(f"\nscored {info.accounts:,} accounts as of {info.run.as_of} (scoring version {info.run.meta['scoring_version']})")
+    leaders = top(store, 10)
+    print_top(leaders)
+    if leaders:
+        console.print()
+        print_explanation(explain(store, leaders[0]["account"]))
 
 
 @app.command("simulate")
@@ -175,6 +188,169 @@ def simulate_command(out: Path, accounts: int, days: int, seed: int) -> None:
 
     for path in write_dataset(simulate(accounts=accounts, days=days, seed=seed), out):
         console.print(str(path))
+
+
+def _date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+date_option = click.option("--as-of", "as_of", default=None, metavar="DATE",
+                           help="Snapshot date (YYYY-MM-DD); default: the newest.")
+
+
+@app.command("score")
+@click.option("--as-of", "as_of", default=None, metavar="DATE",
+              help="Score as of the end of this day (YYYY-MM-DD); default: the day of the newest event.")
+@click.option("--window-days", default=90, show_default=True, help="Trailing window of events that count.")
+@click.option("--half-life-days", default=30.0, show_default=True, help="Older reactions count half as much every this many days.")
+@json_option
+@click.pass_obj
+def score_command(store: Store, as_of: str | None, window_days: int, half_life_days: float, as_json: bool) -> None:
+    """Score every account and write a dated snapshot (atomic) stamped with the scoring version."""
+    from renown.score.run import run_score
+
+    info = run_score(store, _date(as_of), window_days, half_life_days)
+    meta = info.run.meta
+    result = {"as_of": info.run.as_of.isoformat(), "scoring_version": meta["scoring_version"], "accounts": info.accounts,
+              "pairs": info.pairs, "snapshot": str(info.run.path), "seconds": {k: round(v, 3) for k, v in info.seconds.items()}}
+    if as_json:
+        _print_json(result)
+    else:
+        console.print(f"scored {info.accounts:,} accounts ({info.pairs:,} reactor→author pairs) as of {result['as_of']} "
+                      f"with scoring version {result['scoring_version']}; snapshot {info.run.path}")
+
+
+def print_top(rows: list[dict]) -> None:
+    if not rows:
+        console.print("nobody scored yet")
+        return
+    table = Table(title=f"top accounts as of {rows[0]['as_of']}")
+    for column in ("#", "account", "handle", "score"):
+        table.add_column(column, justify="right" if column in ("#", "score") else "left", overflow="fold")
+    names = [k for k in rows[0] if k not in ("rank", "account", "handle", "score", "as_of")]
+    for name in names:
+        table.add_column(name, justify="right")
+    for r in rows:
+        table.add_row(str(r["rank"]), r["account"], r["handle"] or "", str(r["score"]), *(f"{r[n]:.1f}" for n in names))
+    console.print(table)
+
+
+@app.command("top")
+@click.option("--limit", default=20, show_default=True, help="How many accounts.")
+@date_option
+@json_option
+@click.pass_obj
+def top_command(store: Store, limit: int, as_of: str | None, as_json: bool) -> None:
+    """The leaderboard: highest scores first, with each component's points.
+
+    --json prints a list of objects with at least account and score.
+    """
+    from renown.score.report import top
+
+    rows = top(store, limit, _date(as_of))
+    if as_json:
+        _print_json(rows)
+    else:
+        print_top(rows)
+
+
+def print_explanation(e: dict) -> None:
+    who = f"{e['account']}" + (f" (@{e['handle']})" if e.get("handle") else "")
+    console.print(f"[bold]{who}[/]: score [bold]{e['score']}[/] as of {e['as_of']} (scoring version {e['scoring_version']})")
+    table = Table(show_footer=True)
+    table.add_column("component", footer="score")
+    table.add_column("points", justify="right", footer=str(e["score"]))
+    table.add_column("what it measures")
+    table.add_row("base", f"{e['base']:.1f}", "everyone starts at 1")
+    for c in e["components"]:
+        table.add_row(c["name"], f"{c['points']:.1f}", f"{c['description']} (measure {c['measure']:.2f})")
+    console.print(table)
+    for c in e["components"]:
+        if c["evidence"]:
+            console.print(f"[bold]{c['name']}[/] — behind it:")
+            for item in c["evidence"]:
+                label = item["ref"] + (f" (@{item['handle']})" if item.get("handle") else "")
+                extra = f", {item['reactors']} people" if "reactors" in item else ""
+                console.print(f"  {label}: {item['reactions']}{extra} (weight {item['weight']:.2f})")
+    for d in e["discounts"]:
+        console.print(f"[yellow]discount[/]: {d['detail']}")
+    if e["flags"]:
+        console.print(f"[yellow]this account's own reactions are discounted[/]: {', '.join(e['flags'])}")
+    t = e["totals"]
+    console.print(f"{t['reactors']:,} people reacted {t['reactions']:,} times; {t['posts']:,} posts in the window")
+
+
+@app.command("explain")
+@click.argument("account")
+@date_option
+@json_option
+@click.pass_obj
+def explain_command(store: Store, account: str, as_of: str | None, as_json: bool) -> None:
+    """Why ACCOUNT (network:native-id) has its score: points per component that add up
+    exactly to the score, the people and posts behind each, and every discount applied.
+
+    --json prints one object with at least account, score and components (name, points).
+    """
+    from renown.score.report import explain
+
+    result = explain(store, account, _date(as_of))
+    if as_json:
+        _print_json(result)
+    else:
+        print_explanation(result)
+
+
+@app.command("history")
+@click.argument("account")
+@json_option
+@click.pass_obj
+def history_command(store: Store, account: str, as_json: bool) -> None:
+    """ACCOUNT's score in every snapshot, with its components."""
+    from renown.score.report import history
+
+    rows = history(store, account)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title=f"history of {account}")
+    for column in rows[0]:
+        table.add_column(column)
+    for r in rows:
+        table.add_row(*(f"{v:.1f}" if isinstance(v, float) else str(v) for v in r.values()))
+    console.print(table)
+
+
+@app.command("diff")
+@click.argument("account")
+@click.option("--since", required=True, metavar="DATE", help="Compare with the snapshot on or before this date.")
+@date_option
+@json_option
+@click.pass_obj
+def diff_command(store: Store, account: str, since: str, as_of: str | None, as_json: bool) -> None:
+    """Why ACCOUNT's score changed since DATE: the change per component and the
+    reactions that arrived or left the window in between."""
+    from renown.score.report import diff
+
+    result = diff(store, account, _date(since), _date(as_of))
+    if as_json:
+        _print_json(result)
+        return
+    console.print(f"{account}: {result['from']['score']} ({result['from']['as_of']}) → {result['to']['score']} "
+                  f"({result['to']['as_of']}), change {result['change']:+d}")
+    for c in result["components"]:
+        console.print(f"  {c['name']}: {c['from']:.1f} → {c['to']:.1f} ({c['change']:+.1f})")
+    arrived, left = result["new_reactions"], result["expired_reactions"]
+    console.print(f"new reactions: {arrived['count']:,} from {arrived['reactors']:,} people; "
+                  f"left the window: {left['count']:,} from {left['reactors']:,} people")
+    for event in arrived["latest"]:
+        console.print(f"  {event['created_at']} {event['kind']} by {event['actor']}")
+    if result["note"]:
+        console.print(f"[yellow]{result['note']}[/]")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,6 +58,8 @@ TYPES = {
     "sybil": (0.03, (0.0005, 0.002), 1.0, 0.1),
 }
 SYBIL_RING_SIZE = 10
+#: The population `renown demo` generates (and the calibration's reference differs only by seed).
+DEMO = {"accounts": 2000, "days": 30, "seed": 7}
 #: reaction kinds each network's exports can express, with relative weights
 REACTIONS = {
     "twitter": (("repost", 0.45), ("reply", 0.3), ("quote", 0.1), ("mention", 0.15)),

@@ -175,6 +175,52 @@ class Store:
         except StoreError:
             pass
 
+    def erase_events(self, account: str) -> int:
+        """Remove every event ``account`` made or received, the raw source lines
+        they came from and its account row, atomically. Returns events removed.
+
+        Rows are removed from the files, not hidden: rewritten files replace the
+        old ones through the same journal as an ingest.
+        """
+        with self.lock(), self.writer("erase-" + uuid.uuid4().hex[:8]) as txn:
+            txn.dir.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect()
+            files = self.event_files()
+            moves, removed = [], 0
+            match = "(actor IS NOT DISTINCT FROM $account OR target IS NOT DISTINCT FROM $account)"
+            if files:
+                hits = con.execute(
+                    f"SELECT filename, count(*) FROM read_parquet({_sql_list(files)}, filename = true, hive_partitioning = false) "
+                    f"WHERE {match} GROUP BY filename", {"account": account}).fetchall()
+                lines = con.execute(
+                    f"SELECT DISTINCT source_file, source_line FROM read_parquet({_sql_list(files)}, hive_partitioning = false) "
+                    f"WHERE {match}", {"account": account}).fetchall()
+                for n, (path, count) in enumerate(hits):
+                    out = txn.dir / f"events-{n}.parquet"
+                    con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([path])}, hive_partitioning = false) "
+                                f"WHERE NOT {match}) TO '{out}' (FORMAT parquet, COMPRESSION zstd)",
+                                {"account": account})
+                    moves.append([str(out), path])
+                    removed += count
+                raw_files = sorted(self.raw_dir.glob("*.parquet")) if self.raw_dir.exists() else []
+                if lines and raw_files:
+                    con.execute("CREATE TEMP TABLE gone (source_file VARCHAR, source_line BIGINT)")
+                    con.executemany("INSERT INTO gone VALUES (?, ?)", lines)
+                    for n, path in enumerate(raw_files):
+                        out = txn.dir / f"raw-{n}.parquet"
+                        con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([path])}) ANTI JOIN gone "
+                                    f"USING (source_file, source_line)) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+                        moves.append([str(out), str(path)])
+            if self.accounts_file.exists():
+                out = txn.dir / "accounts.parquet"
+                con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([self.accounts_file])}) WHERE key <> $account) "
+                            f"TO '{out}' (FORMAT parquet, COMPRESSION zstd)", {"account": account})
+                moves.append([str(out), str(self.accounts_file)])
+            con.close()
+            _write_atomic(txn.dir / "COMMIT", orjson.dumps(moves))
+            self._apply(moves)
+        return removed
+
     def quarantined(self) -> int:
         if not self.quarantine_dir.exists():
             return 0

@@ -61,3 +61,4 @@ def read_events(store: Store):
         return rows
 
     return read
+

@@ -1,0 +1,158 @@
+"""Relational features for scoring, computed in SQL over the event log.
+
+Everything here is plain SQL over the ``events`` and ``accounts`` views, so
+the same statements can run on another engine; numpy takes over only once the
+data are aggregated to one row per (reactor, author) pair.
+
+The scoring window ends at ``as_of`` and reaches back ``days``. Each reaction
+is weighted by its kind (:data:`KIND_WEIGHTS`: effort and endorsement — a reply
+or quote costs more than a like) and by its age, halving every
+``half_life_days``. Self-interactions are dropped here, before anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import duckdb
+import numpy as np
+
+from renown.events import REACTION_KINDS
+
+KIND_WEIGHTS = {"reply": 1.0, "quote": 1.0, "repost": 0.8, "mention": 0.6, "like": 0.4}
+#: Two reactions by one account less than this many seconds apart count as a burst.
+BURST_SECONDS = 10
+#: Sums of weights are taken in fixed point (units of 2⁻³²): integer sums do not depend on the
+#: order a parallel engine adds rows in, so the same data always give bit-identical scores.
+FIXED_POINT = 2**32
+
+
+def fixed_sum(expression: str) -> str:
+    """SQL for an order-independent sum of a non-negative DOUBLE expression."""
+    return f"CAST(sum(CAST(round(({expression}) * {FIXED_POINT}) AS BIGINT)) AS DOUBLE) / {FIXED_POINT}"
+
+
+@dataclass(frozen=True)
+class Window:
+    as_of: datetime
+    days: int = 90
+    half_life_days: float = 30.0
+
+    @property
+    def start(self) -> datetime:
+        return self.as_of - timedelta(days=self.days)
+
+
+@dataclass
+class Features:
+    """Arrays indexed by node (account) or by pair, ready for the model."""
+
+    keys: np.ndarray  # node index -> account key (sorted, so indices are deterministic)
+    # pairs: one row per (reactor, author)
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray  # Σ kind weight × decay
+    count: np.ndarray  # reactions
+    recency: np.ndarray  # decay of the newest reaction
+    kind_counts: dict[str, np.ndarray]
+    # per node
+    posts: np.ndarray  # decayed posts authored in the window
+    posts_count: np.ndarray
+    responded: np.ndarray  # decayed posts that drew at least one reaction
+    targets: np.ndarray  # distinct accounts this node reacted to
+    reactions: np.ndarray  # reactions this node made
+    bursts: np.ndarray  # share of this node's reactions within BURST_SECONDS of its previous one
+    age_days: np.ndarray  # account age at as_of (nan when unknown)
+    bot_flag: np.ndarray  # source says bot
+
+    @property
+    def n(self) -> int:
+        return len(self.keys)
+
+
+def _ts(value: datetime) -> str:
+    return f"TIMESTAMPTZ '{value.isoformat()}'"
+
+
+def _kind_case() -> str:
+    return "CASE kind " + " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " END"
+
+
+def compute(con: duckdb.DuckDBPyConnection, window: Window) -> Features:
+    """Aggregate the window's events into :class:`Features` (temp tables on ``con``)."""
+    as_of, start = _ts(window.as_of), _ts(window.start)
+    kinds = ", ".join(f"'{k}'" for k in REACTION_KINDS)
+    decay = f"pow(0.5, (epoch({as_of}) - epoch(created_at)) / 86400.0 / {float(window.half_life_days)})"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE r AS
+        SELECT actor, target, kind, network, parent_post_id, created_at, CAST({decay} AS DOUBLE) AS decay
+        FROM events
+        WHERE kind IN ({kinds}) AND target IS NOT NULL AND actor <> target
+          AND created_at > {start} AND created_at <= {as_of}""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE p AS
+        SELECT actor, network, post_id, CAST({decay} AS DOUBLE) AS decay
+        FROM events
+        WHERE kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL
+          AND created_at > {start} AND created_at <= {as_of}""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE nodes AS
+        SELECT key, CAST(row_number() OVER (ORDER BY key) - 1 AS BIGINT) AS idx
+        FROM (SELECT actor AS key FROM r UNION SELECT target FROM r UNION SELECT actor FROM p)""")
+    keys = np.array(con.execute("SELECT key FROM nodes ORDER BY idx").fetchnumpy()["key"], dtype=object)
+    n = len(keys)
+
+    kind_columns = ", ".join(f"CAST(count(*) FILTER (WHERE kind = '{k}') AS BIGINT) AS n_{k}" for k in KIND_WEIGHTS)
+    pairs = con.execute(f"""
+        SELECT a.idx AS src, t.idx AS dst, {fixed_sum(_kind_case() + " * decay")} AS weight,
+               CAST(count(*) AS BIGINT) AS count, CAST(max(decay) AS DOUBLE) AS recency, {kind_columns}
+        FROM r JOIN nodes a ON a.key = r.actor JOIN nodes t ON t.key = r.target
+        GROUP BY ALL ORDER BY src, dst""").fetchnumpy()
+
+    def per_node(sql: str, columns: list[str]) -> dict[str, np.ndarray]:
+        rows = con.execute(sql).fetchnumpy()
+        out = {}
+        for column in columns:
+            values = np.zeros(n) if column not in ("age_days",) else np.full(n, np.nan)
+            if len(rows["idx"]):
+                column_values = rows[column]
+                if isinstance(column_values, np.ma.MaskedArray):
+                    column_values = column_values.astype(np.float64).filled(np.nan)
+                values[np.asarray(rows["idx"], dtype=np.int64)] = np.asarray(column_values, dtype=np.float64)
+            out[column] = values
+        return out
+
+    posts = per_node(f"""
+        SELECT nodes.idx, {fixed_sum("p.decay")} AS posts, count(*) AS posts_count,
+               {fixed_sum("CASE WHEN rp.parent_post_id IS NOT NULL THEN p.decay ELSE 0 END")} AS responded
+        FROM p JOIN nodes ON nodes.key = p.actor
+        LEFT JOIN (SELECT DISTINCT network, parent_post_id FROM r WHERE parent_post_id IS NOT NULL) rp
+               ON rp.network = p.network AND rp.parent_post_id = p.post_id
+        GROUP BY nodes.idx""", ["posts", "posts_count", "responded"])
+    reactors = per_node(f"""
+        SELECT nodes.idx, count(DISTINCT target) AS targets, count(*) AS reactions,
+               CAST(count(*) FILTER (WHERE gap < {BURST_SECONDS}) AS DOUBLE) / count(*) AS bursts
+        FROM (SELECT actor, target,
+                     epoch(created_at) - lag(epoch(created_at)) OVER (PARTITION BY actor ORDER BY created_at) AS gap
+              FROM r) g
+        JOIN nodes ON nodes.key = g.actor
+        GROUP BY nodes.idx""", ["targets", "reactions", "bursts"])
+    attrs = per_node(f"""
+        SELECT nodes.idx, (epoch({as_of}) - epoch(a.created_at)) / 86400.0 AS age_days,
+               CASE WHEN a.bot THEN 1.0 ELSE 0.0 END AS bot_flag
+        FROM accounts a JOIN nodes ON nodes.key = a.key""", ["age_days", "bot_flag"])
+    return Features(
+        keys=keys,
+        src=pairs["src"].astype(np.int64), dst=pairs["dst"].astype(np.int64),
+        weight=pairs["weight"].astype(np.float64), count=pairs["count"].astype(np.int64),
+        recency=pairs["recency"].astype(np.float64),
+        kind_counts={k: pairs[f"n_{k}"].astype(np.int64) for k in KIND_WEIGHTS},
+        posts=posts["posts"], posts_count=posts["posts_count"], responded=posts["responded"],
+        targets=reactors["targets"], reactions=reactors["reactions"], bursts=reactors["bursts"],
+        age_days=attrs["age_days"], bot_flag=attrs["bot_flag"],
+    )
+
+
+def latest_event_time(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    return con.execute("SELECT max(created_at) FROM events").fetchone()[0]

@@ -1,0 +1,172 @@
+"""Who counts: discounts for rings, sybils and bots, and selectivity.
+
+Every reactor gets a *genuineness* ``g`` in (0, 1] that multiplies the weight
+of all its reactions, and a *selectivity* ``s`` that shrinks the weight of
+reactors who react to almost everyone. Each discount is a named signal so the
+explanation can say exactly what was discounted and why:
+
+``ring``
+    A reciprocal ring: at least :data:`RING_MIN_SIZE` accounts, connected by
+    mutual reactions, each with at least :data:`RING_MIN_PARTNERS` mutual
+    partners and receiving at least :data:`RING_INSULARITY` of its reaction
+    weight from them — its only audience is the ring itself. (What a ring gives
+    *out* is not required to stay inside: rings exist to boost a client.)
+    Accounts that nobody outside the ring reacts to and that spend at least
+    half their reaction weight on one ring join it as *satellites* (the pure
+    boosters that never post). A ring counts as at most one person, discounted
+    by 95 %: each member keeps ``RING_KEEP / size`` of its weight.
+``ring`` (clones)
+    A sybil cluster without reciprocity: at least :data:`RING_MIN_SIZE`
+    accounts that nobody reacts to and that reacted to exactly the same set of
+    at least two accounts. Discounted like a ring.
+``bot-flag``
+    The source network marks the account as automated.
+``burst``
+    At least half of its (≥ :data:`BURST_MIN_REACTIONS`) reactions come within
+    seconds of the previous one.
+``reacts-to-everyone``
+    It reacted to at least :data:`EVERYONE_MIN_TARGETS` accounts while almost
+    nobody reacts to it.
+``new-account``
+    Created less than :data:`NEW_ACCOUNT_DAYS` days before the window's end.
+``sybil``
+    A young account (< :data:`SYBIL_MAX_AGE_DAYS` days) that no established
+    account reacts to.
+
+Bot-like signals combine as independent evidence, ``b = 1 − Π (1 − strength)``,
+and ``g = (1 − 0.95 b) × ring keep``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from renown.score.features import Features
+
+RING_MIN_SIZE = 4
+RING_MIN_PARTNERS = 3
+RING_INSULARITY = 0.8
+RING_KEEP = 0.05
+BURST_MIN_REACTIONS = 20
+EVERYONE_MIN_TARGETS = 100
+NEW_ACCOUNT_DAYS = 14
+SYBIL_MAX_AGE_DAYS = 30
+#: Reactors that reached at most this many accounts count fully; beyond, weight falls as 1/sqrt.
+SELECTIVE_TARGETS = 25
+#: strength of each bot-like signal
+SIGNALS = {"bot-flag": 0.95, "burst": 0.8, "reacts-to-everyone": 0.6, "new-account": 0.5, "sybil": 0.9}
+MAX_BOT_DISCOUNT = 0.95
+
+
+@dataclass
+class Genuineness:
+    g: np.ndarray  # multiplier of every reaction by this node
+    selectivity: np.ndarray
+    bot: np.ndarray  # combined bot likelihood
+    ring: np.ndarray  # ring id, -1 when none
+    ring_size: np.ndarray
+    signals: dict[str, np.ndarray]  # signal name -> bool per node
+
+    def reasons(self, node: int) -> list[str]:
+        reasons = [name for name, flags in self.signals.items() if flags[node]]
+        if self.ring[node] >= 0:
+            reasons.insert(0, "ring")
+        return reasons
+
+
+def assess(f: Features) -> Genuineness:
+    n = f.n
+    src, dst, w = f.src, f.dst, f.weight
+    signals: dict[str, np.ndarray] = {}
+    indegree = np.bincount(dst, minlength=n)
+    signals["bot-flag"] = f.bot_flag > 0
+    signals["burst"] = (f.reactions >= BURST_MIN_REACTIONS) & (f.bursts >= 0.5)
+    signals["reacts-to-everyone"] = (f.targets >= EVERYONE_MIN_TARGETS) & (indegree < 0.05 * f.targets)
+    age = f.age_days
+    known = ~np.isnan(age)
+    signals["new-account"] = known & (age < NEW_ACCOUNT_DAYS)
+    young = known & (age < SYBIL_MAX_AGE_DAYS)
+    established_in = np.bincount(dst, weights=(~young[src]).astype(float), minlength=n)
+    signals["sybil"] = young & (established_in == 0)
+
+    ring, ring_size = _rings(n, src, dst, w)
+    in_ring = ring >= 0
+
+    bot = 1.0 - np.prod([1.0 - SIGNALS[name] * flags for name, flags in signals.items()], axis=0) if n else np.zeros(0)
+    keep = np.where(in_ring, RING_KEEP / np.maximum(ring_size, 1), 1.0)
+    g = (1.0 - MAX_BOT_DISCOUNT * bot) * keep
+    selectivity = np.minimum(1.0, np.sqrt(SELECTIVE_TARGETS / np.maximum(f.targets, 1.0)))
+    return Genuineness(g=g, selectivity=selectivity, bot=bot, ring=ring, ring_size=ring_size, signals=signals)
+
+
+def _rings(n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ring id and size per node (``-1``/``0`` outside rings); see the module docstring."""
+    ring = np.full(n, -1, dtype=np.int64)
+    size = np.zeros(n, dtype=np.int64)
+    if len(src) == 0:
+        return ring, size
+    mutual = np.isin(dst * n + src, src * n + dst)
+    in_total = np.bincount(dst, weights=w, minlength=n)
+    partners = np.bincount(src[mutual], minlength=n)
+    candidate = partners >= RING_MIN_PARTNERS
+    for _ in range(2):  # components of candidates, then of those found insular within them
+        labels = _mutual_components(n, src, dst, mutual & candidate[src] & candidate[dst])
+        # support from the same cluster or from accounts with no audience at all is not independent
+        internal = (labels[src] == labels[dst]) & candidate[src] | (in_total[src] == 0)
+        inside = np.bincount(dst, weights=w * internal, minlength=n)
+        candidate &= (in_total > 0) & (inside >= RING_INSULARITY * in_total)
+    labels = _mutual_components(n, src, dst, mutual & candidate[src] & candidate[dst])
+    counts = np.bincount(labels, minlength=labels.max() + 1)
+    member = candidate & (counts[labels] >= RING_MIN_SIZE)
+    ring[member] = labels[member]
+    # satellites: no audience outside the ring, at least half their giving spent on one ring
+    from_outside = np.bincount(dst, weights=w * (ring[src] < 0), minlength=n)
+    into_ring = (ring[dst] >= 0) & (ring[src] < 0) & (from_outside[src] == 0)
+    if member.any() and into_ring.any():
+        out_total = np.bincount(src, weights=w, minlength=n)
+        combo = src[into_ring] * n + ring[dst[into_ring]]
+        keys, inverse = np.unique(combo, return_inverse=True)
+        spent = np.bincount(inverse, weights=w[into_ring])
+        sat_src, sat_ring = keys // n, keys % n
+        strong = spent >= 0.5 * out_total[sat_src]
+        ring[sat_src[strong]] = sat_ring[strong]
+    _clones(n, src, dst, in_total, ring)
+    labels_used, ring_counts = np.unique(ring[ring >= 0], return_counts=True)
+    size_of = dict(zip(labels_used.tolist(), ring_counts.tolist()))
+    size[ring >= 0] = [size_of[r] for r in ring[ring >= 0].tolist()]
+    return ring, size
+
+
+_H1 = np.uint64(0x9E3779B97F4A7C15)
+_H2 = np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def _clones(n: int, src: np.ndarray, dst: np.ndarray, in_total: np.ndarray, ring: np.ndarray) -> None:
+    """Mark clone clusters in ``ring`` (new ids from ``n`` upwards); see the module docstring."""
+    silent = (in_total[src] == 0) & (ring[src] < 0)
+    if not silent.any():
+        return
+    s, d = src[silent], dst[silent].astype(np.uint64)
+    with np.errstate(over="ignore"):
+        h1 = np.zeros(n, dtype=np.uint64)
+        h2 = np.zeros(n, dtype=np.uint64)
+        np.add.at(h1, s, (d + np.uint64(1)) * _H1 ^ (d >> np.uint64(7)))
+        np.add.at(h2, s, (d + np.uint64(3)) * _H2 ^ (d << np.uint64(11)))
+    targets = np.bincount(s, minlength=n)
+    nodes = np.flatnonzero(targets >= 2)
+    if len(nodes) == 0:
+        return
+    signature = np.stack([h1[nodes], h2[nodes], targets[nodes].astype(np.uint64)], axis=1)
+    _, group, counts = np.unique(signature, axis=0, return_inverse=True, return_counts=True)
+    group = group.ravel()
+    cloned = counts[group] >= RING_MIN_SIZE
+    ring[nodes[cloned]] = n + group[cloned]
+
+
+def _mutual_components(n: int, src: np.ndarray, dst: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    graph = sp.csr_matrix((np.ones(int(edges.sum())), (src[edges], dst[edges])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]

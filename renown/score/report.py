@@ -1,0 +1,157 @@
+"""Reading snapshots back: leaderboards, explanations, history and diffs.
+
+Every function returns plain data (the ``--json`` contracts); the CLI renders
+it. Points are read, never recomputed: an explanation is the snapshot's own.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from renown.errors import RenownError
+from renown.score import snapshots
+from renown.score.features import KIND_WEIGHTS
+from renown.score.model import kinds_text
+from renown.store import Store
+
+
+class UnknownAccount(RenownError):
+    """The account is not in the snapshot (nor known by that handle)."""
+
+
+def _components(run: snapshots.Run) -> list[dict]:
+    return run.meta["components"]
+
+
+def _handles(store: Store, keys: list[str]) -> dict[str, str | None]:
+    if not keys:
+        return {}
+    con = store.connect()
+    rows = con.execute("SELECT key, handle FROM accounts WHERE key IN (SELECT unnest(?))", [keys]).fetchall()
+    con.close()
+    return dict(rows)
+
+
+def top(store: Store, limit: int = 20, as_of: date | None = None) -> list[dict]:
+    run = snapshots.latest(store.root, as_of)
+    names = [c["name"] for c in _components(run)]
+    points = ", ".join(f"{n}_points" for n in names)
+    rows = snapshots.query(
+        f"SELECT account, score, {points} FROM read_parquet('{run.scores}') ORDER BY exact DESC, account LIMIT ?", [limit])
+    handles = _handles(store, [r["account"] for r in rows])
+    return [{"rank": i, "account": r["account"], "handle": handles.get(r["account"]), "score": r["score"],
+             "as_of": run.as_of.isoformat(), **{n: r[f"{n}_points"] for n in names}}
+            for i, r in enumerate(rows, start=1)]
+
+
+def _require(run: snapshots.Run, store: Store, account: str) -> dict:
+    row = snapshots.account_row(run, account)
+    if row is not None:
+        return row
+    con = store.connect()
+    guesses = con.execute("SELECT key FROM accounts WHERE lower(handle) = lower(?) OR key ILIKE ? LIMIT 5",
+                          [account.split(":", 1)[-1].lstrip("@"), f"%{account}%"]).fetchall()
+    con.close()
+    hint = f"; did you mean {', '.join(g[0] for g in guesses)}?" if guesses else " (accounts are addressed as network:native-id)"
+    raise UnknownAccount(f"{account} has no score in the snapshot of {run.as_of}{hint}")
+
+
+def explain(store: Store, account: str, as_of: date | None = None) -> dict:
+    """Per-component points that add up exactly to the score, with the evidence behind them."""
+    run = snapshots.latest(store.root, as_of)
+    row = _require(run, store, account)
+    evidence = snapshots.evidence_rows(run, account)
+    handles = _handles(store, sorted({e["ref"] for e in evidence if e["kind"] == "person"}) + [account])
+    components = []
+    for component in _components(run):
+        name = component["name"]
+        items = []
+        for e in evidence:
+            if e["component"] != name:
+                continue
+            counts = {k: int(e[f"n_{k}"]) for k in KIND_WEIGHTS}
+            item = {"kind": e["kind"], "ref": e["ref"], "weight": round(float(e["weight"]), 4), "reactions": kinds_text(counts)}
+            if e["kind"] == "person":
+                item["handle"] = handles.get(e["ref"])
+            else:
+                item["reactors"] = int(e["reactors"])
+            items.append(item)
+        components.append({
+            "name": name, "points": row[f"{name}_points"], "value": round(row[f"{name}_value"], 4),
+            "measure": round(row[f"{name}_measure"], 4), "weight": component["weight"],
+            "description": component["description"], "evidence": items,
+        })
+    discounts = [
+        {"reason": e["ref"], "percent": round(float(e["weight"]), 1), "reactors": int(e["reactors"]),
+         "ring_size": int(e["ring_size"]) or None, "detail": _discount_text(e)}
+        for e in evidence if e["component"] == "discounts"
+    ]
+    return {
+        "account": account, "handle": handles.get(account), "as_of": run.as_of.isoformat(),
+        "scoring_version": run.meta["scoring_version"], "score": row["score"], "base": 1.0,
+        "components": components, "discounts": discounts,
+        "flags": [f for f in (row["flags"] or "").split(",") if f],
+        "totals": {"reactors": row["reactors"], "reactions": row["reactions"], "posts": row["posts"],
+                   "genuineness": round(row["genuineness"], 4)},
+    }
+
+
+def _discount_text(e: dict) -> str:
+    counts = kinds_text({k: int(e[f"n_{k}"]) for k in KIND_WEIGHTS})
+    if str(e["ref"]).startswith("ring:"):
+        return (f"{counts} from {e['reactors']} member(s) of a reciprocal ring of {e['ring_size']} accounts "
+                f"(counted as one person) discounted by {e['weight']:.0f} %")
+    return f"{counts} from {e['reactors']} account(s) flagged {str(e['ref']).split(':', 1)[1]} discounted by {e['weight']:.0f} %"
+
+
+def history(store: Store, account: str) -> list[dict]:
+    series = []
+    for run in snapshots.runs(store.root):
+        row = snapshots.account_row(run, account)
+        if row is None:
+            continue
+        series.append({"as_of": run.as_of.isoformat(), "score": row["score"], "scoring_version": run.meta["scoring_version"],
+                       **{c["name"]: row[f"{c['name']}_points"] for c in _components(run)}})
+    if not series:
+        raise UnknownAccount(f"{account} has no score in any snapshot")
+    return series
+
+
+def diff(store: Store, account: str, since: date, as_of: date | None = None) -> dict:
+    """How the score moved between the snapshot on or before ``since`` and the newest
+    (or ``as_of``): per component, and the reactions that arrived in between."""
+    from renown.score.run import end_of_day, window_events
+
+    new = snapshots.latest(store.root, as_of)
+    old = snapshots.on_or_before(store.root, since)
+    if old is None:
+        raise snapshots.NoSnapshot(f"no snapshot on or before {since}; the first is "
+                                   f"{snapshots.runs(store.root)[0].as_of}")
+    after = _require(new, store, account)
+    before = snapshots.account_row(old, account)
+    names = [c["name"] for c in _components(new)]
+    components = []
+    for name in names:
+        was = before.get(f"{name}_points", 0.0) if before else 0.0
+        components.append({"name": name, "from": was, "to": after[f"{name}_points"],
+                           "change": round(after[f"{name}_points"] - was, 1)})
+    arrivals = window_events(store, account, end_of_day(old.as_of), end_of_day(new.as_of))
+    window_days = int(new.meta.get("window_days", 90))
+    expired = window_events(store, account, end_of_day(old.as_of) - timedelta(days=window_days),
+                            end_of_day(new.as_of) - timedelta(days=window_days))
+    versions = {old.meta["scoring_version"], new.meta["scoring_version"]}
+    return {
+        "account": account, "from": {"as_of": old.as_of.isoformat(), "score": before["score"] if before else None},
+        "to": {"as_of": new.as_of.isoformat(), "score": after["score"]},
+        "change": after["score"] - (before["score"] if before else 1),
+        "components": components,
+        "new_reactions": {"count": arrivals[0]["total"], "reactors": arrivals[0]["reactors"],
+                          "latest": [_event(e) for e in arrivals[1:]]},
+        "expired_reactions": {"count": expired[0]["total"], "reactors": expired[0]["reactors"]},
+        "note": "scores from different scoring versions are not comparable" if len(versions) > 1 else None,
+    }
+
+
+def _event(e: dict) -> dict:
+    return {"event_id": e["event_id"], "kind": e["kind"], "actor": e["actor"], "created_at": e["created_at"].isoformat(),
+            "post": e["parent_post_id"]}

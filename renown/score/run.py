@@ -1,0 +1,138 @@
+"""A scoring run: event log → features → model → evidence → snapshot."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, time as dtime, timezone
+
+import numpy as np
+import pyarrow as pa
+
+from renown.errors import RenownError
+from renown.score import snapshots
+from renown.score.features import KIND_WEIGHTS, Window, compute, fixed_sum, latest_event_time
+from renown.score.model import COMPONENTS, EVIDENCE_TOP, Scores, evidence, score
+from renown.score.version import SCORING_VERSION
+from renown.store import Store
+
+
+@dataclass
+class RunInfo:
+    run: snapshots.Run
+    accounts: int
+    pairs: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def end_of_day(day: date) -> datetime:
+    return datetime.combine(day, dtime.max, tzinfo=timezone.utc)
+
+
+def resolve_as_of(con, as_of: date | None) -> datetime:
+    """The window's end: the end of ``as_of``, or of the day of the newest event."""
+    if as_of is not None:
+        return end_of_day(as_of)
+    newest = latest_event_time(con)
+    if newest is None:
+        raise RenownError("the event log is empty: run `renown ingest` (or `renown demo`) first")
+    return end_of_day(newest.astimezone(timezone.utc).date())
+
+
+def run_score(store: Store, as_of: date | None = None, window_days: int = 90, half_life_days: float = 30.0) -> RunInfo:
+    seconds: dict[str, float] = {}
+    tick = time.perf_counter()
+    con = store.connect()
+    con.execute("SET preserve_insertion_order = false")
+    window = Window(resolve_as_of(con, as_of), window_days, half_life_days)
+    features = compute(con, window)
+    seconds["features"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    scores = score(features)
+    seconds["graph+model"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    evidence_table = _evidence_table(con, scores)
+    scores_table = _scores_table(scores)
+    seconds["evidence"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    meta = {
+        "scoring_version": SCORING_VERSION,
+        "as_of": window.as_of.isoformat(),
+        "window_days": window.days,
+        "half_life_days": window.half_life_days,
+        "computed_at": datetime.now(timezone.utc).isoformat(),
+        "accounts": int(features.n),
+        "pairs": int(len(features.src)),
+        "components": [{"name": c.name, "weight": c.weight, "description": c.description} for c in COMPONENTS],
+    }
+    run = snapshots.write(store.root, window.as_of.date(), {"scores": scores_table, "evidence": evidence_table}, meta)
+    seconds["snapshot"] = time.perf_counter() - tick
+    con.close()
+    return RunInfo(run, int(features.n), int(len(features.src)), seconds)
+
+
+def _scores_table(s: Scores) -> pa.Table:
+    f, g = s.context.f, s.context.genuine
+    reasons = np.full(f.n, "", dtype=object)
+    for i in np.flatnonzero((g.bot > 0) | (g.ring >= 0)):
+        reasons[i] = ",".join(g.reasons(int(i)))
+    columns = {
+        "account": pa.array(s.keys, pa.string()),
+        "score": pa.array(s.score, pa.int64()),
+        "exact": pa.array(s.exact, pa.float64()),
+        "z": pa.array(s.z, pa.float64()),
+        "reactors": pa.array(np.bincount(f.dst, minlength=f.n), pa.int64()),
+        "reactions": pa.array(np.bincount(f.dst, weights=f.count, minlength=f.n).astype(np.int64), pa.int64()),
+        "posts": pa.array(f.posts_count.astype(np.int64), pa.int64()),
+        "genuineness": pa.array(g.g, pa.float64()),
+        "ring_size": pa.array(g.ring_size, pa.int64()),
+        "flags": pa.array(reasons, pa.string()),
+    }
+    for name in s.values:
+        columns[f"{name}_value"] = pa.array(s.values[name], pa.float64())
+        columns[f"{name}_measure"] = pa.array(s.measures[name], pa.float64())
+        columns[f"{name}_points"] = pa.array(s.points[name], pa.float64())
+    return pa.table(columns)
+
+
+def _evidence_table(con, s: Scores) -> pa.Table:
+    """People, discounts (from the model) and top posts (from SQL) behind each score."""
+    columns = evidence(s)
+    table = pa.table({name: pa.array(values) for name, values in columns.items()})
+    g = s.context.genuine.g
+    con.register("_genuine", pa.table({"idx": pa.array(np.arange(len(g)), pa.int64()), "g": pa.array(g, pa.float64())}))
+    kind_weight = "CASE kind " + " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " END"
+    counts = ", ".join(f"CAST(count(*) FILTER (WHERE kind = '{k}') AS BIGINT) AS n_{k}" for k in KIND_WEIGHTS)
+    weight = fixed_sum(f"{kind_weight} * r.decay * gen.g")
+    posts = con.sql(f"""
+        SELECT r.target AS account, 'amplification' AS component,
+               CAST(row_number() OVER (PARTITION BY r.target ORDER BY {weight} DESC, r.parent_post_id) AS BIGINT) AS rank,
+               'post' AS kind, r.parent_post_id AS ref, {weight} AS weight,
+               CAST(count(DISTINCT r.actor) AS BIGINT) AS reactors, CAST(0 AS BIGINT) AS ring_size, {counts}
+        FROM r JOIN nodes a ON a.key = r.actor JOIN _genuine gen ON gen.idx = a.idx
+        WHERE r.parent_post_id IS NOT NULL
+        GROUP BY r.target, r.parent_post_id
+        QUALIFY rank <= {EVIDENCE_TOP}""").to_arrow_table()
+    return pa.concat_tables([table, posts.select(table.column_names).cast(table.schema)])
+
+
+def window_events(store: Store, account: str, start: datetime, end: datetime, limit: int = 10) -> list[dict]:
+    """Reactions to ``account`` in (start, end], newest first: the events behind a change."""
+    con = store.connect()
+    cursor = con.execute(
+        """SELECT event_id, kind, actor, created_at, parent_post_id FROM events
+           WHERE target = ? AND actor <> target AND kind IN ('reply', 'repost', 'quote', 'like', 'mention')
+             AND created_at > ? AND created_at <= ? ORDER BY created_at DESC, event_id LIMIT ?""",
+        [account, start, end, limit])
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    total = con.execute(
+        """SELECT count(*), count(DISTINCT actor) FROM events WHERE target = ? AND actor <> target
+           AND kind IN ('reply', 'repost', 'quote', 'like', 'mention') AND created_at > ? AND created_at <= ?""",
+        [account, start, end]).fetchone()
+    con.close()
+    return [{"total": total[0], "reactors": total[1]}] + rows
+

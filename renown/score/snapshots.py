@@ -1,0 +1,118 @@
+"""Dated score snapshots: the history every explanation and diff reads.
+
+Layout: ``snapshots/<as-of date>/<run id>/{scores.parquet, evidence.parquet,
+meta.json}``. A run is written into a hidden temporary folder and renamed into
+place in one step, so a crash never leaves a half-written snapshot: readers
+see the previous runs or the complete new one. Re-scoring a date adds a run;
+the newest run of each date is the one shown, older runs stay for audit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from renown.errors import RenownError
+
+
+class NoSnapshot(RenownError):
+    """No score snapshot matches what was asked."""
+
+
+@dataclass(frozen=True)
+class Run:
+    as_of: date
+    path: Path
+
+    @property
+    def meta(self) -> dict:
+        return orjson.loads((self.path / "meta.json").read_bytes())
+
+    @property
+    def scores(self) -> Path:
+        return self.path / "scores.parquet"
+
+    @property
+    def evidence(self) -> Path:
+        return self.path / "evidence.parquet"
+
+
+def root(data_dir: Path) -> Path:
+    return Path(data_dir) / "snapshots"
+
+
+def write(data_dir: Path, as_of: date, tables: dict[str, pa.Table], meta: dict) -> Run:
+    base = root(data_dir) / as_of.isoformat()
+    base.mkdir(parents=True, exist_ok=True)
+    for leftover in base.glob(".*.tmp"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:6]
+    tmp = base / f".{run_id}.tmp"
+    tmp.mkdir()
+    for name, table in tables.items():
+        pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
+    (tmp / "meta.json").write_bytes(orjson.dumps({**meta, "run_id": run_id}, option=orjson.OPT_INDENT_2))
+    for path in tmp.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    os.rename(tmp, base / run_id)
+    return Run(as_of, base / run_id)
+
+
+def runs(data_dir: Path) -> list[Run]:
+    """The newest run of every date, oldest date first."""
+    found = []
+    base = root(data_dir)
+    if not base.exists():
+        return found
+    for day in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        complete = sorted(p for p in day.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "meta.json").exists())
+        if complete:
+            found.append(Run(date.fromisoformat(day.name), complete[-1]))
+    return found
+
+
+def latest(data_dir: Path, as_of: date | None = None) -> Run:
+    """The run for ``as_of`` (or the newest date), raising NoSnapshot with advice."""
+    available = runs(data_dir)
+    if not available:
+        raise NoSnapshot(f"no scores in {data_dir} yet: run `renown score` first")
+    if as_of is None:
+        return available[-1]
+    for run in available:
+        if run.as_of == as_of:
+            return run
+    raise NoSnapshot(f"no snapshot for {as_of}; available: {', '.join(str(r.as_of) for r in available[-5:])}")
+
+
+def on_or_before(data_dir: Path, day: date) -> Run | None:
+    candidates = [r for r in runs(data_dir) if r.as_of <= day]
+    return candidates[-1] if candidates else None
+
+
+def query(sql: str, params: list | None = None) -> list[dict]:
+    con = duckdb.connect()
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, row)) for row in cursor.fetchall()]
+    con.close()
+    return rows
+
+
+def account_row(run: Run, account: str) -> dict | None:
+    rows = query(f"SELECT * FROM read_parquet('{run.scores}') WHERE account = ?", [account])
+    return rows[0] if rows else None
+
+
+def evidence_rows(run: Run, account: str) -> list[dict]:
+    return query(f"SELECT * FROM read_parquet('{run.evidence}') WHERE account = ? ORDER BY component, rank, weight DESC",
+                 [account])

@@ -1,0 +1,194 @@
+"""Scoring runs end to end: snapshots, calibration on the demo population, CLI contracts, erasure."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from renown.cli import main
+from renown.ingest.pipeline import ingest
+from renown.score import snapshots
+from renown.score.report import explain
+from renown.score.run import run_score
+from renown.simulate import DEMO, simulate, write_dataset
+from renown.store import Store
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> Store:
+    """The exact population `renown demo` builds, ingested and scored once."""
+    root = tmp_path_factory.mktemp("demo")
+    write_dataset(simulate(**DEMO), root / "source")
+    store = Store(root / "data")
+    ingest(store, [root / "source"])
+    run_score(store)
+    return store
+
+
+def scores(run: snapshots.Run) -> list[dict]:
+    return snapshots.query(f"SELECT * FROM read_parquet('{run.scores}') ORDER BY account")
+
+
+def test_demo_population_is_calibrated_like_klout(demo_store) -> None:
+    run = snapshots.latest(demo_store.root)
+    con = duckdb.connect()
+    median, p99, top = con.execute(
+        f"SELECT median(score), quantile_disc(score, 0.99), max(score) FROM read_parquet('{run.scores}')").fetchone()
+    assert 15 <= median <= 30
+    assert p99 > 70  # the top 1 % is above 70
+    assert top < 100
+
+
+def test_every_explanation_adds_up_to_its_score(demo_store) -> None:
+    run = snapshots.latest(demo_store.root)
+    names = [c["name"] for c in run.meta["components"]]
+    for row in scores(run):
+        assert round(1.0 + sum(row[f"{n}_points"] for n in names), 1) == row["score"]
+
+
+def test_scoring_twice_gives_the_same_snapshot(demo_store) -> None:
+    first = snapshots.latest(demo_store.root)
+    second = run_score(demo_store).run
+    assert second.path != first.path and second.as_of == first.as_of
+    assert scores(first) == scores(second)
+    assert first.meta["scoring_version"] == second.meta["scoring_version"]
+
+
+def test_planted_gaming_does_not_pay_on_the_demo(demo_store) -> None:
+    """Bots and sybil rings are discounted; their clients stay out of the top 10 %."""
+    truth_file = next(demo_store.root.parent.glob("source/ground-truth.tsv"))
+    with open(truth_file) as handle:
+        truth = {r["account"]: r for r in csv.DictReader(handle, delimiter="\t")}
+    run = snapshots.latest(demo_store.root)
+    rows = {r["account"]: r for r in scores(run)}
+    ranked = sorted(rows, key=lambda k: -rows[k]["exact"])
+    top_decile = set(ranked[: len(ranked) // 10])
+    bots = [k for k, t in truth.items() if t["type"] == "bot" and k in rows]
+    sybils = [k for k, t in truth.items() if t["type"] == "sybil" and k in rows]
+    assert sum(rows[k]["genuineness"] < 0.2 for k in bots) >= 0.9 * len(bots)
+    assert sum(rows[k]["genuineness"] < 0.2 for k in sybils) >= 0.8 * len(sybils)
+    clients = {t["client"] for t in truth.values() if t["client"]}
+    assert not clients & top_decile
+    ordinary = [k for k, t in truth.items() if t["type"] in ("ordinary", "expert", "brand", "promoter") and k in rows]
+    assert sum(rows[k]["genuineness"] < 1.0 for k in ordinary) <= 0.01 * len(ordinary)  # almost no false alarms
+
+
+def test_explain_json_contract_and_evidence(demo_store, capsys) -> None:
+    leader = snapshots.query(f"SELECT account FROM read_parquet('{snapshots.latest(demo_store.root).scores}') "
+                             "ORDER BY exact DESC LIMIT 1")[0]["account"]
+    assert main(["--data-dir", str(demo_store.root), "explain", leader, "--json"]) == 0
+    import orjson
+
+    result = orjson.loads(capsys.readouterr().out)
+    assert result["account"] == leader and isinstance(result["score"], int)
+    assert [c["name"] for c in result["components"]] == ["reach", "amplification", "network"]
+    assert round(result["base"] + sum(c["points"] for c in result["components"]), 1) == result["score"]
+    reach = result["components"][0]
+    assert len(reach["evidence"]) == 5 and all(e["kind"] == "person" for e in reach["evidence"])
+    amplification = result["components"][1]
+    assert amplification["evidence"] and all(e["kind"] == "post" for e in amplification["evidence"])
+
+
+def test_top_json_contract(demo_store, capsys) -> None:
+    assert main(["--data-dir", str(demo_store.root), "top", "--limit", "7", "--json"]) == 0
+    import orjson
+
+    rows = orjson.loads(capsys.readouterr().out)
+    assert len(rows) == 7
+    assert all({"account", "score"} <= set(r) for r in rows)
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+
+
+def test_discounts_are_explained_in_words(demo_store) -> None:
+    run = snapshots.latest(demo_store.root)
+    victims = snapshots.query(f"SELECT DISTINCT account FROM read_parquet('{run.evidence}') WHERE component = 'discounts' "
+                              "AND ref LIKE 'ring:%' LIMIT 3")
+    assert victims
+    explained = explain(demo_store, victims[0]["account"])
+    ring_notes = [d for d in explained["discounts"] if d["reason"].startswith("ring:")]
+    assert ring_notes and "reciprocal ring of" in ring_notes[0]["detail"] and "discounted by" in ring_notes[0]["detail"]
+
+
+def test_unknown_account_is_a_clean_error(demo_store, capsys) -> None:
+    assert main(["--data-dir", str(demo_store.root), "explain", "twitter:does-not-exist"]) == 1
+    assert "has no score" in capsys.readouterr().err
+
+
+def forum_world(tmp_path: Path) -> Path:
+    folder = tmp_path / "forum"
+    write_dataset(simulate(accounts=300, days=20, seed=4, networks=("forum",)), folder)
+    return folder / "forum" / "events.csv"
+
+
+def test_history_and_diff_decompose_a_change(tmp_path, capsys) -> None:
+    source = forum_world(tmp_path)
+    store = Store(tmp_path / "data")
+    ingest(store, [source])
+    first = run_score(store, as_of=date(2026, 9, 10)).run
+    run_score(store, as_of=date(2026, 9, 20))
+    account = snapshots.query(f"SELECT account FROM read_parquet('{first.scores}') ORDER BY exact DESC LIMIT 1")[0]["account"]
+    assert main(["--data-dir", str(store.root), "history", account, "--json"]) == 0
+    import orjson
+
+    series = orjson.loads(capsys.readouterr().out)
+    assert [s["as_of"] for s in series] == ["2026-09-10", "2026-09-20"]
+    assert main(["--data-dir", str(store.root), "diff", account, "--since", "2026-09-12", "--json"]) == 0
+    change = orjson.loads(capsys.readouterr().out)
+    assert change["from"]["as_of"] == "2026-09-10" and change["to"]["as_of"] == "2026-09-20"
+    assert change["change"] == series[1]["score"] - series[0]["score"]
+    assert round(sum(c["change"] for c in change["components"]), 1) == change["change"]
+    assert change["new_reactions"]["count"] > 0 and change["new_reactions"]["latest"]
+
+
+def test_erasing_an_account_removes_its_influence_on_everyone(tmp_path) -> None:
+    source = forum_world(tmp_path)
+    store = Store(tmp_path / "data")
+    ingest(store, [source])
+    before = {r["account"]: r for r in scores(run_score(store).run)}
+    victim = max((r for r in before.values()), key=lambda r: r["reactions"])["account"]
+    native = victim.split(":", 1)[1]
+    assert store.erase_events(victim) > 0
+    after = {r["account"]: r for r in scores(run_score(store).run)}
+    # the same log, built without the victim's events from the start
+    clean_csv = tmp_path / "clean.csv"
+    with open(source) as src, open(clean_csv, "w", newline="") as dst:
+        reader, writer = csv.DictReader(src), None
+        for row in reader:
+            writer = writer or csv.DictWriter(dst, reader.fieldnames)
+            if writer and dst.tell() == 0:
+                writer.writeheader()
+            if native not in (row["actor"], row["target"]):
+                writer.writerow(row)
+    clean = Store(tmp_path / "clean")
+    ingest(clean, [clean_csv])
+    expected = {r["account"]: r for r in scores(run_score(clean, as_of=snapshots.latest(store.root).as_of).run)}
+    assert victim not in after
+    assert {k: v["exact"] for k, v in after.items()} == pytest.approx({k: v["exact"] for k, v in expected.items()})
+    con = store.connect()
+    assert con.execute("SELECT count(*) FROM events_all WHERE actor = ? OR target = ?", [victim, victim]).fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM accounts WHERE key = ?", [victim]).fetchone()[0] == 0
+
+
+def test_a_crash_while_writing_a_snapshot_leaves_no_trace(tmp_path, monkeypatch) -> None:
+    store = Store(tmp_path / "data")
+    ingest(store, [forum_world(tmp_path)])
+    good = run_score(store).run
+    calls = {"n": 0}
+    real_write = snapshots.pq.write_table
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(snapshots.pq, "write_table", failing)
+    with pytest.raises(OSError):
+        run_score(store)
+    monkeypatch.undo()
+    assert snapshots.latest(store.root).path == good.path
+    assert len([p for p in good.path.parent.iterdir() if not p.name.startswith(".")]) == 1
