@@ -142,14 +142,15 @@ class Store:
             """
             CREATE VIEW events AS
             WITH deleted AS (SELECT DISTINCT network, record_id FROM events_all WHERE kind = 'delete'),
-                 authors AS (SELECT network, post_id, any_value(actor) AS actor FROM events_all
+                 live AS (SELECT * FROM events_all e WHERE e.kind = 'delete' OR NOT EXISTS
+                          (SELECT 1 FROM deleted d WHERE d.network = e.network AND d.record_id = e.record_id)),
+                 authors AS (SELECT network, post_id, any_value(actor) AS actor FROM live
                              WHERE kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL GROUP BY ALL)
-            SELECT e.* REPLACE (coalesce(e.target, a.actor) AS target)
-            FROM events_all e
-            LEFT JOIN authors a ON e.target IS NULL AND e.parent_post_id IS NOT NULL
-                               AND a.network = e.network AND a.post_id = e.parent_post_id
-            WHERE e.kind = 'delete' OR NOT EXISTS
-                  (SELECT 1 FROM deleted d WHERE d.network = e.network AND d.record_id = e.record_id)
+            SELECT * FROM live WHERE target IS NOT NULL OR parent_post_id IS NULL
+            UNION ALL
+            SELECT e.* REPLACE (a.actor AS target)
+            FROM live e LEFT JOIN authors a ON a.network = e.network AND a.post_id = e.parent_post_id
+            WHERE e.target IS NULL AND e.parent_post_id IS NOT NULL
             """
         )
         if self.accounts_file.exists():

@@ -170,3 +170,31 @@ def test_the_reference_knots_come_from_the_documented_quantiles() -> None:
     s = calibration.calibrate(z, knots)
     assert abs(np.median(s) - 22) < 0.5
     assert abs(np.quantile(s, 0.99) - 72) < 1
+
+
+def test_steady_accounts_move_at_most_two_points_between_daily_snapshots() -> None:
+    """Accounts whose behaviour does not change: every day each posts once and the
+    same fans react. Scored on 30 consecutive days after the window has filled."""
+    from datetime import timedelta
+
+    from synthetic import AS_OF
+
+    days = 160
+    rows = []
+    for name, fans, kind in (("big", 60, "like"), ("mid", 8, "reply"), ("small", 2, "repost"), ("quiet", 1, "like")):
+        for day in range(days):
+            post = f"{name}-{day}"
+            rows.append((name, None, "post", day, post, None))
+            for i in range(fans):
+                if (day + i) % 3 == 0:  # each fan reacts every third day, staggered
+                    rows.append((f"{name}-fan{i}", name, kind, day + 0.1, f"{name}-r{day}-{i}" if kind != "like" else None, post))
+    previous = None
+    for shift in range(30):
+        as_of = AS_OF - timedelta(days=shift)
+        shifted = [(a, t, k, d - shift, p, q) for a, t, k, d, p, q in rows if d - shift >= 0]
+        current = scores_of(score_events(shifted, as_of=as_of))
+        if previous is not None:
+            for account in ("t:big", "t:mid", "t:small", "t:quiet"):
+                assert abs(current[account] - previous[account]) <= 2, (account, shift)
+        previous = current
+    assert previous["t:big"] > previous["t:mid"] > previous["t:small"] >= previous["t:quiet"]

@@ -65,6 +65,7 @@ class Features:
     bursts: np.ndarray  # share of this node's reactions within BURST_SECONDS of its previous one
     age_days: np.ndarray  # account age at as_of (nan when unknown)
     bot_flag: np.ndarray  # source says bot
+    key_array: object = None  # the keys as a pyarrow array, when read from an engine (saves a conversion)
 
     @property
     def n(self) -> int:
@@ -80,79 +81,99 @@ def _kind_case() -> str:
 
 
 def compute(con: duckdb.DuckDBPyConnection, window: Window) -> Features:
-    """Aggregate the window's events into :class:`Features` (temp tables on ``con``)."""
+    """Aggregate the window's events into :class:`Features`. Leaves temp tables
+    ``nodes`` (key, idx), ``r`` (reactions by node index) and ``p`` (posts) on ``con``."""
     as_of, start = _ts(window.as_of), _ts(window.start)
     kinds = ", ".join(f"'{k}'" for k in REACTION_KINDS)
     decay = f"pow(0.5, (epoch({as_of}) - epoch(created_at)) / 86400.0 / {float(window.half_life_days)})"
+    in_window = f"created_at > {start} AND created_at <= {as_of}"
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE r AS
-        SELECT actor, target, kind, network, parent_post_id, created_at, CAST({decay} AS DOUBLE) AS decay
+        CREATE OR REPLACE TEMP TABLE w_keys AS
+        SELECT actor, target, kind, network, post_id, parent_post_id, created_at, CAST({decay} AS DOUBLE) AS decay
         FROM events
-        WHERE kind IN ({kinds}) AND target IS NOT NULL AND actor <> target
-          AND created_at > {start} AND created_at <= {as_of}""")
+        WHERE {in_window} AND ((kind IN ({kinds}) AND target IS NOT NULL AND actor <> target)
+                               OR (kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL))""")
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE p AS
-        SELECT actor, network, post_id, CAST({decay} AS DOUBLE) AS decay
-        FROM events
-        WHERE kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL
-          AND created_at > {start} AND created_at <= {as_of}""")
+        CREATE OR REPLACE TEMP TABLE r_keys AS
+        SELECT actor, target, kind, network, parent_post_id, created_at, decay FROM w_keys
+        WHERE kind IN ({kinds}) AND target IS NOT NULL AND actor <> target""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE p_keys AS
+        SELECT actor, network, post_id, decay FROM w_keys
+        WHERE kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL""")
+    con.execute("DROP TABLE w_keys")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE nodes AS
         SELECT key, CAST(row_number() OVER (ORDER BY key) - 1 AS BIGINT) AS idx
-        FROM (SELECT actor AS key FROM r UNION SELECT target FROM r UNION SELECT actor FROM p)""")
-    keys = np.array(con.execute("SELECT key FROM nodes ORDER BY idx").fetchnumpy()["key"], dtype=object)
+        FROM (SELECT actor AS key FROM r_keys UNION SELECT target FROM r_keys UNION SELECT actor FROM p_keys)""")
+    # from here on accounts are integers: each string key is joined exactly once
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE r AS
+        SELECT a.idx AS src, t.idx AS dst, kind, network, parent_post_id, created_at, decay
+        FROM r_keys JOIN nodes a ON a.key = r_keys.actor JOIN nodes t ON t.key = r_keys.target""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE p AS
+        SELECT nodes.idx AS author, network, post_id, decay FROM p_keys JOIN nodes ON nodes.key = p_keys.actor""")
+    con.execute("DROP TABLE r_keys; DROP TABLE p_keys")
+    key_column = con.sql("SELECT key FROM nodes ORDER BY idx").to_arrow_table().column("key").combine_chunks()
+    keys = np.asarray(key_column.to_numpy(zero_copy_only=False), dtype=object)
     n = len(keys)
 
     kind_columns = ", ".join(f"CAST(count(*) FILTER (WHERE kind = '{k}') AS BIGINT) AS n_{k}" for k in KIND_WEIGHTS)
-    pairs = con.execute(f"""
-        SELECT a.idx AS src, t.idx AS dst, {fixed_sum(_kind_case() + " * decay")} AS weight,
+    pairs = _columns(con, f"""
+        SELECT src, dst, {fixed_sum(_kind_case() + " * decay")} AS weight,
                CAST(count(*) AS BIGINT) AS count, CAST(max(decay) AS DOUBLE) AS recency, {kind_columns}
-        FROM r JOIN nodes a ON a.key = r.actor JOIN nodes t ON t.key = r.target
-        GROUP BY ALL ORDER BY src, dst""").fetchnumpy()
+        FROM r GROUP BY src, dst ORDER BY src, dst""")
 
     def per_node(sql: str, columns: list[str]) -> dict[str, np.ndarray]:
-        rows = con.execute(sql).fetchnumpy()
+        rows = _columns(con, sql)
         out = {}
         for column in columns:
-            values = np.zeros(n) if column not in ("age_days",) else np.full(n, np.nan)
+            values = np.zeros(n) if column != "age_days" else np.full(n, np.nan)
             if len(rows["idx"]):
-                column_values = rows[column]
-                if isinstance(column_values, np.ma.MaskedArray):
-                    column_values = column_values.astype(np.float64).filled(np.nan)
-                values[np.asarray(rows["idx"], dtype=np.int64)] = np.asarray(column_values, dtype=np.float64)
+                values[rows["idx"].astype(np.int64, copy=False)] = rows[column].astype(np.float64, copy=False)
             out[column] = values
         return out
 
     posts = per_node(f"""
-        SELECT nodes.idx, {fixed_sum("p.decay")} AS posts, count(*) AS posts_count,
+        SELECT p.author AS idx, {fixed_sum("p.decay")} AS posts, count(*) AS posts_count,
                {fixed_sum("CASE WHEN rp.parent_post_id IS NOT NULL THEN p.decay ELSE 0 END")} AS responded
-        FROM p JOIN nodes ON nodes.key = p.actor
-        LEFT JOIN (SELECT DISTINCT network, parent_post_id FROM r WHERE parent_post_id IS NOT NULL) rp
+        FROM p LEFT JOIN (SELECT DISTINCT network, parent_post_id FROM r WHERE parent_post_id IS NOT NULL) rp
                ON rp.network = p.network AND rp.parent_post_id = p.post_id
-        GROUP BY nodes.idx""", ["posts", "posts_count", "responded"])
+        GROUP BY p.author""", ["posts", "posts_count", "responded"])
     reactors = per_node(f"""
-        SELECT nodes.idx, count(DISTINCT target) AS targets, count(*) AS reactions,
+        SELECT src AS idx, count(DISTINCT dst) AS targets, count(*) AS reactions,
                CAST(count(*) FILTER (WHERE gap < {BURST_SECONDS}) AS DOUBLE) / count(*) AS bursts
-        FROM (SELECT actor, target,
-                     epoch(created_at) - lag(epoch(created_at)) OVER (PARTITION BY actor ORDER BY created_at) AS gap
-              FROM r) g
-        JOIN nodes ON nodes.key = g.actor
-        GROUP BY nodes.idx""", ["targets", "reactions", "bursts"])
+        FROM (SELECT src, dst, epoch(created_at) - lag(epoch(created_at)) OVER (PARTITION BY src ORDER BY created_at) AS gap
+              FROM r)
+        GROUP BY src""", ["targets", "reactions", "bursts"])
     attrs = per_node(f"""
         SELECT nodes.idx, (epoch({as_of}) - epoch(a.created_at)) / 86400.0 AS age_days,
                CASE WHEN a.bot THEN 1.0 ELSE 0.0 END AS bot_flag
         FROM accounts a JOIN nodes ON nodes.key = a.key""", ["age_days", "bot_flag"])
     return Features(
         keys=keys,
-        src=pairs["src"].astype(np.int64), dst=pairs["dst"].astype(np.int64),
-        weight=pairs["weight"].astype(np.float64), count=pairs["count"].astype(np.int64),
-        recency=pairs["recency"].astype(np.float64),
-        kind_counts={k: pairs[f"n_{k}"].astype(np.int64) for k in KIND_WEIGHTS},
+        src=pairs["src"], dst=pairs["dst"], weight=pairs["weight"], count=pairs["count"], recency=pairs["recency"],
+        kind_counts={k: pairs[f"n_{k}"] for k in KIND_WEIGHTS},
         posts=posts["posts"], posts_count=posts["posts_count"], responded=posts["responded"],
         targets=reactors["targets"], reactions=reactors["reactions"], bursts=reactors["bursts"],
-        age_days=attrs["age_days"], bot_flag=attrs["bot_flag"],
+        age_days=attrs["age_days"], bot_flag=attrs["bot_flag"], key_array=key_column,
     )
 
 
+def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
+    """A query's columns as numpy arrays (through Arrow; NULL numbers become NaN)."""
+    table = con.sql(sql).to_arrow_table()
+    out = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if column.null_count:
+            out[name] = column.to_numpy().astype(np.float64)
+        else:
+            out[name] = column.to_numpy()
+    return out
+
+
 def latest_event_time(con: duckdb.DuckDBPyConnection) -> datetime | None:
-    return con.execute("SELECT max(created_at) FROM events").fetchone()[0]
+    """Newest event time (read from the stored files; deletes do not matter for this)."""
+    return con.execute("SELECT max(created_at) FROM events_all").fetchone()[0]

@@ -109,7 +109,7 @@ def _rings(n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.
     size = np.zeros(n, dtype=np.int64)
     if len(src) == 0:
         return ring, size
-    mutual = np.isin(dst * n + src, src * n + dst)
+    mutual = is_mutual(n, src, dst)
     in_total = np.bincount(dst, weights=w, minlength=n)
     partners = np.bincount(src[mutual], minlength=n)
     candidate = partners >= RING_MIN_PARTNERS
@@ -165,6 +165,19 @@ def _clones(n: int, src: np.ndarray, dst: np.ndarray, in_total: np.ndarray, ring
     group = group.ravel()
     cloned = counts[group] >= RING_MIN_SIZE
     ring[nodes[cloned]] = n + group[cloned]
+
+
+def is_mutual(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Per pair: does the reverse pair exist? (pairs are unique; any order)"""
+    if len(src) == 0:
+        return np.zeros(0, dtype=bool)
+    forward = np.sort(src * n + dst)
+    reverse = dst * n + src
+    order = np.argsort(reverse)  # looking up sorted queries walks the table once, cache-friendly
+    at = np.minimum(np.searchsorted(forward, reverse[order]), len(forward) - 1)
+    found = np.empty(len(src), dtype=bool)
+    found[order] = forward[at] == reverse[order]
+    return found
 
 
 def _mutual_components(n: int, src: np.ndarray, dst: np.ndarray, edges: np.ndarray) -> np.ndarray:

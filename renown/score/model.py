@@ -166,8 +166,10 @@ def _top_per_group(group: np.ndarray, value: np.ndarray, k: int, tiebreak: np.nd
     group then value (ties: larger ``tiebreak``, then lower index), and their rank (1-based)."""
     if len(group) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    tiebreak = np.zeros(len(group)) if tiebreak is None else tiebreak
-    order = np.lexsort((np.arange(len(group)), -tiebreak, -value, group))
+    by_value = np.lexsort((-value,) if tiebreak is None else (-tiebreak, -value))  # stable: ties keep index order
+    value_rank = np.empty(len(group), dtype=np.int64)
+    value_rank[by_value] = np.arange(len(group))
+    order = np.argsort(group.astype(np.int64) * len(group) + value_rank)  # one integer sort, not a lexsort
     sorted_group = group[order]
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_group)) + 1]
     first = np.repeat(starts, np.diff(np.r_[starts, len(sorted_group)]))
@@ -183,59 +185,89 @@ EVIDENCE_COLUMNS = ("account", "component", "rank", "kind", "ref", "weight", "re
     f"n_{k}" for k in KIND_WEIGHTS)
 
 
-def evidence(s: Scores) -> dict[str, np.ndarray]:
-    """Top people behind reach and network, and one row per discount reason,
-    as columns (rendered into sentences only when explained)."""
-    c, f = s.context, s.context.f
-    parts = []
+@dataclass
+class Evidence:
+    """Evidence rows as columns; accounts are node indices (``ref`` too, for people)."""
 
-    def block(component: str, kind: str, picked: np.ndarray, rank: np.ndarray, refs: np.ndarray, weight: np.ndarray,
-              ring_size: np.ndarray | None = None, counts: dict[str, np.ndarray] | None = None, accounts=None,
-              reactors: np.ndarray | None = None) -> None:
-        parts.append({
-            "account": s.keys[accounts if accounts is not None else f.dst[picked]],
-            "component": np.full(len(picked), component, dtype=object),
-            "rank": rank.astype(np.int64),
-            "kind": np.full(len(picked), kind, dtype=object),
-            "ref": refs,
-            "weight": weight.astype(np.float64),
-            "reactors": reactors if reactors is not None else np.ones(len(picked), dtype=np.int64),
-            "ring_size": ring_size if ring_size is not None else np.zeros(len(picked), dtype=np.int64),
-            **{f"n_{k}": (counts[k] if counts is not None else f.kind_counts[k][picked]) for k in KIND_WEIGHTS},
-        })
+    account: np.ndarray
+    component: list[str]  # one label per block
+    block_sizes: list[int]
+    kind: list[str]
+    rank: np.ndarray
+    ref_node: np.ndarray  # node index of the person, -1 for discount rows
+    ref_label: list[str]  # labels of discount rows, in order
+    weight: np.ndarray
+    reactors: np.ndarray
+    ring_size: np.ndarray
+    counts: dict[str, np.ndarray]
+
+
+def evidence(s: Scores) -> Evidence:
+    """Top people behind reach and network, and one row per (account, discount reason)."""
+    c, f = s.context, s.context.f
+    blocks: list[dict] = []
+
+    def block(component: str, kind: str, accounts: np.ndarray, rank: np.ndarray, ref_node: np.ndarray,
+              weight: np.ndarray, counts: dict[str, np.ndarray], reactors: np.ndarray | None = None,
+              ring_size: np.ndarray | None = None) -> None:
+        size = len(accounts)
+        blocks.append({"component": component, "kind": kind, "account": accounts, "rank": rank, "ref_node": ref_node,
+                       "weight": weight.astype(np.float64), "counts": counts,
+                       "reactors": reactors if reactors is not None else np.ones(size, dtype=np.int64),
+                       "ring_size": ring_size if ring_size is not None else np.zeros(size, dtype=np.int64)})
 
     reach_value = c.genuine.g[f.src] * f.recency
     picked, rank = _top_per_group(f.dst, reach_value, EVIDENCE_TOP, tiebreak=c.strength)
-    block("reach", "person", picked, rank, s.keys[f.src[picked]], reach_value[picked])
+    block("reach", "person", f.dst[picked], rank, f.src[picked], reach_value[picked],
+          {k: f.kind_counts[k][picked] for k in KIND_WEIGHTS})
     flow = DAMPING * c.rank[f.src] * c.transition / c.rank_base if f.n else np.zeros(0)
     picked, rank = _top_per_group(f.dst, flow, EVIDENCE_TOP)
-    block("network", "person", picked, rank, s.keys[f.src[picked]], flow[picked])
+    block("network", "person", f.dst[picked], rank, f.src[picked], flow[picked],
+          {k: f.kind_counts[k][picked] for k in KIND_WEIGHTS})
 
+    labels: list[str] = []
     discounted = np.flatnonzero(c.genuine.g[f.src] < 0.999)
     if len(discounted):
-        src = f.src[discounted]
-        reason = np.array([_reason_code(c.genuine, int(i)) for i in np.unique(src)], dtype=object)
-        reason_of = dict(zip(np.unique(src).tolist(), reason))
-        codes = np.array([reason_of[i] for i in src.tolist()], dtype=object)
-        _, code_ids = np.unique(codes, return_inverse=True)
-        order = np.lexsort((code_ids, f.dst[discounted]))
+        code = _reason_codes(c.genuine)
+        src, dst = f.src[discounted], f.dst[discounted]
+        _, code_id = np.unique(code[src], return_inverse=True)
+        order = np.lexsort((code_id, dst))
         d = discounted[order]
-        key = f.dst[d] * (code_ids.max() + 1) + code_ids[order]
+        key = dst[order] * (int(code_id.max()) + 1) + code_id[order]
         starts = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
         full = np.add.reduceat(c.strength[d], starts)
         kept = np.add.reduceat(c.strength[d] * c.genuine.g[f.src[d]], starts)
         pct = np.where(full > 0, 100.0 * (1.0 - kept / np.where(full > 0, full, 1.0)), 100.0)
-        counts = {k: np.add.reduceat(f.kind_counts[k][d], starts) for k in KIND_WEIGHTS}
-        reactors = np.diff(np.r_[starts, len(d)])
-        block("discounts", "discount", starts, np.zeros(len(starts), dtype=np.int64), codes[order][starts], pct,
-              ring_size=c.genuine.ring_size[f.src[d[starts]]], counts=counts, accounts=f.dst[d[starts]],
-              reactors=reactors)
-    if not parts:
-        return {name: np.zeros(0) for name in EVIDENCE_COLUMNS}
-    return {name: np.concatenate([p[name] for p in parts]) for name in EVIDENCE_COLUMNS}
+        first_src = f.src[d[starts]]
+        labels = [_reason_label(c.genuine, int(i)) for i in first_src]
+        block("discounts", "discount", f.dst[d[starts]], np.zeros(len(starts), dtype=np.int64),
+              np.full(len(starts), -1, dtype=np.int64), pct,
+              {k: np.add.reduceat(f.kind_counts[k][d], starts) for k in KIND_WEIGHTS},
+              reactors=np.diff(np.r_[starts, len(d)]), ring_size=c.genuine.ring_size[first_src])
+
+    def cat(name: str, dtype) -> np.ndarray:
+        return np.concatenate([b[name] for b in blocks]).astype(dtype, copy=False) if blocks else np.zeros(0, dtype)
+
+    return Evidence(
+        account=cat("account", np.int64), component=[b["component"] for b in blocks],
+        block_sizes=[len(b["account"]) for b in blocks], kind=[b["kind"] for b in blocks],
+        rank=cat("rank", np.int64), ref_node=cat("ref_node", np.int64), ref_label=labels,
+        weight=cat("weight", np.float64), reactors=cat("reactors", np.int64), ring_size=cat("ring_size", np.int64),
+        counts={k: (np.concatenate([b["counts"][k] for b in blocks]).astype(np.int64) if blocks else np.zeros(0, np.int64))
+                for k in KIND_WEIGHTS},
+    )
 
 
-def _reason_code(genuine: Genuineness, node: int) -> str:
+def _reason_codes(genuine: Genuineness) -> np.ndarray:
+    """An integer per node naming why it is discounted: its ring id, or
+    ``-1 - bitmask`` of its bot-like signals."""
+    mask = np.zeros(len(genuine.g), dtype=np.int64)
+    for bit, flags in enumerate(genuine.signals.values()):
+        mask |= flags.astype(np.int64) << bit
+    return np.where(genuine.ring >= 0, genuine.ring, -1 - mask)
+
+
+def _reason_label(genuine: Genuineness, node: int) -> str:
     if genuine.ring[node] >= 0:
         return f"ring:{genuine.ring[node]}"
     return "flagged:" + "+".join(genuine.reasons(node))

@@ -53,8 +53,9 @@ def run_score(store: Store, as_of: date | None = None, window_days: int = 90, ha
     seconds["graph+model"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    evidence_table = _evidence_table(con, scores)
-    scores_table = _scores_table(scores)
+    keys = features.key_array if features.key_array is not None else pa.array(features.keys, pa.string())
+    evidence_table = _evidence_table(con, scores, keys)
+    scores_table = _scores_table(scores, keys)
     seconds["evidence"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -74,13 +75,13 @@ def run_score(store: Store, as_of: date | None = None, window_days: int = 90, ha
     return RunInfo(run, int(features.n), int(len(features.src)), seconds)
 
 
-def _scores_table(s: Scores) -> pa.Table:
+def _scores_table(s: Scores, keys: pa.Array) -> pa.Table:
     f, g = s.context.f, s.context.genuine
     reasons = np.full(f.n, "", dtype=object)
     for i in np.flatnonzero((g.bot > 0) | (g.ring >= 0)):
         reasons[i] = ",".join(g.reasons(int(i)))
     columns = {
-        "account": pa.array(s.keys, pa.string()),
+        "account": keys,
         "score": pa.array(s.score, pa.int64()),
         "exact": pa.array(s.exact, pa.float64()),
         "z": pa.array(s.z, pa.float64()),
@@ -98,24 +99,36 @@ def _scores_table(s: Scores) -> pa.Table:
     return pa.table(columns)
 
 
-def _evidence_table(con, s: Scores) -> pa.Table:
+def _evidence_table(con, s: Scores, keys: pa.Array) -> pa.Table:
     """People, discounts (from the model) and top posts (from SQL) behind each score."""
-    columns = evidence(s)
-    table = pa.table({name: pa.array(values) for name, values in columns.items()})
+    e = evidence(s)
+
+    def repeat(values: list[str]) -> pa.Array:
+        codes = np.repeat(np.arange(len(values), dtype=np.int32), e.block_sizes)
+        return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(values, pa.string())).cast(pa.string())
+
+    persons = e.ref_node >= 0
+    ref = pa.concat_arrays([keys.take(pa.array(e.ref_node[persons])), pa.array(e.ref_label, pa.string())])
+    table = pa.table({
+        "account": keys.take(pa.array(e.account)), "component": repeat(e.component), "rank": pa.array(e.rank),
+        "kind": repeat(e.kind), "ref": ref, "weight": pa.array(e.weight), "reactors": pa.array(e.reactors),
+        "ring_size": pa.array(e.ring_size), **{f"n_{k}": pa.array(e.counts[k]) for k in KIND_WEIGHTS},
+    })
     g = s.context.genuine.g
     con.register("_genuine", pa.table({"idx": pa.array(np.arange(len(g)), pa.int64()), "g": pa.array(g, pa.float64())}))
     kind_weight = "CASE kind " + " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " END"
     counts = ", ".join(f"CAST(count(*) FILTER (WHERE kind = '{k}') AS BIGINT) AS n_{k}" for k in KIND_WEIGHTS)
     weight = fixed_sum(f"{kind_weight} * r.decay * gen.g")
     posts = con.sql(f"""
-        SELECT r.target AS account, 'amplification' AS component,
-               CAST(row_number() OVER (PARTITION BY r.target ORDER BY {weight} DESC, r.parent_post_id) AS BIGINT) AS rank,
-               'post' AS kind, r.parent_post_id AS ref, {weight} AS weight,
-               CAST(count(DISTINCT r.actor) AS BIGINT) AS reactors, CAST(0 AS BIGINT) AS ring_size, {counts}
-        FROM r JOIN nodes a ON a.key = r.actor JOIN _genuine gen ON gen.idx = a.idx
-        WHERE r.parent_post_id IS NOT NULL
-        GROUP BY r.target, r.parent_post_id
-        QUALIFY rank <= {EVIDENCE_TOP}""").to_arrow_table()
+        SELECT nodes.key AS account, top.* EXCLUDE (dst) FROM (
+            SELECT r.dst, 'amplification' AS component,
+                   CAST(row_number() OVER (PARTITION BY r.dst ORDER BY {weight} DESC, r.parent_post_id) AS BIGINT) AS rank,
+                   'post' AS kind, r.parent_post_id AS ref, {weight} AS weight,
+                   CAST(count(DISTINCT r.src) AS BIGINT) AS reactors, CAST(0 AS BIGINT) AS ring_size, {counts}
+            FROM r JOIN _genuine gen ON gen.idx = r.src
+            WHERE r.parent_post_id IS NOT NULL
+            GROUP BY r.dst, r.parent_post_id
+            QUALIFY rank <= {EVIDENCE_TOP}) top JOIN nodes ON nodes.idx = top.dst""").to_arrow_table()
     return pa.concat_tables([table, posts.select(table.column_names).cast(table.schema)])
 
 

@@ -1,0 +1,118 @@
+"""Scoring throughput end to end from the stored event log.
+
+    python bench/score_bench.py [--sizes 1000000:100000 10000000:1000000] [--workdir bench/out]
+
+For each size (events:accounts) it writes a synthetic heavy-tailed event log
+straight into a data directory (DuckDB SQL, seeded; popularity and activity
+follow power laws), then runs ``renown score --json`` in a fresh process and
+reports wall time, events/s per stage, peak RSS, and the ratio of total
+scoring time to a bare DuckDB per-target ``count(*), count(DISTINCT actor)``
+over the same Parquet files in the same run — a number that stays comparable
+on noisy machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import orjson
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ingest_bench import machine  # noqa: E402
+
+KINDS = "['like', 'like', 'like', 'like', 'repost', 'repost', 'reply', 'reply', 'quote', 'mention']"
+
+
+def generate(data_dir: Path, events: int, accounts: int) -> None:
+    if (data_dir / "events").exists():
+        return
+    (data_dir / "events").mkdir(parents=True)
+    con = duckdb.connect()
+    con.execute("SELECT setseed(0.42)")
+    posts = events // 5
+    reactions = events - posts
+    # authors of posts and targets of reactions: power law (a few accounts get most attention)
+    con.execute(f"""
+        CREATE TABLE posts AS
+        SELECT 'bench:' || CAST(floor({accounts} * pow(random(), 2.5)) AS BIGINT) AS actor,
+               'p' || CAST(i AS VARCHAR) AS post_id,
+               TIMESTAMPTZ '2026-06-30 23:00:00+00' - to_seconds(CAST(random() * 89 * 86400 AS BIGINT)) AS created_at
+        FROM range({posts}) t(i)""")
+    con.execute(f"""
+        CREATE TABLE picks AS
+        SELECT i, CAST(floor({posts} * pow(random(), 2.0)) AS BIGINT) AS post_index,
+               'bench:' || CAST(floor({accounts} * random()) AS BIGINT) AS actor,
+               {KINDS}[1 + CAST(floor(random() * 10) AS INTEGER)] AS kind,
+               random() AS lag
+        FROM range({reactions}) t(i)""")
+    con.execute("CREATE TABLE numbered AS SELECT row_number() OVER (ORDER BY post_id) - 1 AS n, * FROM posts")
+    con.execute(f"""
+        COPY (
+          SELECT 'bench:p' || CAST(n AS VARCHAR) AS event_id, 'post' AS kind, actor, NULL::VARCHAR AS target,
+                 post_id, NULL::VARCHAR AS parent_post_id, created_at, NULL::VARCHAR AS text, NULL::VARCHAR AS lang,
+                 []::VARCHAR[] AS tags, 'bench:' || post_id AS record_id, 'bench' AS source_file,
+                 CAST(n AS BIGINT) AS source_line, NULL::VARCHAR AS attrs, 'bench' AS network,
+                 CAST(created_at AS DATE) AS day
+          FROM numbered
+          UNION ALL
+          SELECT 'bench:r' || CAST(k.i AS VARCHAR), k.kind, k.actor, p.actor, 'r' || CAST(k.i AS VARCHAR),
+                 p.post_id, least(p.created_at + to_seconds(CAST(k.lag * 86400 AS BIGINT)), TIMESTAMPTZ '2026-06-30 23:59:00+00'),
+                 NULL, NULL, []::VARCHAR[], 'bench:r' || CAST(k.i AS VARCHAR), 'bench', CAST(k.i AS BIGINT), NULL,
+                 'bench', CAST(least(p.created_at + to_seconds(CAST(k.lag * 86400 AS BIGINT)), TIMESTAMPTZ '2026-06-30 23:59:00+00') AS DATE)
+          FROM picks k JOIN numbered p ON p.n = k.post_index
+        ) TO '{data_dir / "events"}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (network, day), FILENAME_PATTERN 'part-bench-{{i}}')""")
+    con.close()
+
+
+def bare_count(data_dir: Path) -> float:
+    con = duckdb.connect()
+    files = f"'{data_dir}/events/*/*/*.parquet'"
+    start = time.perf_counter()
+    con.execute(f"SELECT target, count(*), count(DISTINCT actor) FROM read_parquet({files}) WHERE target IS NOT NULL GROUP BY target").fetchall()
+    return time.perf_counter() - start
+
+
+def run(data_dir: Path) -> dict:
+    shutil.rmtree(data_dir / "snapshots", ignore_errors=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "renown", "--data-dir", str(data_dir), "score", "--json"],
+                         check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {**orjson.loads(out.stdout), "wall": wall, "rss_mb": after.ru_maxrss / 1024,
+            "cpu": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["1000000:100000", "10000000:1000000"])
+    parser.add_argument("--workdir", type=Path, default=Path("bench/out"))
+    args = parser.parse_args()
+    print(f"machine: {machine()}\n")
+    print("| events | accounts scored | pairs | wall s | features s | graph+model s | evidence s | snapshot s "
+          "| events/s | peak RSS MB | bare count s | ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for size in args.sizes:
+        events, accounts = (int(x) for x in size.split(":"))
+        data_dir = args.workdir / f"score-{events}-{accounts}"
+        t = time.perf_counter()
+        generate(data_dir, events, accounts)
+        print(f"generated {data_dir} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        bare = bare_count(data_dir)
+        r = run(data_dir)
+        s = r["seconds"]
+        print(f"| {events:,} | {r['accounts']:,} | {r['pairs']:,} | {r['wall']:.1f} | {s['features']:.1f} | "
+              f"{s['graph+model']:.1f} | {s['evidence']:.1f} | {s['snapshot']:.1f} | {events / r['wall']:,.0f} | "
+              f"{r['rss_mb']:.0f} | {bare:.2f} | {r['wall'] / bare:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
