@@ -29,6 +29,10 @@ column             meaning
 ``attrs``          JSON object of source extras (public metrics, CSV columns)
 =================  ==========================================================
 
+A reaction whose actor the source does not name (Stack Exchange up-votes)
+has the actor ``<network>:anonymous`` (:data:`ANONYMOUS`): it is kept in the
+log, but it is nobody, so scoring does not count it as a person.
+
 An *account* row: ``key``, ``network``, ``handle``, ``display_name``,
 ``followers`` (when the source has it), ``created_at``, ``bot`` (source flag
 when present) and ``observed_at`` (the time of the record it came from, so the
@@ -84,6 +88,10 @@ ACCOUNT_SCHEMA = pa.schema(
     ]
 )
 ACCOUNT_COLUMNS = tuple(ACCOUNT_SCHEMA.names)
+
+
+#: Native id of the unknown actor of anonymous reactions.
+ANONYMOUS = "anonymous"
 
 
 def account_key(network: str, native_id: str) -> str:

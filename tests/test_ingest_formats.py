@@ -201,9 +201,57 @@ def test_gzip_and_zstd_read_the_same_as_plain(tmp_path, store, read_events) -> N
 
 def test_ingest_of_a_folder_reads_every_format(fixtures, store, read_events) -> None:
     report = ingest(store, [fixtures])
-    assert {f.format for f in report.files} == {"twarc2", "twitter-archive", "mastodon", "bluesky", "reddit", "csv"}
-    assert report.quarantined == 0
+    assert {f.format for f in report.files} == {"twarc2", "twitter-archive", "mastodon", "bluesky", "reddit", "csv",
+                                                  "snap", "stackexchange"}
+    assert report.quarantined == 1  # the deliberately broken comment date in the Stack Exchange fixture
     networks = {r["network"] for r in read_events()}
-    assert networks == {"twitter", "mastodon", "bluesky", "reddit", "forum"}
+    assert networks == {"twitter", "mastodon", "bluesky", "reddit", "forum", "snap", "se-ham-radio"}
     shutil.rmtree(fixtures)
     assert read_events()  # the store does not depend on the source files
+
+
+def test_snap_activity_lines(store, read_events) -> None:
+    [source] = discover([FIXTURES / "snap/activity.txt"])
+    assert detect(source).name == "snap"
+    report = ingest(store, [FIXTURES / "snap/activity.txt"])
+    rows = kinds_by_id(read_events())
+    assert rows["snap:101-202-1341100972-MT"] == ("mention", "snap:101", "snap:202")
+    assert rows["snap:101-202-1341100972-RE"] == ("reply", "snap:101", "snap:202")
+    assert rows["snap:303-202-1341101181-RT"] == ("repost", "snap:303", "snap:202")
+    assert sum(report.loaded.values()) == 5
+    assert sum(ingest(store, [FIXTURES / "snap/activity.txt"]).loaded.values()) == 0  # content ids dedupe
+
+
+def test_stackexchange_site_folder(store, read_events) -> None:
+    site = FIXTURES / "stackexchange/ham.radio"
+    [source] = discover([site])
+    assert detect(source).name == "stackexchange"
+    report = ingest(store, [site])
+    rows = kinds_by_id(read_events())
+    net = "se-ham-radio"
+    assert rows[f"{net}:post-1"] == ("post", f"{net}:7", None)
+    assert rows[f"{net}:post-2"] == ("reply", f"{net}:3", f"{net}:7")  # answer -> asker
+    assert rows[f"{net}:comment-10"] == ("reply", f"{net}:7", f"{net}:3")  # comment -> post owner
+    assert rows[f"{net}:vote-100"] == ("like", f"{net}:7", f"{net}:3")  # accept: asker endorses answerer
+    assert rows[f"{net}:vote-101"] == ("like", f"{net}:anonymous", f"{net}:3")  # voter unknown
+    assert rows[f"{net}:vote-103"] == ("like", f"{net}:9", f"{net}:3")  # favourite with a known user
+    [question] = read_events(f"event_id = '{net}:post-4'")
+    assert question["tags"] == ["measurement", "swr"]
+    assert report.skipped["post without an owner (deleted user)"] == 1
+    assert report.skipped["comment without a user (deleted user)"] == 1
+    assert report.skipped["vote type 3 is not a positive reaction between accounts"] == 1
+    [bad] = report.samples
+    assert bad["source_file"].endswith("Comments.xml") and bad["line"] == 5 and bad["field"] == "CreationDate"
+    accounts = {a["key"]: a for a in read_events(view="accounts")}
+    assert accounts[f"{net}:3"]["handle"] == "Radio Engineer"
+    assert accounts[f"{net}:3"]["created_at"].isoformat() == "2013-10-22T19:00:53+00:00"
+
+
+def test_anonymous_reactions_are_kept_but_nobody_scores_from_them(store) -> None:
+    from renown.score.run import run_score
+    from renown.score import snapshots
+
+    ingest(store, [FIXTURES / "stackexchange/ham.radio"])
+    run = run_score(store).run
+    rows = snapshots.query(f"SELECT account FROM read_parquet('{run.scores}')")
+    assert "se-ham-radio:anonymous" not in {r["account"] for r in rows}

@@ -12,8 +12,8 @@ import orjson
 
 from renown.errors import FormatError
 from renown.events import Mapped
-from renown.ingest import bluesky, csv_events, mastodon, reddit, twarc, twitter_archive
-from renown.ingest.sources import RawRecord, Source, read_csv, read_json_array, read_json_document, read_json_lines
+from renown.ingest import bluesky, csv_events, mastodon, reddit, snap, stackexchange, twarc, twitter_archive
+from renown.ingest.sources import RawRecord, Source, read_csv, read_json_array, read_json_document, read_lines
 
 Reader = Callable[[Source], tuple[Iterator[RawRecord], dict]]
 
@@ -25,6 +25,16 @@ class Format:
     map_record: Callable[[Any, dict], list[Mapped]]
     sniff: Callable[[Any], bool] | None
     description: str
+    #: For formats of independent lines: turns one line into the value ``map_record`` takes.
+    #: Such formats may be split into blocks and mapped in parallel.
+    parse_line: Callable[[bytes], Any] | None = None
+
+
+def _line_reader(parse_line: Callable[[bytes], Any]) -> Reader:
+    def read(source: Source) -> tuple[Iterator[RawRecord], dict]:
+        return read_lines(source, parse_line), {}
+
+    return read
 
 
 def _plain(reader: Callable[[Source], Iterator[RawRecord]]) -> Reader:
@@ -38,24 +48,28 @@ def _read_csv(source: Source) -> tuple[Iterator[RawRecord], dict]:
     return read_csv(source), {}
 
 
-def _module_format(module: ModuleType, read: Reader, description: str) -> Format:
-    return Format(module.NAME, read, module.map_record, getattr(module, "sniff", None), description)
+def _module_format(module: ModuleType, read: Reader | None, description: str,
+                   parse_line: Callable[[bytes], Any] | None = None) -> Format:
+    read = read or _line_reader(parse_line)
+    return Format(module.NAME, read, module.map_record, getattr(module, "sniff", None), description, parse_line)
 
 
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        _module_format(twarc, _plain(read_json_lines), "X/Twitter API v2 JSONL from twarc2 (pages or flattened)"),
+        _module_format(twarc, None, "X/Twitter API v2 JSONL from twarc2 (pages or flattened)", orjson.loads),
         _module_format(twitter_archive, twitter_archive.read, "X/Twitter archive folder or zip (data/tweets.js)"),
         _module_format(mastodon, _plain(read_json_document), "Mastodon statuses/notifications (REST API JSON)"),
-        _module_format(bluesky, _plain(read_json_lines), "Bluesky Jetstream events (JSONL)"),
-        _module_format(reddit, _plain(read_json_lines), "Reddit Pushshift-style comments/submissions (NDJSON)"),
+        _module_format(bluesky, None, "Bluesky Jetstream events (JSONL)", orjson.loads),
+        _module_format(reddit, None, "Reddit Pushshift-style comments/submissions (NDJSON)", orjson.loads),
         _module_format(csv_events, _read_csv, "CSV events (event_id,network,kind,actor,target,created_at,...)"),
+        _module_format(snap, None, "SNAP activity lines: actor target unix_seconds RT|MT|RE", snap.parse_line),
+        _module_format(stackexchange, stackexchange.read, "Stack Exchange site dump folder (Posts, Comments, Votes, Users .xml[.gz])"),
     )
 }
 
-#: Formats read as independent JSON lines, which the pipeline may split across processes.
-LINE_FORMATS = frozenset({twarc.NAME, bluesky.NAME, reddit.NAME})
+#: Formats of independent lines, which the pipeline may split across processes.
+LINE_FORMATS = frozenset(name for name, f in FORMATS.items() if f.parse_line is not None)
 
 _PEEK_BYTES = 256 * 1024
 _PEEK_RECORDS = 20
@@ -83,6 +97,8 @@ def detect(source: Source) -> Format | None:
     base = source.base_name
     if source.member("account.js") and base.endswith((".js",)):
         return FORMATS[twitter_archive.NAME]
+    if any(name.lower().split("/")[-1].startswith("posts.xml") for name, _ in source.members):
+        return FORMATS[stackexchange.NAME]
     if base.endswith(".csv"):
         return FORMATS[csv_events.NAME]
     head, values = _peek_values(source)
@@ -90,6 +106,8 @@ def detect(source: Source) -> Format | None:
         return None
     if twitter_archive.sniff_text(head):
         return FORMATS[twitter_archive.NAME]
+    if snap.sniff_text(head):
+        return FORMATS[snap.NAME]
     hint = f"pass --format with one of: {', '.join(FORMATS)}"
     if not values:
         raise FormatError(f"{source.name}: unknown format (no JSON records found in the first lines); {hint}")

@@ -23,12 +23,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
 import zstandard
 
 from renown.errors import FormatError, NothingLoaded, RecordError
 from renown.ingest.formats import FORMATS, LINE_FORMATS, Format, detect
-from renown.ingest.sources import RawRecord, Source, discover
+from renown.ingest.sources import RawRecord, Source, discover, parse_records
 from renown.store import Staging, Store
 
 #: Called with (source name, records read so far) as work progresses.
@@ -98,8 +97,8 @@ def map_records(records: Iterable[RawRecord], fmt: Format, context: dict, source
     """Map parsed records with ``fmt`` into ``staging``: the heart of every ingest."""
     result = UnitResult()
 
-    def reject(line: int | None, field_name: str, reason: str, raw: str) -> None:
-        entry = {"source_file": source_name, "line": line, "field": field_name, "reason": reason, "raw": raw[:2000]}
+    def reject(line: int | None, field_name: str, reason: str, raw: str, where: str | None = None) -> None:
+        entry = {"source_file": where or source_name, "line": line, "field": field_name, "reason": reason, "raw": raw[:2000]}
         staging.reject(entry)
         result.quarantined += 1
         if len(result.samples) < _SAMPLES:
@@ -107,25 +106,26 @@ def map_records(records: Iterable[RawRecord], fmt: Format, context: dict, source
 
     for record in records:
         result.records += 1
+        where = record.source or source_name
         if record.error is not None:
-            reject(record.line, "record", record.error, record.raw)
+            reject(record.line, "record", record.error, record.raw, where)
             continue
         try:
             mapped_items = fmt.map_record(record.value, context)
         except RecordError as exc:
-            reject(record.line, exc.field, exc.reason, record.raw)
+            reject(record.line, exc.field, exc.reason, record.raw, where)
             continue
-        raw = (source_name, record.line, record.raw)
+        raw = (where, record.line, record.raw)
         for mapped in mapped_items:
             if mapped.error is not None:
                 err = mapped.error
                 prefix = f"{mapped.where}." if mapped.where else ""
-                reject(record.line, prefix + getattr(err, "field", "record"), getattr(err, "reason", str(err)), record.raw)
+                reject(record.line, prefix + getattr(err, "field", "record"), getattr(err, "reason", str(err)), record.raw, where)
                 continue
             if mapped.skipped:
                 result.skipped[mapped.skipped] += 1
             for event in mapped.events:
-                event.source_file = source_name
+                event.source_file = where
                 event.source_line = record.line
             staging.add(mapped.events, mapped.accounts, raw if mapped.events else None)
             if mapped.events:
@@ -139,7 +139,8 @@ def map_block(fmt_name: str, source_name: str, block: bytes, first_line: int, di
     was_enabled = gc.isenabled()
     gc.disable()  # the rows are acyclic; collection passes over them only cost time
     try:
-        result = map_records(_block_records(block, first_line), FORMATS[fmt_name], {}, source_name, staging)
+        fmt = FORMATS[fmt_name]
+        result = map_records(parse_records(_block_lines(block, first_line), fmt.parse_line), fmt, {}, source_name, staging)
         staging.close()
     finally:
         if was_enabled:
@@ -147,16 +148,11 @@ def map_block(fmt_name: str, source_name: str, block: bytes, first_line: int, di
     return result
 
 
-def _block_records(block: bytes, first_line: int) -> Iterator[RawRecord]:
+def _block_lines(block: bytes, first_line: int) -> Iterator[tuple[int, bytes]]:
     for number, line in enumerate(block.split(b"\n"), start=first_line):
         line = line.rstrip(b"\r")
-        if not line.strip():
-            continue
-        raw = line.decode("utf-8", errors="replace")
-        try:
-            yield RawRecord(number, raw, orjson.loads(line))
-        except orjson.JSONDecodeError as exc:
-            yield RawRecord(number, raw, error=f"invalid JSON: {exc}")
+        if line.strip():
+            yield number, line
 
 
 def _unit_prefix(unit: int) -> str:

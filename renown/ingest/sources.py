@@ -14,7 +14,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -33,6 +33,8 @@ class RawRecord:
     raw: str
     value: Any = None
     error: str | None = None
+    #: The file it came from, when a source spans several files (else the source's name).
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,12 @@ def discover(paths: list[Path]) -> list[Source]:
             if (path / "tweets.js").exists() and (path / "account.js").exists():
                 found.append(_archive_dir_source(path))
                 continue
+            site_files = sorted(p for p in path.iterdir() if p.name.lower().startswith(
+                ("users.xml", "posts.xml", "comments.xml", "votes.xml")))
+            if any(p.name.lower().startswith("posts.xml") for p in site_files):
+                members = tuple((str(p), _file_source(p).open_binary) for p in site_files)
+                found.append(Source(str(path), members[0][1], members))
+                continue
             children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
             found.extend(discover([c for c in children if c.is_dir() or _is_data_file(c.name) or c.suffix == ".zip"]))
         elif path.suffix.lower() == ".zip":
@@ -145,15 +153,22 @@ def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
             yield number, line
 
 
-def read_json_lines(source: Source) -> Iterator[RawRecord]:
-    """JSON lines; each unparsable line becomes an error record."""
+def parse_records(lines: Iterable[tuple[int, bytes]], parse_line: Callable[[bytes], Any]) -> Iterator[RawRecord]:
+    """Numbered lines through ``parse_line``; a line it cannot parse becomes an error record."""
+    for number, line in lines:
+        raw = line.decode("utf-8", errors="replace")
+        try:
+            yield RawRecord(number, raw, parse_line(line))
+        except orjson.JSONDecodeError as exc:
+            yield RawRecord(number, raw, error=f"invalid JSON: {exc}")
+        except ValueError as exc:
+            yield RawRecord(number, raw, error=f"unreadable line: {exc}")
+
+
+def read_lines(source: Source, parse_line: Callable[[bytes], Any]) -> Iterator[RawRecord]:
+    """A line-per-record file, streamed."""
     with source.open_binary() as stream:
-        for number, line in iter_lines(stream):
-            raw = line.decode("utf-8", errors="replace")
-            try:
-                yield RawRecord(number, raw, orjson.loads(line))
-            except orjson.JSONDecodeError as exc:
-                yield RawRecord(number, raw, error=f"invalid JSON: {exc}")
+        yield from parse_records(iter_lines(stream), parse_line)
 
 
 def read_json_array(text: str, start: int = 0) -> Iterator[RawRecord]:

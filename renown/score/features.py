@@ -7,7 +7,8 @@ data are aggregated to one row per (reactor, author) pair.
 The scoring window ends at ``as_of`` and reaches back ``days``. Each reaction
 is weighted by its kind (:data:`KIND_WEIGHTS`: effort and endorsement — a reply
 or quote costs more than a like) and by its age, halving every
-``half_life_days``. Self-interactions are dropped here, before anything else.
+``half_life_days``. Self-interactions and anonymous reactions (no known actor:
+nobody to count as a person) are dropped here, before anything else.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 import duckdb
 import numpy as np
 
-from renown.events import REACTION_KINDS
+from renown.events import ANONYMOUS, REACTION_KINDS
 
 KIND_WEIGHTS = {"reply": 1.0, "quote": 1.0, "repost": 0.8, "mention": 0.6, "like": 0.4}
 #: Two reactions by one account less than this many seconds apart count as a burst.
@@ -91,7 +92,8 @@ def compute(con: duckdb.DuckDBPyConnection, window: Window) -> Features:
         CREATE OR REPLACE TEMP TABLE w_keys AS
         SELECT actor, target, kind, network, post_id, parent_post_id, created_at, CAST({decay} AS DOUBLE) AS decay
         FROM events
-        WHERE {in_window} AND ((kind IN ({kinds}) AND target IS NOT NULL AND actor <> target)
+        WHERE {in_window} AND ((kind IN ({kinds}) AND target IS NOT NULL AND actor <> target
+                                AND NOT suffix(actor, ':{ANONYMOUS}'))
                                OR (kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL))""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE r_keys AS
