@@ -1,0 +1,273 @@
+"""Validity: does the score predict future influence better than the obvious baselines?
+
+Protocol (``renown evaluate``): score every account with only the events up
+to ``split_at``; the outcome is, per account, the number of distinct genuine
+accounts that react to it in the ``horizon`` after the split (reactors the past
+model discounted as bots or rings, and anonymous reactions, do not count).
+Each method ranks the same accounts — those active in the scoring window — and
+is compared with the outcome by :mod:`renown.metrics`, with bootstrap
+intervals on every metric and on renown's margin over each baseline.
+
+Baselines, all from the same past window: ``indegree`` (distinct reactors),
+``volume`` (posts), ``reactions`` (raw reactions received), ``pagerank``
+(unweighted PageRank of the reaction graph, no discounts), ``followers`` (when
+the source reports them; note that a follower count is observed when the data
+was collected, which may be after the split), and ``klout_fit``: a least-squares
+fit of the outcome on ``log(1 + followers)`` and ``log(1 + reactions)``, the two
+variables that explained ~94 % of Klout's score — fitted on an earlier split
+(the horizon before ``split_at``) and applied at ``split_at``, so it never sees
+the evaluation period.
+
+Ablation: renown recomputed with each component removed. Planted truth: with a
+simulator ``ground-truth.tsv`` the same metrics are computed against the
+planted influence (non-bot, non-sybil accounts), plus the simulator's bars.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+from renown import metrics
+from renown.errors import RenownError
+from renown.events import ANONYMOUS, REACTION_KINDS
+from renown.score import calibration
+from renown.score.features import Features, Window, compute, latest_event_time
+from renown.score.graph import adjacency, pagerank
+from renown.score.model import COMPONENTS, Scores, score
+from renown.score.run import end_of_day
+from renown.store import Store
+
+METHODS = ("renown", "indegree", "volume", "reactions", "pagerank", "klout_fit", "followers")
+
+
+@dataclass
+class Split:
+    features: Features
+    scores: Scores
+    outcome: np.ndarray
+    followers: np.ndarray  # nan when unknown
+
+
+def _past_and_future(store: Store, split_at: datetime, horizon: timedelta, window_days: int) -> Split:
+    con = store.connect()
+    con.execute("SET preserve_insertion_order = false")
+    f = compute(con, Window(split_at, window_days))
+    s = score(f)
+    genuine = s.context.genuine.g
+    import pyarrow as pa
+
+    con.register("_g", pa.table({"idx": pa.array(np.arange(f.n), pa.int64()), "g": pa.array(genuine, pa.float64())}))
+    kinds = ", ".join(f"'{k}'" for k in REACTION_KINDS)
+    rows = con.execute(f"""
+        SELECT t.idx, count(DISTINCT e.actor)
+        FROM events e JOIN nodes t ON t.key = e.target
+        LEFT JOIN nodes a ON a.key = e.actor LEFT JOIN _g ON _g.idx = a.idx
+        WHERE e.kind IN ({kinds}) AND e.actor <> e.target AND NOT suffix(e.actor, ':{ANONYMOUS}')
+          AND e.created_at > ? AND e.created_at <= ? AND coalesce(_g.g, 1.0) >= 0.5
+        GROUP BY t.idx""", [split_at, split_at + horizon]).fetchall()
+    outcome = np.zeros(f.n)
+    for idx, count in rows:
+        outcome[idx] = count
+    followers = np.full(f.n, np.nan)
+    for idx, value in con.execute("SELECT nodes.idx, a.followers FROM accounts a JOIN nodes ON nodes.key = a.key "
+                                  "WHERE a.followers IS NOT NULL").fetchall():
+        followers[idx] = value
+    con.close()
+    return Split(f, s, outcome, followers)
+
+
+def _baselines(split: Split) -> dict[str, np.ndarray]:
+    f = split.features
+    reactions = np.bincount(f.dst, weights=f.count, minlength=f.n)
+    indegree = np.bincount(f.dst, minlength=f.n).astype(float)
+    if f.n:
+        plain = pagerank(adjacency(f.src, f.dst, np.ones(len(f.src)), f.n))
+    else:
+        plain = np.zeros(0)
+    out = {"renown": split.scores.exact + 1e-9 * split.scores.z, "indegree": indegree, "volume": f.posts_count,
+           "reactions": reactions, "pagerank": plain}
+    if np.isfinite(split.followers).any():
+        out["followers"] = np.nan_to_num(split.followers, nan=0.0)
+    return out
+
+
+def _klout_design(split: Split) -> np.ndarray:
+    f = split.features
+    reactions = np.bincount(f.dst, weights=f.count, minlength=f.n)
+    columns = [np.ones(f.n), np.log1p(reactions)]
+    if np.isfinite(split.followers).any():
+        columns.append(np.log1p(np.nan_to_num(split.followers, nan=0.0)))
+    return np.stack(columns, axis=1)
+
+
+def _ablations(s: Scores) -> dict[str, np.ndarray]:
+    out = {}
+    for component in COMPONENTS:
+        z = s.z - component.weight * s.values[component.name]
+        out[f"renown without {component.name}"] = calibration.calibrate(z) + 1e-9 * z
+    return out
+
+
+def _read_truth(path: Path) -> dict[str, dict]:
+    with open(path, newline="") as handle:
+        return {row["account"]: row for row in csv.DictReader(handle, delimiter="\t")}
+
+
+def _truth_report(split: Split, truth: dict[str, dict]) -> dict:
+    f, s = split.features, split.scores
+    keys = list(f.keys)
+    position = {k: i for i, k in enumerate(keys)}
+    genuine = [k for k, row in truth.items() if row["type"] not in ("bot", "sybil") and k in position]
+    idx = np.array([position[k] for k in genuine], dtype=np.int64)
+    latent = np.array([float(truth[k]["influence"]) for k in genuine])
+    report = {"accounts": len(genuine), "vs_latent_influence": metrics.evaluate(s.exact[idx], latent)}
+    # quiet experts vs loud self-promoters of comparable audience (within a factor of 1.5)
+    experts = [(position[k], int(r["audience"])) for k, r in truth.items() if r["type"] == "expert" and k in position]
+    promoters = [(position[k], int(r["audience"])) for k, r in truth.items() if r["type"] == "promoter" and k in position]
+    pairs = wins = 0
+    for e, ea in experts:
+        for p, pa_ in promoters:
+            if ea and pa_ and max(ea, pa_) <= 1.5 * min(ea, pa_):
+                pairs += 1
+                wins += s.exact[e] > s.exact[p]
+    report["experts_above_promoters"] = {"pairs": pairs, "share": wins / pairs if pairs else float("nan")}
+    ranked = np.argsort(-s.exact, kind="stable")
+    top_decile = set(ranked[: max(1, len(ranked) // 10)].tolist())
+    clients = {r["client"] for r in truth.values() if r.get("client")}
+    in_top = sorted(c for c in clients if c in position and position[c] in top_decile)
+    report["sybil_clients"] = {"clients": len(clients), "in_top_decile": in_top}
+    return report
+
+
+def run(store: Store, split_at: date | None = None, horizon_days: int | None = None, window_days: int = 90,
+        truth: Path | None = None, rounds: int = 100, seed: int = 0) -> dict:
+    """The whole evaluation as one JSON-able object (the ``--json`` contract)."""
+    con = store.connect()
+    first = con.execute("SELECT min(created_at) FROM events_all").fetchone()[0]
+    last = latest_event_time(con)
+    con.close()
+    if last is None:
+        raise RenownError("nothing to evaluate: the event log is empty")
+    span_days = max(1, (last - first).days)
+    horizon_days = horizon_days or max(1, min(30, span_days // 3))
+    horizon = timedelta(days=horizon_days)
+    if split_at is None:
+        split = end_of_day((last - horizon).astimezone(timezone.utc).date())
+    else:
+        split = end_of_day(split_at)
+    if split <= first:
+        raise RenownError(f"--split-at {split.date()} leaves no past: the first event is on {first.date()}")
+    evaluation = _past_and_future(store, split, horizon, window_days)
+    if evaluation.outcome.sum() == 0:
+        raise RenownError(f"no reactions in the {horizon_days} days after {split.date()}: choose an earlier --split-at")
+    methods = _baselines(evaluation)
+    # Klout-like fit: learn on the previous horizon, apply at the split (never sees the evaluation period)
+    earlier = _past_and_future(store, split - horizon, horizon, window_days)
+    design = _klout_design(earlier)
+    coefficients, *_ = np.linalg.lstsq(design, np.log1p(earlier.outcome), rcond=None)
+    current = _klout_design(evaluation)
+    if current.shape[1] == len(coefficients):
+        methods["klout_fit"] = current @ coefficients
+    actual = evaluation.outcome
+    results = {name: metrics.evaluate(values, actual) for name, values in methods.items()}
+    intervals = metrics.bootstrap(methods, actual, "renown", rounds=rounds, seed=seed)
+    ablation = {name: metrics.evaluate(values, actual) for name, values in _ablations(evaluation.scores).items()}
+    report = {
+        "split_at": split.date().isoformat(),
+        "horizon_days": horizon_days,
+        "window_days": window_days,
+        "accounts": int(evaluation.features.n),
+        "accounts_with_outcome": int((actual > 0).sum()),
+        "outcome": "distinct genuine accounts reacting in the horizon",
+        "methods": results,
+        "intervals": intervals["intervals"],
+        "renown_margin": intervals["margins"],
+        "ablation": ablation,
+        "klout_fit_coefficients": [float(c) for c in coefficients],
+        "bootstrap_rounds": rounds,
+    }
+    if truth is not None:
+        report["planted_truth"] = _truth_report(evaluation, _read_truth(truth))
+    report["_arrays"] = {"renown": methods["renown"], "outcome": actual}
+    return report
+
+
+def markdown(report: dict) -> str:
+    """The results as markdown tables (what the terminal and docs show)."""
+    lines = [f"Split at {report['split_at']}, horizon {report['horizon_days']} days, {report['accounts']:,} accounts "
+             f"({report['accounts_with_outcome']:,} with any outcome). Outcome: {report['outcome']}.", ""]
+    header = "| method | " + " | ".join(metrics.METRICS) + " |"
+    lines += [header, "|---|" + "---:|" * len(metrics.METRICS)]
+    for name, values in report["methods"].items():
+        cells = []
+        for m in metrics.METRICS:
+            ci = report["intervals"][name][m]
+            cells.append(f"{values[m]:.3f} [{ci['low']:.3f}, {ci['high']:.3f}]")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "renown's margin over each baseline (95 % bootstrap interval of renown − baseline):", "",
+              header, "|---|" + "---:|" * len(metrics.METRICS)]
+    for name, values in report["renown_margin"].items():
+        cells = [f"[{values[m]['low']:+.3f}, {values[m]['high']:+.3f}]" for m in metrics.METRICS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Ablation (renown with one component removed):", "", header, "|---|" + "---:|" * len(metrics.METRICS)]
+    for name, values in {"renown": report["methods"]["renown"], **report["ablation"]}.items():
+        lines.append(f"| {name} | " + " | ".join(f"{values[m]:.3f}" for m in metrics.METRICS) + " |")
+    truth = report.get("planted_truth")
+    if truth:
+        lines += ["", f"Planted truth ({truth['accounts']:,} non-bot accounts): "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in truth["vs_latent_influence"].items()),
+                  f"Quiet experts above loud self-promoters of comparable audience: "
+                  f"{truth['experts_above_promoters']['share']:.1%} of {truth['experts_above_promoters']['pairs']} pairs.",
+                  f"Sybil-ring clients in the top 10 %: {len(truth['sybil_clients']['in_top_decile'])} of "
+                  f"{truth['sybil_clients']['clients']}."]
+    return "\n".join(lines) + "\n"
+
+
+def plots(report: dict, folder: Path) -> list[Path]:
+    """PNG plots: score vs future reach, and each metric by method."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise RenownError("plots need matplotlib: pip install 'renown[eval]'") from exc
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = report["_arrays"]
+    scatter = folder / "score-vs-future-reach.png"
+    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=110)
+    ax.scatter(arrays["renown"], arrays["outcome"] + 1, s=4, alpha=0.3)
+    ax.set_yscale("log")
+    ax.set_xlabel(f"renown score at {report['split_at']}")
+    ax.set_ylabel(f"distinct genuine reactors in next {report['horizon_days']} days (+1)")
+    ax.set_title("Score vs future reach")
+    fig.tight_layout()
+    fig.savefig(scatter)
+    plt.close(fig)
+    bars = folder / "metrics-by-method.png"
+    names = list(report["methods"])
+    fig, axes = plt.subplots(1, len(metrics.METRICS), figsize=(3 * len(metrics.METRICS), 3.6), dpi=110, sharey=False)
+    for ax, metric in zip(axes, metrics.METRICS):
+        values = [report["methods"][n][metric] for n in names]
+        lows = [values[i] - report["intervals"][n][metric]["low"] for i, n in enumerate(names)]
+        highs = [report["intervals"][n][metric]["high"] - values[i] for i, n in enumerate(names)]
+        colors = ["#1f6f43" if n == "renown" else "#8a8f98" for n in names]
+        # an m-out-of-n interval need not contain the full-sample estimate: draw what lies beyond it
+        errors = np.clip(np.nan_to_num([lows, highs]), 0, None)
+        ax.bar(range(len(names)), np.nan_to_num(values), yerr=errors, color=colors)
+        ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
+        ax.set_title(metric)
+    fig.tight_layout()
+    fig.savefig(bars)
+    plt.close(fig)
+    return [scatter, bars]
+
+
+def public(report: dict) -> dict:
+    """The report without its raw arrays (what ``--json`` prints)."""
+    return {k: v for k, v in report.items() if not k.startswith("_")}
