@@ -354,6 +354,14 @@ def _instance(p: Person) -> str:
     return ("mastodon.social", "fosstodon.org", "hachyderm.io")[p.index % 3]
 
 
+def _network_acts(world: World, network: str, folder: Path, exclude: tuple[str, ...] = ()) -> list[Act]:
+    """The acts of ``network``'s accounts its exports can express; makes ``folder`` when there are any."""
+    acts = [a for a in world.acts if world.people[a.actor].network == network and a.kind not in exclude]
+    if acts:
+        folder.mkdir(parents=True, exist_ok=True)
+    return acts
+
+
 # Twitter: most tweets as raw v2 pages, some flattened, plus one person's archive.
 
 def _tw_user(p: Person) -> dict:
@@ -405,10 +413,9 @@ def _tw_tweet(world: World, act: Act) -> dict:
 
 def _write_twitter(world: World, folder: Path) -> list[Path]:
     people = world.people
-    acts = [a for a in world.acts if people[a.actor].network == "twitter" and a.kind != "like"]
+    acts = _network_acts(world, "twitter", folder, exclude=("like",))
     if not acts:
         return []
-    folder.mkdir(parents=True, exist_ok=True)
     flat = [a for a in acts if a.index % 5 == 0]
     paged = [a for a in acts if a.index % 5 != 0]
     pages_path, flat_path = folder / "search-pages.jsonl", folder / "flattened.jsonl.gz"
@@ -540,10 +547,9 @@ def _m_status(world: World, act: Act) -> dict:
 
 def _write_mastodon(world: World, folder: Path) -> list[Path]:
     people = world.people
-    acts = [a for a in world.acts if people[a.actor].network == "mastodon"]
+    acts = _network_acts(world, "mastodon", folder)
     if not acts:
         return []
-    folder.mkdir(parents=True, exist_ok=True)
     statuses = [_m_status(world, a) for a in acts if a.kind != "like"]
     notifications = [{"id": str(900_000 + a.index), "type": "favourite", "created_at": _iso(a.time), "group_key": f"favourite-{a.index}",
                       "account": _m_account(people[a.actor]), "status": _m_status(world, world.acts[a.parent])}
@@ -609,10 +615,9 @@ def _jetstream(world: World, act: Act, rng: random.Random) -> list[dict]:
 
 def _write_bluesky(world: World, folder: Path) -> list[Path]:
     people = world.people
-    acts = [a for a in world.acts if people[a.actor].network == "bluesky"]
+    acts = _network_acts(world, "bluesky", folder)
     if not acts:
         return []
-    folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(world.seed + 1)
     lines = []
     for person in (p for p in people if p.network == "bluesky"):
@@ -634,10 +639,9 @@ def _write_bluesky(world: World, folder: Path) -> list[Path]:
 
 def _write_reddit(world: World, folder: Path) -> list[Path]:
     people = world.people
-    acts = [a for a in world.acts if people[a.actor].network == "reddit" and a.kind in ("post", "reply", "mention")]
+    acts = _network_acts(world, "reddit", folder, exclude=("like", "repost", "quote", "follow"))
     if not acts:
         return []
-    folder.mkdir(parents=True, exist_ok=True)
     submissions, comments = folder / "RS_2026-09.ndjson", folder / "RC_2026-09.ndjson.gz"
 
     def root_of(act: Act) -> Act:
@@ -672,10 +676,9 @@ def _write_reddit(world: World, folder: Path) -> list[Path]:
 
 def _write_forum_csv(world: World, folder: Path) -> list[Path]:
     people = world.people
-    acts = [a for a in world.acts if people[a.actor].network == "forum"]
+    acts = _network_acts(world, "forum", folder)
     if not acts:
         return []
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "events.csv"
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
