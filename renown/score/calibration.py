@@ -14,7 +14,6 @@ version. Its raw-value quantiles are pinned to target scores:
 quantile    score
 ==========  =====
 (z = 0)     1
-10 %        6
 25 %        12
 50 %        22
 75 %        33
@@ -23,7 +22,10 @@ quantile    score
 99.9 %      85
 ==========  =====
 
-Between knots the map is linear; above the last knot it approaches 100
+(No knot below the lower quartile: the bottom tenth of a population is mostly
+accounts whose few reactions were discounted, and pinning a score to their
+near-zero values would make the first trace of attention — or of a discounted
+ring — jump several points.) Between knots the map is linear; above the last knot it approaches 100
 exponentially (``100 − 15 · exp(−(z − z_top) / τ)``, with τ chosen so the
 slope keeps falling), so 100 is reached only by the truly extraordinary.
 Run ``python -m renown.score.calibration`` to recompute the knots for a new
@@ -35,19 +37,18 @@ from __future__ import annotations
 import numpy as np
 
 REFERENCE = {"accounts": 2000, "days": 30, "seed": 2026}
-TARGET_QUANTILES = (0.10, 0.25, 0.50, 0.75, 0.90, 0.99, 0.999)
-TARGET_SCORES = (6.0, 12.0, 22.0, 33.0, 45.0, 72.0, 85.0)
+TARGET_QUANTILES = (0.25, 0.50, 0.75, 0.90, 0.99, 0.999)
+TARGET_SCORES = (12.0, 22.0, 33.0, 45.0, 72.0, 85.0)
 
 #: (z, score) knots for SCORING_VERSION 1.0.0, from ``python -m renown.score.calibration``.
 KNOTS: tuple[tuple[float, float], ...] = (
     (0.0, 1.0),
-    (1.3843, 6.0),
-    (2.7635, 12.0),
-    (4.2152, 22.0),
-    (6.0396, 33.0),
-    (8.1424, 45.0),
-    (14.2294, 72.0),
-    (20.9795, 85.0),
+    (1.4668, 12.0),
+    (3.0845, 22.0),
+    (5.2061, 33.0),
+    (7.6844, 45.0),
+    (13.9319, 72.0),
+    (20.9192, 85.0),
 )
 
 

@@ -17,8 +17,11 @@ explanation can say exactly what was discounted and why:
     by 95 %: each member keeps ``RING_KEEP / size`` of its weight.
 ``ring`` (clones)
     A sybil cluster without reciprocity: at least :data:`RING_MIN_SIZE`
-    accounts that nobody reacts to and that reacted to exactly the same set of
-    at least two accounts. Discounted like a ring.
+    accounts that nobody reacts to, that reacted to exactly the same set of at
+    least two accounts, and that make up at least half the audience (reaction
+    weight) of at least half of those accounts — a farm is most of its
+    clients' audience, while the many fans who retweet the same two famous
+    accounts in a viral moment are a sliver of theirs. Discounted like a ring.
 ``bot-flag``
     The source network marks the account as automated.
 ``burst``
@@ -134,7 +137,7 @@ def _rings(n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.
         sat_src, sat_ring = keys // n, keys % n
         strong = spent >= 0.5 * out_total[sat_src]
         ring[sat_src[strong]] = sat_ring[strong]
-    _clones(n, src, dst, in_total, ring)
+    _clones(n, src, dst, w, in_total, ring)
     labels_used, ring_counts = np.unique(ring[ring >= 0], return_counts=True)
     size_of = dict(zip(labels_used.tolist(), ring_counts.tolist()))
     size[ring >= 0] = [size_of[r] for r in ring[ring >= 0].tolist()]
@@ -145,7 +148,7 @@ _H1 = np.uint64(0x9E3779B97F4A7C15)
 _H2 = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
-def _clones(n: int, src: np.ndarray, dst: np.ndarray, in_total: np.ndarray, ring: np.ndarray) -> None:
+def _clones(n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray, in_total: np.ndarray, ring: np.ndarray) -> None:
     """Mark clone clusters in ``ring`` (new ids from ``n`` upwards); see the module docstring."""
     silent = (in_total[src] == 0) & (ring[src] < 0)
     if not silent.any():
@@ -163,7 +166,24 @@ def _clones(n: int, src: np.ndarray, dst: np.ndarray, in_total: np.ndarray, ring
     signature = np.stack([h1[nodes], h2[nodes], targets[nodes].astype(np.uint64)], axis=1)
     _, group, counts = np.unique(signature, axis=0, return_inverse=True, return_counts=True)
     group = group.ravel()
-    cloned = counts[group] >= RING_MIN_SIZE
+    big = counts[group] >= RING_MIN_SIZE
+    if not big.any():
+        return
+    group_of = np.full(n, -1, dtype=np.int64)
+    group_of[nodes[big]] = group[big]
+    in_group = silent.copy()
+    in_group[silent] = group_of[s] >= 0
+    # share of each target's audience that each candidate group makes up
+    combo = group_of[src[in_group]] * n + dst[in_group]
+    keys, inverse = np.unique(combo, return_inverse=True)
+    given = np.bincount(inverse, weights=w[in_group])
+    key_group, key_target = keys // n, keys % n
+    dominated = given >= 0.5 * in_total[key_target]
+    n_groups = int(group.max()) + 1
+    dominated_targets = np.bincount(key_group, weights=dominated, minlength=n_groups)
+    set_size = np.bincount(key_group, minlength=n_groups)
+    farm = (set_size > 0) & (dominated_targets >= 0.5 * set_size)
+    cloned = big & farm[group]
     ring[nodes[cloned]] = n + group[cloned]
 
 
