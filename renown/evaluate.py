@@ -55,7 +55,6 @@ class Split:
 
 def _past_and_future(store: Store, split_at: datetime, horizon: timedelta, window_days: int) -> Split:
     con = store.connect()
-    con.execute("SET preserve_insertion_order = false")
     f = compute(con, Window(split_at, window_days))
     s = score(f)
     genuine = s.context.genuine.g

@@ -43,7 +43,6 @@ def run_score(store: Store, as_of: date | None = None, window_days: int = 90, ha
     seconds: dict[str, float] = {}
     tick = time.perf_counter()
     con = store.connect()
-    con.execute("SET preserve_insertion_order = false")
     window = Window(resolve_as_of(con, as_of), window_days, half_life_days)
     features = compute(con, window)
     seconds["features"] = time.perf_counter() - tick
