@@ -143,21 +143,7 @@ class Store:
         else:
             con.register("_empty_events", pa.table({n: pa.array([], t) for n, t in zip(EVENT_SCHEMA.names, EVENT_SCHEMA.types)}))
             con.execute("CREATE VIEW events_all AS SELECT *, CAST(created_at AS DATE) AS day FROM _empty_events")
-        con.execute(
-            """
-            CREATE VIEW events AS
-            WITH deleted AS (SELECT DISTINCT network, record_id FROM events_all WHERE kind = 'delete'),
-                 live AS (SELECT * FROM events_all e WHERE e.kind = 'delete' OR NOT EXISTS
-                          (SELECT 1 FROM deleted d WHERE d.network = e.network AND d.record_id = e.record_id)),
-                 authors AS (SELECT network, post_id, any_value(actor) AS actor FROM live
-                             WHERE kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL GROUP BY ALL)
-            SELECT * FROM live WHERE target IS NOT NULL OR parent_post_id IS NULL
-            UNION ALL
-            SELECT e.* REPLACE (a.actor AS target)
-            FROM live e LEFT JOIN authors a ON a.network = e.network AND a.post_id = e.parent_post_id
-            WHERE e.target IS NULL AND e.parent_post_id IS NOT NULL
-            """
-        )
+        con.execute(f"CREATE VIEW events AS {self._live_events_sql(con)}")
         if self.accounts_file.exists():
             con.execute(f"CREATE VIEW accounts AS SELECT * FROM read_parquet({_sql_list([self.accounts_file])})")
         else:
@@ -170,6 +156,32 @@ class Store:
             con.register("_empty_raw", _RAW_SCHEMA.empty_table())
             con.execute("CREATE VIEW raw AS SELECT * FROM _empty_raw")
         return con
+
+    @staticmethod
+    def _live_events_sql(con: duckdb.DuckDBPyConnection) -> str:
+        """The ``events`` view: deleted records hidden, missing targets resolved from the
+        parent post's author. Each step costs a pass over the log, so it is only added
+        when the log needs it (one cheap scan of three columns decides)."""
+        deletes, unresolved = con.execute(
+            "SELECT count(*) FILTER (WHERE kind = 'delete'), "
+            "count(*) FILTER (WHERE target IS NULL AND parent_post_id IS NOT NULL) FROM events_all").fetchone()
+        live = "events_all"
+        if deletes:
+            live = """(SELECT e.* FROM events_all e ANTI JOIN
+                         (SELECT DISTINCT network, record_id FROM events_all WHERE kind = 'delete') d
+                         USING (network, record_id)
+                       UNION ALL SELECT * FROM events_all WHERE kind = 'delete')"""
+        if not unresolved:
+            return f"SELECT * FROM {live}"
+        return f"""
+            WITH live AS NOT MATERIALIZED (SELECT * FROM {live}),
+                 authors AS (SELECT network, post_id, any_value(actor) AS actor FROM live
+                             WHERE kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL GROUP BY ALL)
+            SELECT * FROM live WHERE target IS NOT NULL OR parent_post_id IS NULL
+            UNION ALL
+            SELECT e.* REPLACE (a.actor AS target)
+            FROM live e LEFT JOIN authors a ON a.network = e.network AND a.post_id = e.parent_post_id
+            WHERE e.target IS NULL AND e.parent_post_id IS NOT NULL"""
 
     def recover_if_unlocked(self) -> None:
         """Readers roll forward a crashed transaction too, unless a writer is busy."""

@@ -89,21 +89,14 @@ def compute(con: duckdb.DuckDBPyConnection, window: Window) -> Features:
     decay = f"pow(0.5, (epoch({as_of}) - epoch(created_at)) / 86400.0 / {float(window.half_life_days)})"
     in_window = f"created_at > {start} AND created_at <= {as_of}"
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE w_keys AS
-        SELECT actor, target, kind, network, post_id, parent_post_id, created_at, CAST({decay} AS DOUBLE) AS decay
-        FROM events
-        WHERE {in_window} AND ((kind IN ({kinds}) AND target IS NOT NULL AND actor <> target
-                                AND NOT suffix(actor, ':{ANONYMOUS}'))
-                               OR (kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL))""")
-    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE r_keys AS
-        SELECT actor, target, kind, network, parent_post_id, created_at, decay FROM w_keys
-        WHERE kind IN ({kinds}) AND target IS NOT NULL AND actor <> target""")
-    con.execute("""
+        SELECT actor, target, kind, network, parent_post_id, created_at, CAST({decay} AS DOUBLE) AS decay
+        FROM events WHERE {in_window} AND kind IN ({kinds}) AND target IS NOT NULL AND actor <> target
+                      AND NOT suffix(actor, ':{ANONYMOUS}')""")
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE p_keys AS
-        SELECT actor, network, post_id, decay FROM w_keys
-        WHERE kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL""")
-    con.execute("DROP TABLE w_keys")
+        SELECT actor, network, post_id, CAST({decay} AS DOUBLE) AS decay
+        FROM events WHERE {in_window} AND kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE nodes AS
         SELECT key, CAST(row_number() OVER (ORDER BY key) - 1 AS BIGINT) AS idx
