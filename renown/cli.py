@@ -82,6 +82,8 @@ def print_ingest_report(report: IngestReport) -> None:
         files.add_row(f.name, f.format or "-", f"{f.records:,}", f"{f.quarantined:,}", f"{f.skipped:,}", f.note or "")
     console.print(files)
     console.print(f"accounts known: {report.accounts:,}")
+    if report.deleted:
+        console.print(f"records removed by delete events: {report.deleted:,}")
     for reason, count in report.skipped.items():
         console.print(f"skipped {count:,} record(s): {reason}")
     if report.quarantined:

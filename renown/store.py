@@ -65,6 +65,7 @@ class CommitResult:
     ingest_id: str
     loaded: Counter = field(default_factory=Counter)
     duplicate: Counter = field(default_factory=Counter)
+    deleted: int = 0  # records removed by delete events (stored earlier, or arriving already deleted)
     accounts: int = 0
     quarantined: int = 0
 
@@ -159,29 +160,23 @@ class Store:
 
     @staticmethod
     def _live_events_sql(con: duckdb.DuckDBPyConnection) -> str:
-        """The ``events`` view: deleted records hidden, missing targets resolved from the
-        parent post's author. Each step costs a pass over the log, so it is only added
-        when the log needs it (one cheap scan of three columns decides)."""
-        deletes, unresolved = con.execute(
-            "SELECT count(*) FILTER (WHERE kind = 'delete'), "
-            "count(*) FILTER (WHERE target IS NULL AND parent_post_id IS NOT NULL) FROM events_all").fetchone()
-        live = "events_all"
-        if deletes:
-            live = """(SELECT e.* FROM events_all e ANTI JOIN
-                         (SELECT DISTINCT network, record_id FROM events_all WHERE kind = 'delete') d
-                         USING (network, record_id)
-                       UNION ALL SELECT * FROM events_all WHERE kind = 'delete')"""
+        """The ``events`` view. Deletes are applied when they are ingested and targets
+        resolved then when the parent is known; the view resolves only the targets
+        whose parent post arrived later (found by one cheap scan of two columns)."""
+        unresolved = con.execute(
+            "SELECT count(*) FROM events_all WHERE target IS NULL AND parent_post_id IS NOT NULL").fetchone()[0]
         if not unresolved:
-            return f"SELECT * FROM {live}"
-        return f"""
-            WITH live AS NOT MATERIALIZED (SELECT * FROM {live}),
-                 authors AS (SELECT network, post_id, any_value(actor) AS actor FROM live
-                             WHERE kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL GROUP BY ALL)
-            SELECT * FROM live WHERE target IS NOT NULL OR parent_post_id IS NULL
+            return "SELECT * FROM events_all"
+        return """
+            SELECT * FROM events_all WHERE target IS NOT NULL OR parent_post_id IS NULL
             UNION ALL
-            SELECT e.* REPLACE (a.actor AS target)
-            FROM live e LEFT JOIN authors a ON a.network = e.network AND a.post_id = e.parent_post_id
-            WHERE e.target IS NULL AND e.parent_post_id IS NOT NULL"""
+            SELECT u.* REPLACE (a.actor AS target)
+            FROM (SELECT * FROM events_all WHERE target IS NULL AND parent_post_id IS NOT NULL) u
+            LEFT JOIN (SELECT network, post_id, min(actor) AS actor FROM events_all
+                       WHERE kind IN ('post', 'reply', 'quote') AND post_id IN
+                             (SELECT parent_post_id FROM events_all WHERE target IS NULL AND parent_post_id IS NOT NULL)
+                       GROUP BY ALL) a
+              ON a.network = u.network AND a.post_id = u.parent_post_id"""
 
     def recover_if_unlocked(self) -> None:
         """Readers roll forward a crashed transaction too, unless a writer is busy."""
@@ -203,36 +198,13 @@ class Store:
         with self.lock(), self.writer("erase-" + uuid.uuid4().hex[:8]) as txn:
             txn.dir.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect()
-            files = self.event_files()
-            moves, removed = [], 0
-            match = "(actor IS NOT DISTINCT FROM $account OR target IS NOT DISTINCT FROM $account)"
-            if files:
-                hits = con.execute(
-                    f"SELECT filename, count(*) FROM read_parquet({_sql_list(files)}, filename = true, hive_partitioning = false) "
-                    f"WHERE {match} GROUP BY filename", {"account": account}).fetchall()
-                lines = con.execute(
-                    f"SELECT DISTINCT source_file, source_line FROM read_parquet({_sql_list(files)}, hive_partitioning = false) "
-                    f"WHERE {match}", {"account": account}).fetchall()
-                for n, (path, count) in enumerate(hits):
-                    out = txn.dir / f"events-{n}.parquet"
-                    con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([path])}, hive_partitioning = false) "
-                                f"WHERE NOT {match}) TO '{out}' (FORMAT parquet, COMPRESSION zstd)",
-                                {"account": account})
-                    moves.append([str(out), path])
-                    removed += count
-                raw_files = sorted(self.raw_dir.glob("*.parquet")) if self.raw_dir.exists() else []
-                if lines and raw_files:
-                    con.execute("CREATE TEMP TABLE gone (source_file VARCHAR, source_line BIGINT)")
-                    con.executemany("INSERT INTO gone VALUES (?, ?)", lines)
-                    for n, path in enumerate(raw_files):
-                        out = txn.dir / f"raw-{n}.parquet"
-                        con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([path])}) ANTI JOIN gone "
-                                    f"USING (source_file, source_line)) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
-                        moves.append([str(out), str(path)])
+            con.execute("CREATE TEMP TABLE erased AS SELECT CAST(? AS VARCHAR) AS key", [account])
+            match = "(actor IN (SELECT key FROM erased) OR target IN (SELECT key FROM erased))"
+            moves, removed = remove_rows(con, self, match, txn.dir, "erase")
             if self.accounts_file.exists():
                 out = txn.dir / "accounts.parquet"
-                con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([self.accounts_file])}) WHERE key <> $account) "
-                            f"TO '{out}' (FORMAT parquet, COMPRESSION zstd)", {"account": account})
+                con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([self.accounts_file])}) "
+                            f"WHERE key NOT IN (SELECT key FROM erased)) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
                 moves.append([str(out), str(self.accounts_file)])
             con.close()
             _write_atomic(txn.dir / "COMMIT", orjson.dumps(moves))
@@ -270,6 +242,41 @@ class Store:
             "last_event": last.isoformat() if last else None,
             "ingests": ingests,
         }
+
+
+def remove_rows(con: duckdb.DuckDBPyConnection, store: "Store", match: str, work: Path, tag: str) -> tuple[list[list[str]], int]:
+    """Rewrite, into ``work``, every stored event file holding rows that satisfy the
+    SQL predicate ``match`` (over the files' own columns), without those rows — and
+    the raw files without the source lines those rows came from. Returns the journal
+    moves that put the rewrites in place, and how many events they remove."""
+    files = store.event_files()
+    if not files:
+        return [], 0
+    match = f"coalesce({match}, false)"  # a NULL verdict (say, a post's empty target) keeps the row
+    hits = con.execute(f"SELECT filename, count(*) FROM read_parquet({_sql_list(files)}, filename = true, "
+                       f"hive_partitioning = false) WHERE {match} GROUP BY filename ORDER BY filename").fetchall()
+    if not hits:
+        return [], 0
+    touched = _sql_list([Path(h[0]) for h in hits])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE removed_lines AS SELECT DISTINCT source_file, source_line "
+                f"FROM read_parquet({touched}, hive_partitioning = false) WHERE {match}")
+    moves, removed = [], 0
+    for n, (path, count) in enumerate(hits):
+        out = work / f"{tag}-events-{n}.parquet"
+        con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([Path(path)])}, hive_partitioning = false) "
+                    f"WHERE NOT {match}) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+        moves.append([str(out), path])
+        removed += count
+    raw_files = sorted(store.raw_dir.glob("*.parquet")) if store.raw_dir.exists() else []
+    for n, path in enumerate(raw_files):
+        gone = con.execute(f"SELECT count(*) FROM read_parquet({_sql_list([path])}) SEMI JOIN removed_lines "
+                           f"USING (source_file, source_line)").fetchone()[0]
+        if gone:
+            out = work / f"{tag}-raw-{n}.parquet"
+            con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([path])}) ANTI JOIN removed_lines "
+                        f"USING (source_file, source_line)) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+            moves.append([str(out), str(path)])
+    return moves, removed
 
 
 class Staging:
@@ -379,8 +386,11 @@ class Transaction:
                     QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY seq) = 1"""
             )
             offered = Counter(dict(con.execute(f"SELECT kind, count(*) FROM read_parquet({_sql_list(staged)}) GROUP BY 1").fetchall()))
+            new = Counter(dict(con.execute("SELECT kind, count(*) FROM fresh GROUP BY 1").fetchall()))
+            result.duplicate = offered - new
+            moves += self._apply_deletes(con, existing, result)
+            self._resolve_targets(con, existing)
             result.loaded = Counter(dict(con.execute("SELECT kind, count(*) FROM fresh GROUP BY 1").fetchall()))
-            result.duplicate = offered - result.loaded
             if sum(result.loaded.values()):
                 out = self.dir / "events"
                 con.execute(
@@ -425,6 +435,38 @@ class Transaction:
         store._apply(moves)
         shutil.rmtree(self.dir, ignore_errors=True)
         return result
+
+    def _apply_deletes(self, con: duckdb.DuckDBPyConnection, existing: list[Path], result: "CommitResult") -> list[list[str]]:
+        """Deletes remove what they delete, physically: stored records deleted by this
+        ingest are rewritten away, and new records deleted before (or in) this ingest
+        are not stored. The delete events themselves stay, as the audit trail."""
+        stored = (f"UNION SELECT DISTINCT record_id FROM read_parquet({_sql_list(existing)}) WHERE kind = 'delete'"
+                  if existing else "")
+        con.execute(f"CREATE TEMP TABLE gone AS SELECT DISTINCT record_id FROM fresh WHERE kind = 'delete' {stored}")
+        dropped = con.execute("DELETE FROM fresh WHERE kind <> 'delete' AND record_id IN (SELECT record_id FROM gone)").fetchone()[0]
+        con.execute("CREATE TEMP TABLE gone_now AS SELECT DISTINCT record_id FROM fresh WHERE kind = 'delete'")
+        moves, removed = remove_rows(con, self.store, "(kind <> 'delete' AND record_id IN (SELECT record_id FROM gone_now))",
+                                     self.dir, "delete")
+        result.deleted = int(dropped) + removed
+        return moves
+
+    def _resolve_targets(self, con: duckdb.DuckDBPyConnection, existing: list[Path]) -> None:
+        """Fill a missing target (a Reddit comment names only its parent post) from the
+        parent's author, stored or new. What cannot be resolved yet the ``events`` view
+        resolves when the parent arrives."""
+        need = "(SELECT DISTINCT parent_post_id FROM fresh WHERE target IS NULL AND parent_post_id IS NOT NULL)"
+        if not con.execute(f"SELECT count(*) FROM {need}").fetchone()[0]:
+            return
+        posts = "SELECT network, post_id, actor FROM fresh WHERE kind IN ('post', 'reply', 'quote')"
+        if existing:
+            posts += (f" UNION ALL SELECT network, post_id, actor FROM read_parquet({_sql_list(existing)}, "
+                      "hive_partitioning = true, hive_types = {'network': VARCHAR, 'day': DATE}) "
+                      "WHERE kind IN ('post', 'reply', 'quote')")
+        con.execute(f"""CREATE TEMP TABLE authors AS SELECT network, post_id, min(actor) AS actor FROM ({posts})
+                        WHERE post_id IN {need} GROUP BY ALL""")
+        con.execute("""UPDATE fresh SET target = authors.actor FROM authors
+                       WHERE fresh.target IS NULL AND fresh.parent_post_id IS NOT NULL
+                         AND authors.network = fresh.network AND authors.post_id = fresh.parent_post_id""")
 
     def _keep_raw(self, con: duckdb.DuckDBPyConnection) -> list[list[str]]:
         """Raw lines of records that produced new events: staged files whose lines

@@ -144,10 +144,10 @@ def test_bluesky_jetstream_collections_and_delete(store, read_events) -> None:
     assert by_kind["mention"]["target"] == "bluesky:did:plc:eygmaihciaxprqvxpfvl6flk"
     assert by_kind["post"]["tags"] == ["atproto"]
     assert by_kind["post"]["created_at"].isoformat() == "2024-09-09T19:43:20+00:00"
-    # the like was deleted later in the stream: stored for audit, gone from the live log
+    # the like was deleted later in the stream: removed from the files; the delete stays as the audit trail
     assert "like" not in by_kind
-    assert len(read_events("kind = 'like'", view="events_all")) == 1
-    assert report.loaded["delete"] == 1
+    assert read_events("kind = 'like'", view="events_all") == []
+    assert report.loaded["delete"] == 1 and report.deleted == 1
     accounts = {a["key"]: a for a in read_events(view="accounts")}
     assert accounts["bluesky:did:plc:eygmaihciaxprqvxpfvl6flk"]["handle"] == "jaz.bsky.social"
     assert sum(report.skipped.values()) == 2  # the account event and the profile update
@@ -160,8 +160,23 @@ def test_bluesky_delete_in_a_later_ingest_removes_the_event(tmp_path, store, rea
     second.write_text(lines[-1] + "\n")
     ingest(store, [first])
     assert len(read_events("kind = 'like'")) == 1
-    ingest(store, [second])
-    assert read_events("kind = 'like'") == []
+    like = read_events("kind = 'like'")[0]
+    report = ingest(store, [second])
+    assert report.deleted == 1
+    assert read_events("kind = 'like'") == [] and read_events("kind = 'like'", view="events_all") == []
+    raw = {(r["source_file"], r["source_line"]) for r in read_events(view="raw")}
+    assert (like["source_file"], like["source_line"]) not in raw  # the deleted record's source text is gone too
+
+
+def test_a_delete_that_arrives_before_its_record_wins(tmp_path, store, read_events) -> None:
+    lines = (FIXTURES / "bluesky/jetstream.jsonl").read_text().splitlines()
+    delete, rest = tmp_path / "delete.jsonl", tmp_path / "rest.jsonl"
+    delete.write_text(lines[-1] + "\n")
+    rest.write_text("\n".join(lines[:-1]) + "\n")
+    ingest(store, [delete])
+    report = ingest(store, [rest])
+    assert report.deleted == 1
+    assert read_events("kind = 'like'", view="events_all") == []
 
 
 def test_reddit_reply_targets_resolve_from_parent_posts(store, read_events) -> None:
@@ -255,3 +270,18 @@ def test_anonymous_reactions_are_kept_but_nobody_scores_from_them(store) -> None
     run = run_score(store).run
     rows = snapshots.query(f"SELECT account FROM read_parquet('{run.scores}')")
     assert "se-ham-radio:anonymous" not in {r["account"] for r in rows}
+
+
+def test_reply_targets_resolve_whichever_arrives_first(tmp_path, read_events) -> None:
+    comments, submissions = FIXTURES / "reddit/RC_2023-01.ndjson", FIXTURES / "reddit/RS_2023-01.ndjson"
+    parents_first, children_first = Store(tmp_path / "a"), Store(tmp_path / "b")
+    ingest(parents_first, [submissions])
+    ingest(parents_first, [comments])
+    # the parent was stored: the target is resolved once, at ingest
+    [stored] = read_events("event_id = 'reddit:t1_j2x1a0b'", view="events_all", of=parents_first)
+    assert stored["target"] == "reddit:sdr_fan"
+    ingest(children_first, [comments])
+    ingest(children_first, [submissions])
+    [late] = read_events("event_id = 'reddit:t1_j2x1a0b'", of=children_first)
+    assert late["target"] == "reddit:sdr_fan"  # resolved by the live view once the parent arrived
+    assert kinds_by_id(read_events(of=parents_first)) == kinds_by_id(read_events(of=children_first))

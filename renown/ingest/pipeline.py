@@ -61,6 +61,7 @@ class IngestReport:
     samples: list[dict] = field(default_factory=list)
     accounts: int = 0
     quarantine_file: str | None = None
+    deleted: int = 0
 
     @property
     def total_loaded(self) -> int:
@@ -73,6 +74,7 @@ class IngestReport:
             "duplicate": sum(self.duplicate.values()),
             "quarantined": self.quarantined,
             "skipped": sum(self.skipped.values()),
+            "deleted": self.deleted,
             "by_kind": {k: {"loaded": self.loaded.get(k, 0), "duplicate": self.duplicate.get(k, 0)}
                         for k in sorted(set(self.loaded) | set(self.duplicate))},
             "skipped_by_reason": dict(self.skipped),
@@ -265,6 +267,7 @@ def ingest(
         result = txn.commit({"paths": [str(p) for p in paths], "format": format_name,
                              "files": [vars(f) for f in report.files], "skipped": dict(report.skipped)})
     report.loaded, report.duplicate, report.accounts = result.loaded, result.duplicate, result.accounts
+    report.deleted = result.deleted
     report.quarantined = result.quarantined
     if report.quarantined:
         report.quarantine_file = str(store.quarantine_dir / f"{report.ingest_id}.jsonl")
