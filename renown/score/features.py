@@ -24,6 +24,8 @@ from renown.events import ANONYMOUS, REACTION_KINDS
 KIND_WEIGHTS = {"reply": 1.0, "quote": 1.0, "repost": 0.8, "mention": 0.6, "like": 0.4}
 #: Two reactions by one account less than this many seconds apart count as a burst.
 BURST_SECONDS = 10
+#: Burst timing is judged only for accounts with at least this many reactions in the window.
+BURST_MIN_REACTIONS = 20
 #: Sums of weights are taken in fixed point (units of 2⁻³²): integer sums do not depend on the
 #: order a parallel engine adds rows in, so the same data always give bit-identical scores.
 FIXED_POINT = 2**32
@@ -136,22 +138,26 @@ def compute(con: duckdb.DuckDBPyConnection, window: Window) -> Features:
         FROM p LEFT JOIN (SELECT DISTINCT network, parent_post_id FROM r WHERE parent_post_id IS NOT NULL) rp
                ON rp.network = p.network AND rp.parent_post_id = p.post_id
         GROUP BY p.author""", ["posts", "posts_count", "responded"])
-    reactors = per_node(f"""
-        SELECT src AS idx, count(DISTINCT dst) AS targets, count(*) AS reactions,
-               CAST(count(*) FILTER (WHERE gap < {BURST_SECONDS}) AS DOUBLE) / count(*) AS bursts
-        FROM (SELECT src, dst, epoch(created_at) - lag(epoch(created_at)) OVER (PARTITION BY src ORDER BY created_at) AS gap
-              FROM r)
-        GROUP BY src""", ["targets", "reactions", "bursts"])
+    # pairs are unique, so a reactor's distinct targets and reactions come from them; only
+    # burst timing needs the individual reactions, and only of reactors active enough to be judged
+    src, dst = pairs["src"], pairs["dst"]
+    targets = np.bincount(src, minlength=n).astype(np.float64)
+    reactions = np.bincount(src, weights=pairs["count"], minlength=n)
+    bursts = per_node(f"""
+        SELECT src AS idx, CAST(count(*) FILTER (WHERE gap < {BURST_SECONDS}) AS DOUBLE) / count(*) AS bursts
+        FROM (SELECT src, epoch(created_at) - lag(epoch(created_at)) OVER (PARTITION BY src ORDER BY created_at) AS gap
+              FROM r WHERE src IN (SELECT src FROM r GROUP BY src HAVING count(*) >= {BURST_MIN_REACTIONS}))
+        GROUP BY src""", ["bursts"])["bursts"]
     attrs = per_node(f"""
         SELECT nodes.idx, (epoch({as_of}) - epoch(a.created_at)) / 86400.0 AS age_days,
                CASE WHEN a.bot THEN 1.0 ELSE 0.0 END AS bot_flag
         FROM accounts a JOIN nodes ON nodes.key = a.key""", ["age_days", "bot_flag"])
     return Features(
         keys=keys,
-        src=pairs["src"], dst=pairs["dst"], weight=pairs["weight"], count=pairs["count"], recency=pairs["recency"],
+        src=src, dst=dst, weight=pairs["weight"], count=pairs["count"], recency=pairs["recency"],
         kind_counts={k: pairs[f"n_{k}"] for k in KIND_WEIGHTS},
         posts=posts["posts"], posts_count=posts["posts_count"], responded=posts["responded"],
-        targets=reactors["targets"], reactions=reactors["reactions"], bursts=reactors["bursts"],
+        targets=targets, reactions=reactions, bursts=bursts,
         age_days=attrs["age_days"], bot_flag=attrs["bot_flag"], key_array=key_column,
     )
 

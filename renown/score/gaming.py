@@ -48,13 +48,12 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from renown.score.features import Features
+from renown.score.features import BURST_MIN_REACTIONS, Features
 
 RING_MIN_SIZE = 4
 RING_MIN_PARTNERS = 3
 RING_INSULARITY = 0.8
 RING_KEEP = 0.05
-BURST_MIN_REACTIONS = 20
 EVERYONE_MIN_TARGETS = 100
 NEW_ACCOUNT_DAYS = 14
 SYBIL_MAX_AGE_DAYS = 30
