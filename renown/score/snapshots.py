@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -58,8 +59,10 @@ def write(data_dir: Path, as_of: date, tables: dict[str, pa.Table], meta: dict) 
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:6]
     tmp = base / f".{run_id}.tmp"
     tmp.mkdir()
-    for name, table in tables.items():
-        pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
+    with ThreadPoolExecutor(max_workers=len(tables) or 1) as pool:  # the writer releases the GIL
+        for future in [pool.submit(pq.write_table, table, tmp / f"{name}.parquet", compression="zstd")
+                       for name, table in tables.items()]:
+            future.result()
     (tmp / "meta.json").write_bytes(orjson.dumps({**meta, "run_id": run_id}, option=orjson.OPT_INDENT_2))
     for path in tmp.iterdir():
         with open(path, "rb") as handle:
