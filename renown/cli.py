@@ -244,16 +244,30 @@ def print_top(rows: list[dict]) -> None:
 
 @app.command("top")
 @click.option("--limit", default=20, show_default=True, help="How many accounts.")
+@click.option("--topic", default=None, help="Rank by influence in one topic (a Klout topic slug or a tag).")
 @date_option
 @json_option
 @click.pass_obj
-def top_command(store: Store, limit: int, as_of: str | None, as_json: bool) -> None:
-    """The leaderboard: highest scores first, with each component's points.
+def top_command(store: Store, limit: int, topic: str | None, as_of: str | None, as_json: bool) -> None:
+    """The leaderboard: highest scores first, with each component's points (or, with
+    --topic, topic scores on the same 1–100 scale).
 
     --json prints a list of objects with at least account and score.
     """
-    from renown.score.report import top
+    from renown.score.report import top, top_topic
 
+    if topic is not None:
+        rows = top_topic(store, topic, limit, _date(as_of))
+        if as_json:
+            _print_json(rows)
+            return
+        table = Table(title=f"top accounts in {rows[0]['topic_name']} as of {rows[0]['as_of']}")
+        for column in ("#", "account", "handle", "score", "topic posts"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            table.add_row(str(r["rank"]), r["account"], r["handle"] or "", str(r["score"]), str(r["posts"]))
+        console.print(table)
+        return
     rows = top(store, limit, _date(as_of))
     if as_json:
         _print_json(rows)
@@ -305,6 +319,29 @@ def explain_command(store: Store, account: str, as_of: str | None, as_json: bool
         _print_json(result)
     else:
         print_explanation(result)
+
+
+@app.command("topics")
+@click.argument("account")
+@date_option
+@json_option
+@click.pass_obj
+def topics_command(store: Store, account: str, as_of: str | None, as_json: bool) -> None:
+    """What ACCOUNT is known for: its topic scores, with the posts and people behind each."""
+    from renown.score.report import topics
+
+    result = topics(store, account, _date(as_of))
+    if as_json:
+        _print_json(result)
+        return
+    if not result["known_for"]:
+        console.print(f"{account} has no topic scores as of {result['as_of']} (no tagged posts in a scored topic)")
+    for item in result["known_for"]:
+        console.print(f"[bold]{item['name']}[/] ({item['topic']}): {item['score']} — {item['posts']} posts")
+        for post in item["top_posts"]:
+            console.print(f"  post {post['post']}: {post['reactions']} reactions")
+        for person in item["top_people"]:
+            console.print(f"  {person['account']}: {person['reactions']} reactions")
 
 
 @app.command("history")

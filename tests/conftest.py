@@ -9,9 +9,24 @@ import orjson
 import pytest
 
 from renown.cli import main
+from renown.ingest.pipeline import ingest
+from renown.score.run import run_score
+from renown.simulate import DEMO, simulate, write_dataset
 from renown.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> Store:
+    """The exact population `renown demo` builds, ingested and scored once."""
+    root = tmp_path_factory.mktemp("demo")
+    write_dataset(simulate(**DEMO), root / "source")
+    store = Store(root / "data")
+    ingest(store, [root / "source"])
+    run_score(store)
+    return store
+
 
 
 @pytest.fixture

@@ -18,17 +18,6 @@ from renown.simulate import DEMO, simulate, write_dataset
 from renown.store import Store
 
 
-@pytest.fixture(scope="session")
-def demo_store(tmp_path_factory) -> Store:
-    """The exact population `renown demo` builds, ingested and scored once."""
-    root = tmp_path_factory.mktemp("demo")
-    write_dataset(simulate(**DEMO), root / "source")
-    store = Store(root / "data")
-    ingest(store, [root / "source"])
-    run_score(store)
-    return store
-
-
 def scores(run: snapshots.Run) -> list[dict]:
     return snapshots.query(f"SELECT * FROM read_parquet('{run.scores}') ORDER BY account")
 

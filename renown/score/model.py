@@ -60,6 +60,7 @@ class Context:
     rank: np.ndarray  # discounted PageRank per node
     rank_base: float  # rank of a node without in-edges
     transition: np.ndarray  # per pair: probability the reactor's rank walks this edge
+    graph: object = None  # the sparse reaction graph (reactor → author, weight log2(1 + w)), reused per topic
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def build_context(f: Features) -> Context:
     strength = np.log2(1.0 + f.weight)
     effective = strength * genuine.g[f.src] * genuine.selectivity[f.src]
     n = f.n
+    W = None
     if n:
         W = adjacency(f.src, f.dst, strength, n)
         rank = pagerank(W, damping=DAMPING, keep=genuine.g)
@@ -127,7 +129,7 @@ def build_context(f: Features) -> Context:
         rank_base = ((1.0 - DAMPING) + DAMPING * leaked) / n
     else:
         rank, transition, rank_base = np.zeros(0), np.zeros(0), 1.0
-    return Context(f, genuine, strength, effective, rank, rank_base, transition)
+    return Context(f, genuine, strength, effective, rank, rank_base, transition, W)
 
 
 def score(f: Features, components: list[Component] | None = None) -> Scores:

@@ -155,3 +155,61 @@ def diff(store: Store, account: str, since: date, as_of: date | None = None) -> 
 def _event(e: dict) -> dict:
     return {"event_id": e["event_id"], "kind": e["kind"], "actor": e["actor"], "created_at": e["created_at"].isoformat(),
             "post": e["parent_post_id"]}
+
+
+def top_topic(store: Store, topic: str, limit: int = 20, as_of: date | None = None) -> list[dict]:
+    """The leaderboard of one topic (topic scores are on the global 1–100 scale)."""
+    from renown.topics import taxonomy
+
+    run = snapshots.latest(store.root, as_of)
+    wanted = taxonomy().topic_of(topic)
+    rows = snapshots.query(f"SELECT account, score, posts, name FROM read_parquet('{run.topics}') WHERE topic = ? "
+                           "ORDER BY exact DESC, account LIMIT ?", [wanted, limit]) if run.topics.exists() else []
+    if not rows:
+        known = snapshots.query(f"SELECT DISTINCT topic FROM read_parquet('{run.topics}') ORDER BY 1") if run.topics.exists() else []
+        raise UnknownAccount(f"no scores for topic {topic!r} on {run.as_of}; scored topics: "
+                             f"{', '.join(k['topic'] for k in known) or 'none'}")
+    handles = _handles(store, [r["account"] for r in rows])
+    return [{"rank": i, "account": r["account"], "handle": handles.get(r["account"]), "score": r["score"],
+             "topic": wanted, "topic_name": r["name"], "posts": r["posts"], "as_of": run.as_of.isoformat()}
+            for i, r in enumerate(rows, start=1)]
+
+
+def topics(store: Store, account: str, as_of: date | None = None, limit: int = 5) -> dict:
+    """What ``account`` is known for: its topic scores, each with the posts and people behind it."""
+    from renown.topics import taxonomy
+
+    run = snapshots.latest(store.root, as_of)
+    _require(run, store, account)
+    rows = snapshots.query(f"SELECT topic, name, score, posts, reach FROM read_parquet('{run.topics}') WHERE account = ? "
+                           "ORDER BY exact DESC, topic", [account]) if run.topics.exists() else []
+    window_days = int(run.meta.get("window_days", 90))
+    tax = taxonomy()
+    con = store.connect()
+    posts = con.execute(
+        """SELECT network, post_id, tags FROM events WHERE actor = ? AND kind IN ('post', 'reply', 'quote')
+           AND len(tags) > 0 AND created_at > ? AND created_at <= ?""",
+        [account, _end(run) - timedelta(days=window_days), _end(run)]).fetchall()
+    known_for = []
+    for row in rows[:limit]:
+        ids = [(n, p) for n, p, tags in posts if any(tax.topic_of(t) == row["topic"] for t in tags)]
+        evidence = {"top_posts": [], "top_people": []}
+        if ids:
+            con.execute("CREATE OR REPLACE TEMP TABLE _ids (network VARCHAR, post_id VARCHAR)")
+            con.executemany("INSERT INTO _ids VALUES (?, ?)", ids)
+            reactions = """FROM events e JOIN _ids USING (network) WHERE e.parent_post_id = _ids.post_id
+                           AND e.target = ? AND e.actor <> e.target AND e.kind IN ('reply', 'repost', 'quote', 'like', 'mention')"""
+            evidence["top_posts"] = [{"post": p, "reactions": n} for p, n in con.execute(
+                f"SELECT e.parent_post_id, count(*) {reactions} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3", [account]).fetchall()]
+            evidence["top_people"] = [{"account": a, "reactions": n} for a, n in con.execute(
+                f"SELECT e.actor, count(*) {reactions} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3", [account]).fetchall()]
+        known_for.append({"topic": row["topic"], "name": row["name"], "score": row["score"], "posts": row["posts"],
+                          "reach": round(row["reach"], 3), **evidence})
+    con.close()
+    return {"account": account, "as_of": run.as_of.isoformat(), "known_for": known_for}
+
+
+def _end(run: snapshots.Run):
+    from renown.score.run import end_of_day
+
+    return end_of_day(run.as_of)

@@ -13,6 +13,7 @@ from renown.errors import RenownError
 from renown.score import snapshots
 from renown.score.features import KIND_WEIGHTS, Window, compute, fixed_sum, latest_event_time
 from renown.score.model import COMPONENTS, EVIDENCE_TOP, Scores, evidence, score
+from renown.score.topics import topic_scores
 from renown.score.version import SCORING_VERSION
 from renown.store import Store
 
@@ -52,6 +53,10 @@ def run_score(store: Store, as_of: date | None = None, window_days: int = 90, ha
     seconds["graph+model"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
+    topics_table = topic_scores(con, scores, window)
+    seconds["topics"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
     keys = features.key_array if features.key_array is not None else pa.array(features.keys, pa.string())
     evidence_table = _evidence_table(con, scores, keys)
     scores_table = _scores_table(scores, keys)
@@ -68,7 +73,7 @@ def run_score(store: Store, as_of: date | None = None, window_days: int = 90, ha
         "pairs": int(len(features.src)),
         "components": [{"name": c.name, "weight": c.weight, "description": c.description} for c in COMPONENTS],
     }
-    run = snapshots.write(store.root, window.as_of.date(), {"scores": scores_table, "evidence": evidence_table}, meta)
+    run = snapshots.write(store.root, window.as_of.date(), {"scores": scores_table, "evidence": evidence_table, "topics": topics_table}, meta)
     seconds["snapshot"] = time.perf_counter() - tick
     con.close()
     return RunInfo(run, int(features.n), int(len(features.src)), seconds)

@@ -46,6 +46,10 @@ class Run:
     def evidence(self) -> Path:
         return self.path / "evidence.parquet"
 
+    @property
+    def topics(self) -> Path:
+        return self.path / "topics.parquet"
+
 
 def root(data_dir: Path) -> Path:
     return Path(data_dir) / "snapshots"

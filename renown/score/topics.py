@@ -1,0 +1,99 @@
+"""Influence per topic: topic-sensitive PageRank and topic scores on the global scale.
+
+For each of the window's most common topics (by number of distinct authors),
+PageRank is personalised on the authors of that topic's posts (teleport mass
+proportional to their decayed post counts; Haveliwala, "Topic-sensitive
+PageRank", WWW 2002), reusing the global reaction graph and discounts. An
+account's topic value is the global model restricted to its posts in the
+topic — ``log2(1 + reach_T) + log2(1 + E_T / (posts_T + 2)) + log2(1 + n·π_T)``
+(genuine reactors of its topic posts; genuine weighted reactions per topic post;
+personalised rank relative to uniform) — calibrated with the global knots, so a
+topic score reads on the same 1–100 scale. Only accounts that posted in a topic
+are scored in it; its top reactors and posts are the "known for" evidence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from renown.score import calibration
+from renown.score.features import KIND_WEIGHTS, Window, fixed_sum
+from renown.score.graph import pagerank
+from renown.score.model import DAMPING, POST_PRIOR, Scores
+from renown.topics import taxonomy
+
+#: How many topics get their own PageRank in one scoring run.
+MAX_TOPICS = 30
+#: A topic needs this many distinct authors to be scored.
+MIN_AUTHORS = 2
+
+
+def topic_scores(con, s: Scores, window: Window) -> pa.Table:
+    """One row per (account, topic) for the window's main topics (needs ``compute``'s temp tables)."""
+    f, ctx = s.context.f, s.context
+    tax = taxonomy()
+    as_of, start = f"TIMESTAMPTZ '{window.as_of.isoformat()}'", f"TIMESTAMPTZ '{window.start.isoformat()}'"
+    tags = [row[0] for row in con.execute(
+        f"""SELECT DISTINCT unnest(tags) FROM events WHERE created_at > {start} AND created_at <= {as_of}
+            AND kind IN ('post', 'reply', 'quote') AND len(tags) > 0""").fetchall()]
+    empty = pa.table({"account": pa.array([], pa.string()), "topic": pa.array([], pa.string())})
+    if not tags or f.n == 0:
+        return empty
+    con.register("_tag_topics", pa.table({"tag": tags, "topic": [tax.topic_of(t) for t in tags]}))
+    decay = f"pow(0.5, (epoch({as_of}) - epoch(created_at)) / 86400.0 / {float(window.half_life_days)})"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE post_topics AS
+        SELECT DISTINCT nodes.idx AS author, e.network, e.post_id, tt.topic, CAST({decay} AS DOUBLE) AS decay
+        FROM (SELECT actor, network, post_id, created_at, unnest(tags) AS tag FROM events
+              WHERE created_at > {start} AND created_at <= {as_of} AND kind IN ('post', 'reply', 'quote')
+                AND post_id IS NOT NULL AND len(tags) > 0) e
+        JOIN _tag_topics tt ON tt.tag = e.tag JOIN nodes ON nodes.key = e.actor""")
+    chosen = [row[0] for row in con.execute(f"""
+        SELECT topic FROM post_topics GROUP BY topic HAVING count(DISTINCT author) >= {MIN_AUTHORS}
+        ORDER BY count(DISTINCT author) DESC, topic LIMIT {MAX_TOPICS}""").fetchall()]
+    if not chosen:
+        return empty
+    g = ctx.genuine.g
+    con.register("_g", pa.table({"idx": pa.array(np.arange(f.n), pa.int64()), "g": pa.array(g, pa.float64())}))
+    kind_weight = "CASE r.kind " + " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " END"
+    # reactions to an account's posts in a topic, per (account, topic, reactor)
+    per_reactor = con.execute(f"""
+        SELECT pt.author AS dst, pt.topic, r.src, max(r.decay) AS recency,
+               {fixed_sum(kind_weight + " * r.decay")} AS weight
+        FROM r JOIN post_topics pt ON pt.network = r.network AND pt.post_id = r.parent_post_id AND pt.author = r.dst
+        WHERE list_contains(?, pt.topic)
+        GROUP BY ALL ORDER BY dst, topic, src""", [chosen]).fetchnumpy()
+    posts = con.execute(f"""SELECT author, topic, {fixed_sum("decay")} AS posts, count(*) AS n FROM post_topics
+                            WHERE list_contains(?, topic) GROUP BY ALL ORDER BY topic, author""", [chosen]).fetchnumpy()
+    rows = {"account": [], "topic": [], "name": [], "exact": [], "reach": [], "amplification": [], "network": [],
+            "posts": []}
+    selectivity = ctx.genuine.selectivity
+    for topic in chosen:
+        mine = np.asarray(posts["topic"] == topic)
+        authors = np.asarray(posts["author"][mine], dtype=np.int64)
+        decayed = np.asarray(posts["posts"][mine], dtype=np.float64)
+        teleport = np.zeros(f.n)
+        teleport[authors] = decayed
+        rank = pagerank(ctx.graph, damping=DAMPING, personalization=teleport, keep=g)
+        sel = np.asarray(per_reactor["topic"] == topic)
+        dst = np.asarray(per_reactor["dst"][sel], dtype=np.int64)
+        src = np.asarray(per_reactor["src"][sel], dtype=np.int64)
+        reach = np.bincount(dst, weights=g[src] * per_reactor["recency"][sel], minlength=f.n)
+        effective = np.bincount(dst, weights=np.log2(1 + per_reactor["weight"][sel]) * g[src] * selectivity[src], minlength=f.n)
+        topic_posts = np.zeros(f.n)
+        topic_posts[authors] = decayed
+        network = np.maximum(0.0, rank * f.n - 1.0)
+        z = np.log2(1 + reach[authors]) + np.log2(1 + effective[authors] / (topic_posts[authors] + POST_PRIOR)) \
+            + np.log2(1 + network[authors])
+        rows["account"] += f.keys[authors].tolist()
+        rows["topic"] += [topic] * len(authors)
+        rows["name"] += [tax.name_of(topic)] * len(authors)
+        rows["exact"] += calibration.calibrate(z).tolist()
+        rows["reach"] += reach[authors].tolist()
+        rows["amplification"] += (effective[authors] / (topic_posts[authors] + POST_PRIOR)).tolist()
+        rows["network"] += network[authors].tolist()
+        rows["posts"] += np.asarray(posts["n"][mine], dtype=np.int64).tolist()
+    table = pa.table(rows)
+    score = np.floor(np.asarray(rows["exact"]) + 0.5).astype(np.int64)
+    return table.append_column("score", pa.array(score, pa.int64()))

@@ -1,0 +1,53 @@
+"""Topics: tags mapped onto the Klout ontology, topic-sensitive PageRank, topic leaderboards."""
+
+from __future__ import annotations
+
+import csv
+
+import orjson
+
+from renown.cli import main
+from renown.score import snapshots
+from renown.topics import free_topic, normalize, taxonomy
+
+
+def test_tags_map_onto_the_klout_ontology() -> None:
+    tax = taxonomy()
+    assert tax.topic_of("#QuantumComputing") == "quantum-computing"
+    assert tax.topic_of("quantum-computing") == "quantum-computing"
+    assert tax.topic_of("Python") == "python"
+    assert tax.name_of("quantum-computing") == "Quantum Computing"
+    assert tax.parents["quantum-computing"] == "computers"
+    assert tax.topic_of("Open Source Hardware!!") == free_topic("Open Source Hardware!!") == "open-source-hardware"
+    assert normalize("Ham-Radio_2m") == "hamradio2m"
+    assert len(tax.names) > 8000
+
+
+def test_topic_scores_in_the_demo_snapshot(demo_store) -> None:
+    run = snapshots.latest(demo_store.root)
+    rows = snapshots.query(f"SELECT * FROM read_parquet('{run.topics}')")
+    assert rows and {r["topic"] for r in rows} >= {"football", "python", "music"}
+    assert all(1 <= r["score"] < 100 and r["posts"] >= 1 for r in rows)
+    truth_file = next(demo_store.root.parent.glob("source/ground-truth.tsv"))
+    with open(truth_file) as handle:
+        truth = {r["account"]: r for r in csv.DictReader(handle, delimiter="\t")}
+    # planted experts outrank ordinary accounts in their own topic
+    own = [r for r in rows if truth.get(r["account"], {}).get("type") == "expert" and r["topic"] in truth[r["account"]]["topics"]]
+    ordinary = [r for r in rows if truth.get(r["account"], {}).get("type") == "ordinary"]
+    assert sum(r["score"] for r in own) / len(own) > 1.5 * sum(r["score"] for r in ordinary) / len(ordinary)
+
+
+def test_top_topic_and_topics_json(demo_store, capsys) -> None:
+    assert main(["--data-dir", str(demo_store.root), "top", "--topic", "Football", "--limit", "5", "--json"]) == 0
+    rows = orjson.loads(capsys.readouterr().out)
+    assert len(rows) == 5 and all(r["topic"] == "football" and {"account", "score"} <= set(r) for r in rows)
+    leader = rows[0]["account"]
+    assert main(["--data-dir", str(demo_store.root), "topics", leader, "--json"]) == 0
+    known = orjson.loads(capsys.readouterr().out)
+    football = next(k for k in known["known_for"] if k["topic"] == "football")
+    assert football["score"] == rows[0]["score"] and football["top_posts"] and football["top_people"]
+
+
+def test_unknown_topic_lists_the_scored_ones(demo_store, capsys) -> None:
+    assert main(["--data-dir", str(demo_store.root), "top", "--topic", "underwater-basket-weaving"]) == 1
+    assert "scored topics: " in capsys.readouterr().err
