@@ -245,17 +245,38 @@ def print_top(rows: list[dict]) -> None:
 @app.command("top")
 @click.option("--limit", default=20, show_default=True, help="How many accounts.")
 @click.option("--topic", default=None, help="Rank by influence in one topic (a Klout topic slug or a tag).")
+@click.option("--audience", "audience_name", default=None, metavar="NAME",
+              help="Rank by influence among an imported customer list (see `renown audience import`).")
 @date_option
 @json_option
 @click.pass_obj
-def top_command(store: Store, limit: int, topic: str | None, as_of: str | None, as_json: bool) -> None:
+def top_command(store: Store, limit: int, topic: str | None, audience_name: str | None, as_of: str | None,
+                as_json: bool) -> None:
     """The leaderboard: highest scores first, with each component's points (or, with
-    --topic, topic scores on the same 1–100 scale).
+    --topic, topic scores on the same 1–100 scale; with --audience, influence among
+    a brand's own customers).
 
     --json prints a list of objects with at least account and score.
     """
     from renown.score.report import top, top_topic
 
+    if audience_name is not None:
+        if topic is not None:
+            raise click.UsageError("--audience with --topic is not available yet; use one of them")
+        from renown.audience import top_in_audience
+
+        rows = top_in_audience(store, audience_name, limit, _date(as_of))
+        if as_json:
+            _print_json(rows)
+            return
+        table = Table(title=f"influence among audience {audience_name} as of {rows[0]['as_of'] if rows else '-'}")
+        for column in ("#", "account", "handle", "score", "global", "customers reacting", "reach inside"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            table.add_row(str(r["rank"]), r["account"], r["handle"] or "", str(r["score"]), str(r["global_score"]),
+                          str(r["audience_reactors"]), f"{r['inside_share']:.0%}")
+        console.print(table)
+        return
     if topic is not None:
         rows = top_topic(store, topic, limit, _date(as_of))
         if as_json:
@@ -342,6 +363,46 @@ def topics_command(store: Store, account: str, as_of: str | None, as_json: bool)
             console.print(f"  post {post['post']}: {post['reactions']} reactions")
         for person in item["top_people"]:
             console.print(f"  {person['account']}: {person['reactions']} reactions")
+
+
+@app.group("audience")
+def audience_group() -> None:
+    """A brand's own customer lists: import them, list them, rank within them (`top --audience`)."""
+
+
+@audience_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="The audience's name (re-importing a name replaces it).")
+@json_option
+@click.pass_obj
+def audience_import_command(store: Store, path: Path, name: str, as_json: bool) -> None:
+    """Import customers from PATH: a CSV with customer_id, optional email and name, and one
+    column per network holding each customer's handle or native id there."""
+    from renown.audience import import_csv
+
+    report = import_csv(store, path, name)
+    if as_json:
+        _print_json(report.as_dict())
+        return
+    console.print(f"audience {name}: {report.customers:,} customers, {report.resolved:,} of {report.identifiers:,} "
+                  f"account identifiers resolved, {report.offline_only:,} without any social account")
+    for item in report.unresolved[:5]:
+        err_console.print(f"  line {item['line']}, {item['field']} {item.get('value', '')!r}: {item['reason']}")
+
+
+@audience_group.command("list")
+@json_option
+@click.pass_obj
+def audience_list_command(store: Store, as_json: bool) -> None:
+    """The imported audiences."""
+    from renown.audience import audiences
+
+    rows = audiences(store)
+    if as_json:
+        _print_json(rows)
+        return
+    for r in rows:
+        console.print(f"{r['name']}: {r['members']:,} identifiers, {r['accounts']:,} resolved to accounts ({r['created_at']})")
 
 
 @app.command("history")

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import csv
 import gzip
+from collections.abc import Iterator
+from contextlib import contextmanager
 import json
 import math
 import random
@@ -354,6 +356,13 @@ def _instance(p: Person) -> str:
     return ("mastodon.social", "fosstodon.org", "hachyderm.io")[p.index % 3]
 
 
+@contextmanager
+def _gzip(path: Path) -> Iterator[gzip.GzipFile]:
+    """A gzip writer with a zero timestamp in its header: same seed, same bytes."""
+    with open(path, "wb") as raw, gzip.GzipFile(filename=path.name, mode="wb", fileobj=raw, mtime=0) as out:
+        yield out
+
+
 def _network_acts(world: World, network: str, folder: Path, exclude: tuple[str, ...] = ()) -> list[Act]:
     """The acts of ``network``'s accounts its exports can express; makes ``folder`` when there are any."""
     acts = [a for a in world.acts if world.people[a.actor].network == network and a.kind not in exclude]
@@ -436,7 +445,7 @@ def _write_twitter(world: World, folder: Path) -> list[Path]:
                             "retrieved_at": _iso(world.start + timedelta(days=world.days))},
             }
             handle.write(orjson.dumps(page) + b"\n")
-    with gzip.open(flat_path, "wb") as handle:
+    with _gzip(flat_path) as handle:
         for act in flat:
             tweet = _tw_tweet(world, act)
             tweet["author"] = _tw_user(people[act.actor])
@@ -649,7 +658,7 @@ def _write_reddit(world: World, folder: Path) -> list[Path]:
             act = world.acts[act.parent]
         return act
 
-    with open(submissions, "wb") as subs, gzip.open(comments, "wb") as coms:
+    with open(submissions, "wb") as subs, _gzip(comments) as coms:
         for act in acts:
             author = people[act.actor]
             topic = act.tags[0] if act.tags else author.topics[0]

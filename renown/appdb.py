@@ -1,0 +1,65 @@
+"""Application state — audiences today; consent, endorsements, campaigns and API
+keys as they land — in a SQL database through SQLAlchemy.
+
+The database is ``$RENOWN_DATABASE_URL`` when set (e.g.
+``postgresql+psycopg://user@host/renown``), else the SQLite file
+``renown.db`` in the data directory: no server to start. Tables are created on
+first use.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, create_engine, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+ENV_URL = "RENOWN_DATABASE_URL"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Audience(Base):
+    """A brand's own customer list."""
+
+    __tablename__ = "audiences"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    members: Mapped[list["AudienceMember"]] = relationship(back_populates="audience", cascade="all, delete-orphan")
+
+
+class AudienceMember(Base):
+    """One customer, one identifier: an account on a network, or only an email/customer id."""
+
+    __tablename__ = "audience_members"
+    __table_args__ = (UniqueConstraint("audience_id", "customer_id", "network", "handle", name="one_identifier"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    audience_id: Mapped[int] = mapped_column(ForeignKey("audiences.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    network: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    handle: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    account: Mapped[str | None] = mapped_column(String(400), nullable=True, index=True)  # resolved account key
+    audience: Mapped[Audience] = relationship(back_populates="members")
+
+
+def engine_for(data_dir: Path, url: str | None = None) -> Engine:
+    url = url or os.environ.get(ENV_URL) or f"sqlite:///{Path(data_dir).resolve() / 'renown.db'}"
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+__all__ = ["Audience", "AudienceMember", "Base", "Session", "engine_for", "select", "now"]

@@ -1,0 +1,82 @@
+"""A brand's own audience: import, resolution, and influence among customers."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from renown.cli import main
+
+
+def write_events(path, rows) -> None:
+    lines = ["event_id,network,kind,actor,target,created_at,post_id,parent_post_id"]
+    lines += [",".join(map(str, r)) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def brand_world(tmp_path, cli):
+    rows, n = [], 0
+
+    def add(kind, actor, target, day, post="", parent=""):
+        nonlocal n
+        n += 1
+        rows.append((f"e{n}", "forum", kind, actor, target, f"2026-06-{day:02d}T12:00:00Z", post, parent))
+
+    for d in range(3):
+        add("post", "famous", "", 10 + d, f"f{d}")
+        add("post", "local", "", 10 + d, f"l{d}")
+    for i in range(40):  # a big audience that is not the brand's
+        add("reply", f"fan{i}", "famous", 14, f"fr{i}", "f0")
+    for i in range(6):  # the brand's customers follow the local engineer
+        add("reply", f"cust{i}", "local", 15, f"cr{i}", "l0")
+        add("like", f"cust{i}", "local", 16, "", "l1")
+    for i in range(2):
+        add("like", f"cust{i}", "famous", 16, "", "f1")
+    events = tmp_path / "events.csv"
+    write_events(events, rows)
+    assert cli("ingest", events).code == 0
+    assert cli("score").code == 0
+    customers = tmp_path / "customers.csv"
+    customers.write_text(
+        "customer_id,email,name,forum\n"
+        + "".join(f"c{i},c{i}@example.org,Customer {i},cust{i}\n" for i in range(6))
+        + "c6,c6@example.org,Fan Customer,fan0\n"
+        + "c7,,Ghost,nosuch\n"
+        + "c8,radio@example.org,Radio Engineer,\n"
+    )
+    return customers
+
+
+def test_import_resolves_what_it_can_and_reports_the_rest(brand_world, cli) -> None:
+    result = cli("audience", "import", brand_world, "--name", "acme", "--json")
+    assert result.code == 0
+    report = result.json()
+    assert (report["customers"], report["identifiers"], report["resolved"], report["offline_only"]) == (9, 8, 7, 1)
+    assert report["unresolved"] == [{"line": 9, "field": "forum", "value": "nosuch", "reason": "no such account"}]
+    listed = cli("audience", "list", "--json").json()
+    assert listed == [{**listed[0], "name": "acme", "members": 9, "accounts": 7}]
+    # re-importing the same name replaces the list instead of adding to it
+    cli("audience", "import", brand_world, "--name", "acme")
+    assert cli("audience", "list", "--json").json()[0]["members"] == 9
+
+
+def test_influence_among_customers_is_not_global_fame(brand_world, cli) -> None:
+    cli("audience", "import", brand_world, "--name", "acme")
+    overall = [r["account"] for r in cli("top", "--json").json()]
+    assert overall.index("forum:famous") < overall.index("forum:local")
+    inside = cli("top", "--audience", "acme", "--json").json()
+    assert [r["account"] for r in inside[:2]] == ["forum:local", "forum:famous"]
+    local, famous = inside[0], inside[1]
+    assert local["audience_reactors"] == 6 and famous["audience_reactors"] == 3
+    assert local["inside_share"] == 1.0 and famous["inside_share"] < 0.1
+    assert local["score"] > famous["score"] and famous["global_score"] > local["global_score"]
+
+
+def test_unknown_audience_and_bad_csv_are_clean_errors(brand_world, cli, tmp_path) -> None:
+    result = cli("top", "--audience", "nobody")
+    assert result.code == 1 and "no audience named 'nobody'" in result.err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email\nx@example.org\n")
+    result = cli("audience", "import", bad, "--name", "x")
+    assert result.code == 1 and "customer_id" in result.err
