@@ -12,7 +12,9 @@ Influence among the audience is the global model restricted to reactions *by*
 audience members: their genuine reach, their weighted reactions per post, and a
 PageRank personalised on the members (teleport only to customers, so rank flows
 from them). It is calibrated on the global scale, and each row says how much of
-the account's reach falls inside the audience.
+the account's reach falls inside the audience. A customer's offline record
+(network ``crm``, keyed by ``customer_id``: referrals, NPS…) counts through the
+``offline`` component, so a customer with no social account can lead the list.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ from renown.errors import RenownError
 from renown.score import calibration, snapshots
 from renown.score.features import Window, compute
 from renown.score.graph import pagerank
-from renown.score.model import DAMPING, POST_PRIOR, score
+from renown.score.model import COMPONENTS, DAMPING, POST_PRIOR, score
 from renown.score.run import end_of_day
 from renown.store import Store
 
 RESERVED = {"customer_id", "email", "name"}
+#: The network of offline (CRM) records: a customer's id there is its customer_id.
+CRM_NETWORK = "crm"
 
 
 @dataclass
@@ -77,6 +81,10 @@ def import_csv(store: Store, path: Path, name: str, url: str | None = None) -> I
     """Create or replace audience ``name`` from ``path``; returns what resolved."""
     report = ImportReport(name)
     resolve = _resolver(store)
+
+    def resolve_crm(customer: str) -> str | None:
+        return resolve(CRM_NETWORK, customer)[0]
+
     members: list[AudienceMember] = []
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
@@ -91,9 +99,14 @@ def import_csv(store: Store, path: Path, name: str, url: str | None = None) -> I
             report.customers += 1
             email = (row.get("email") or "").strip() or None
             social = [(n, row[n].strip()) for n in networks if row.get(n) and row[n].strip()]
+            crm_account = resolve_crm(customer)
+            if crm_account:  # the customer's offline record (referrals, NPS, ...) belongs to the audience too
+                members.append(AudienceMember(customer_id=customer, email=email, network=CRM_NETWORK, handle=customer,
+                                              account=crm_account))
             if not social:
                 report.offline_only += 1
-                members.append(AudienceMember(customer_id=customer, email=email))
+                if not crm_account:
+                    members.append(AudienceMember(customer_id=customer, email=email))
             for network, value in social:
                 report.identifiers += 1
                 account, problem = resolve(network, value)
@@ -149,17 +162,18 @@ def top_in_audience(store: Store, name: str, limit: int = 20, as_of: date | None
     teleport = inside.astype(float)
     rank = pagerank(c.graph, damping=DAMPING, personalization=teleport, keep=g)
     network = np.maximum(0.0, rank * inside.sum() - 1.0)
+    offline = next(comp for comp in COMPONENTS if comp.name == "offline").value(c)
     z = np.log2(1 + reach) + np.log2(1 + effective / (f.posts + POST_PRIOR)) + np.log2(1 + network)
-    z = np.where(reactors > 0, z, 0.0)
+    z = np.where(reactors > 0, z, 0.0) + np.where(inside, offline, 0.0)
     exact = calibration.calibrate(z)
-    order = np.lexsort((f.keys, -exact))[:limit]
-    order = [i for i in order if reactors[i] > 0]
+    order = [i for i in np.lexsort((f.keys, -exact)) if z[i] > 0][:limit]
     con = store.connect()
     handles = dict(con.execute("SELECT key, handle FROM accounts WHERE key IN (SELECT unnest(?))",
                                [[f.keys[i] for i in order]]).fetchall())
     con.close()
     return [{"rank": n, "account": f.keys[i], "handle": handles.get(f.keys[i]), "score": int(np.floor(exact[i] + 0.5)),
              "global_score": int(s.score[i]), "audience_reactors": int(reactors[i]),
+             "offline": round(float(offline[i]), 3),
              "inside_share": round(float(reach[i] / reach_all[i]), 3) if reach_all[i] > 0 else 0.0,
              "audience": name, "as_of": run.as_of.isoformat()}
             for n, i in enumerate(order, start=1)]

@@ -320,6 +320,8 @@ def print_explanation(e: dict) -> None:
         console.print(f"[yellow]this account's own reactions are discounted[/]: {', '.join(e['flags'])}")
     t = e["totals"]
     console.print(f"{t['reactors']:,} people reacted {t['reactions']:,} times; {t['posts']:,} posts in the window")
+    if e.get("nps"):
+        console.print(f"latest NPS answer {e['nps']['score']}/10 ({e['nps']['group']}): {e['nps']['effect']}")
 
 
 @app.command("explain")

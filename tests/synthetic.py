@@ -16,8 +16,8 @@ AS_OF = datetime(2026, 6, 30, 23, 59, 59, tzinfo=timezone.utc)
 
 def score_events(rows: list[tuple], as_of=AS_OF, accounts: list[tuple] | None = None):
     """Score a hand-made event log without a store: ``rows`` are
-    ``(actor, target, kind, days_before_as_of, post_id, parent_post_id)`` with
-    native ids (keys become ``t:<id>``);
+    ``(actor, target, kind, days_before_as_of, post_id, parent_post_id[, attrs JSON])``
+    with native ids (keys become ``t:<id>``);
     ``accounts`` optional ``(key, created_days_before_as_of, bot)``.
     Returns the model's Scores."""
     con = duckdb.connect()
@@ -30,6 +30,7 @@ def score_events(rows: list[tuple], as_of=AS_OF, accounts: list[tuple] | None = 
         "post_id": [r[4] for r in rows],
         "parent_post_id": [r[5] for r in rows],
         "created_at": pa.array([as_of - timedelta(days=r[3]) for r in rows], pa.timestamp("us", tz="UTC")),
+        "attrs": pa.array([r[6] if len(r) > 6 else None for r in rows], pa.string()),
     })
     con.register("events", events)
     accounts = accounts or []

@@ -38,7 +38,8 @@ def test_evaluate_json_contract(simulated, capsys, tmp_path) -> None:
         assert set(metrics.METRICS) <= set(values)
     # 24 days of data (1–24 September): the horizon is a third of the span, the split that far before the end
     assert report["horizon_days"] == 7 and report["split_at"] == "2026-09-17"
-    assert set(report["ablation"]) == {"renown without reach", "renown without amplification", "renown without network"}
+    assert set(report["ablation"]) == {"renown without reach", "renown without amplification", "renown without network",
+                                       "renown without offline"}
     assert report["planted_truth"]["accounts"] > 400
     assert {p.name for p in (tmp_path / "report").iterdir()} == {
         "report.md", "report.json", "score-vs-future-reach.png", "metrics-by-method.png"}

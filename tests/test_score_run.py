@@ -74,7 +74,7 @@ def test_explain_json_contract_and_evidence(demo_store, capsys) -> None:
 
     result = orjson.loads(capsys.readouterr().out)
     assert result["account"] == leader and isinstance(result["score"], int)
-    assert [c["name"] for c in result["components"]] == ["reach", "amplification", "network"]
+    assert [c["name"] for c in result["components"]] == ["reach", "amplification", "network", "offline"]
     assert round(result["base"] + sum(c["points"] for c in result["components"]), 1) == result["score"]
     reach = result["components"][0]
     assert len(reach["evidence"]) == 5 and all(e["kind"] == "person" for e in reach["evidence"])

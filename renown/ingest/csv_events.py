@@ -6,6 +6,18 @@ are native ids of ``network`` (``target`` empty for a plain post);
 ``created_at`` is ISO 8601 or Unix seconds; ``tags`` are ``;``-separated.
 Any other column is kept in ``attrs``. ``kind`` is one of
 :data:`renown.events.KINDS`.
+
+Offline (CRM) signals use the same columns, with the network ``crm`` (or any
+name) and the customer id as ``actor``:
+
+=========== ============================== ====================================
+kind        target                         extra columns
+=========== ============================== ====================================
+referral    the referred customer          ``value``: revenue it brought (number)
+purchase    (empty)                        ``value``: amount (number)
+nps         (empty)                        ``score``: 0–10 (required), ``comment``
+support     (empty)                        ``channel``, ``comment``
+=========== ============================== ====================================
 """
 
 from __future__ import annotations
@@ -48,6 +60,20 @@ def map_record(value: Any, context: dict) -> list[Mapped]:
     target = account_key(network, _cell(row, "target")) if _cell(row, "target") else None
     tags = [t.strip().lstrip("#").lower() for t in _cell(row, "tags").split(";") if t.strip()]
     extras = {k: v for k, v in row.items() if k not in REQUIRED and k not in OPTIONAL and k is not None and v not in (None, "")}
+    if kind in ("referral", "purchase") and "value" in extras:
+        try:
+            extras["value"] = float(extras["value"])
+        except ValueError:
+            raise RecordError("value", f"expected a number, got {extras['value']!r}") from None
+    if kind == "nps":
+        try:
+            extras["score"] = int(extras.get("score", ""))
+        except ValueError:
+            raise RecordError("score", f"expected an NPS answer 0-10, got {extras.get('score')!r}") from None
+        if not 0 <= extras["score"] <= 10:
+            raise RecordError("score", f"expected an NPS answer 0-10, got {extras['score']}")
+    if kind == "referral" and target is None:
+        raise RecordError("target", "a referral needs the referred customer")
     record_id = f"{network}:{_cell(row, 'event_id')}"
     event = Event(
         event_id=record_id, network=network, kind=kind, actor=actor, created_at=created, target=target,

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import duckdb
 import numpy as np
 
-from renown.events import ANONYMOUS, REACTION_KINDS
+from renown.events import ANONYMOUS, OFFLINE_KINDS, REACTION_KINDS
 
 KIND_WEIGHTS = {"reply": 1.0, "quote": 1.0, "repost": 0.8, "mention": 0.6, "like": 0.4}
 #: Two reactions by one account less than this many seconds apart count as a burst.
@@ -68,6 +68,10 @@ class Features:
     bursts: np.ndarray  # share of this node's reactions within BURST_SECONDS of its previous one
     age_days: np.ndarray  # account age at as_of (nan when unknown)
     bot_flag: np.ndarray  # source says bot
+    # offline (CRM) signals, per node
+    referred: np.ndarray  # distinct customers this node referred
+    referred_value: np.ndarray  # decayed revenue those referrals brought
+    nps: np.ndarray  # latest NPS answer 0-10 (nan when none)
     key_array: object = None  # the keys as a pyarrow array, when read from an engine (saves a conversion)
 
     @property
@@ -99,10 +103,16 @@ def compute(con: duckdb.DuckDBPyConnection, window: Window) -> Features:
         CREATE OR REPLACE TEMP TABLE p_keys AS
         SELECT actor, network, post_id, CAST({decay} AS DOUBLE) AS decay
         FROM events WHERE {in_window} AND kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL""")
+    offline = ", ".join(f"'{k}'" for k in OFFLINE_KINDS)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE o_keys AS
+        SELECT actor, target, kind, attrs, created_at, CAST({decay} AS DOUBLE) AS decay
+        FROM events WHERE {in_window} AND kind IN ({offline})""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE nodes AS
         SELECT key, CAST(row_number() OVER (ORDER BY key) - 1 AS BIGINT) AS idx
-        FROM (SELECT actor AS key FROM r_keys UNION SELECT target FROM r_keys UNION SELECT actor FROM p_keys)""")
+        FROM (SELECT actor AS key FROM r_keys UNION SELECT target FROM r_keys UNION SELECT actor FROM p_keys
+              UNION SELECT actor FROM o_keys)""")
     # from here on accounts are integers: each string key is joined exactly once
     con.execute("""
         CREATE OR REPLACE TEMP TABLE r AS
@@ -126,7 +136,7 @@ def compute(con: duckdb.DuckDBPyConnection, window: Window) -> Features:
         rows = _columns(con, sql)
         out = {}
         for column in columns:
-            values = np.zeros(n) if column != "age_days" else np.full(n, np.nan)
+            values = np.zeros(n) if column not in ("age_days", "nps") else np.full(n, np.nan)
             if len(rows["idx"]):
                 values[rows["idx"].astype(np.int64, copy=False)] = rows[column].astype(np.float64, copy=False)
             out[column] = values
@@ -148,6 +158,14 @@ def compute(con: duckdb.DuckDBPyConnection, window: Window) -> Features:
         FROM (SELECT src, epoch(created_at) - lag(epoch(created_at)) OVER (PARTITION BY src ORDER BY created_at) AS gap
               FROM r WHERE src IN (SELECT src FROM r GROUP BY src HAVING count(*) >= {BURST_MIN_REACTIONS}))
         GROUP BY src""", ["bursts"])["bursts"]
+    value = "greatest(coalesce(TRY_CAST(json_extract_string(attrs, '$.value') AS DOUBLE), 0), 0)"
+    crm = per_node(f"""
+        SELECT nodes.idx, count(DISTINCT target) FILTER (WHERE kind = 'referral') AS referred,
+               {fixed_sum(f"CASE WHEN kind = 'referral' THEN {value} * decay ELSE 0 END")} AS referred_value,
+               arg_max(TRY_CAST(json_extract_string(attrs, '$.score') AS DOUBLE), created_at)
+                   FILTER (WHERE kind = 'nps') AS nps
+        FROM o_keys JOIN nodes ON nodes.key = o_keys.actor GROUP BY nodes.idx""", ["referred", "referred_value", "nps"])
+    con.execute("DROP TABLE o_keys")
     attrs = per_node(f"""
         SELECT nodes.idx, (epoch({as_of}) - epoch(a.created_at)) / 86400.0 AS age_days,
                CASE WHEN a.bot THEN 1.0 ELSE 0.0 END AS bot_flag
@@ -158,7 +176,8 @@ def compute(con: duckdb.DuckDBPyConnection, window: Window) -> Features:
         kind_counts={k: pairs[f"n_{k}"] for k in KIND_WEIGHTS},
         posts=posts["posts"], posts_count=posts["posts_count"], responded=posts["responded"],
         targets=targets, reactions=reactions, bursts=bursts,
-        age_days=attrs["age_days"], bot_flag=attrs["bot_flag"], key_array=key_column,
+        age_days=attrs["age_days"], bot_flag=attrs["bot_flag"],
+        referred=crm["referred"], referred_value=crm["referred_value"], nps=crm["nps"], key_array=key_column,
     )
 
 

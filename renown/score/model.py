@@ -26,8 +26,13 @@ network
     reactor passes on only ``g`` of its rank) relative to ``π₀``, the rank of
     an account nobody reacts to.
 
-New components (topics, offline signals, endorsements) register in
-:data:`COMPONENTS`; nothing else changes.
+offline
+    ``log2(1 + referred × promoter) + ½ · log2(1 + referred_value / 100)``:
+    customers this account referred (×1.25 when its latest NPS answer is a
+    promoter's, 9–10) and the revenue they brought, decayed like reactions.
+    Zero for accounts without CRM data. Detractors are reported, never punished.
+
+New components (endorsements…) register in :data:`COMPONENTS`; nothing else changes.
 """
 
 from __future__ import annotations
@@ -87,6 +92,19 @@ def _network_measure(c: Context) -> np.ndarray:
     return np.maximum(0.0, c.rank / c.rank_base - 1.0) if c.f.n else np.zeros(0)
 
 
+REFERENCE_VALUE = 100.0
+PROMOTER_BOOST = 1.25
+
+
+def _offline_measure(c: Context) -> np.ndarray:
+    return c.f.referred
+
+
+def _offline_value(c: Context) -> np.ndarray:
+    promoter = np.where(np.nan_to_num(c.f.nps, nan=-1) >= 9, PROMOTER_BOOST, 1.0)
+    return np.log2(1 + c.f.referred * promoter) + 0.5 * np.log2(1 + c.f.referred_value / REFERENCE_VALUE)
+
+
 COMPONENTS: list[Component] = [
     Component("reach", 1.0, "distinct genuine people who reacted", lambda c: np.log2(1 + _reach_measure(c)), _reach_measure),
     Component(
@@ -95,6 +113,8 @@ COMPONENTS: list[Component] = [
         lambda c: _amplification_parts(c)[0],
     ),
     Component("network", 1.0, "PageRank in the reaction graph, times the baseline", lambda c: np.log2(1 + _network_measure(c)), _network_measure),
+    Component("offline", 1.0, "customers referred (CRM), promoters counting more, and the revenue they brought",
+              _offline_value, _offline_measure),
 ]
 
 

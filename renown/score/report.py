@@ -93,7 +93,18 @@ def explain(store: Store, account: str, as_of: date | None = None) -> dict:
         "flags": [f for f in (row["flags"] or "").split(",") if f],
         "totals": {"reactors": row["reactors"], "reactions": row["reactions"], "posts": row["posts"],
                    "genuineness": round(row["genuineness"], 4)},
+        "nps": _nps_note(row.get("nps")),
     }
+
+
+def _nps_note(score) -> dict | None:
+    """The latest NPS answer, reported; detractors are never used against a score."""
+    if score is None or score != score:
+        return None
+    group = "promoter" if score >= 9 else ("passive" if score >= 7 else "detractor")
+    note = {"promoter": "counts referrals 1.25x", "passive": "no effect",
+            "detractor": "reported to the brand, not used in the score"}[group]
+    return {"score": int(score), "group": group, "effect": note}
 
 
 def _discount_text(e: dict) -> str:

@@ -95,6 +95,7 @@ def _scores_table(s: Scores, keys: pa.Array) -> pa.Table:
         "genuineness": pa.array(g.g, pa.float64()),
         "ring_size": pa.array(g.ring_size, pa.int64()),
         "flags": pa.array(reasons, pa.string()),
+        "nps": pa.array(f.nps, pa.float64(), mask=np.isnan(f.nps)),
     }
     for name in s.values:
         columns[f"{name}_value"] = pa.array(s.values[name], pa.float64())
