@@ -1,6 +1,6 @@
 """A brand's own customers: import them, then rank influence *among them*.
 
-``renown audience import customers.csv --name NAME`` reads a CSV with a
+``renown audience import customers.csv --name NAME`` reads a CSV (or ``.tsv``) with a
 ``customer_id`` column, optional ``email`` and ``name``, and one column per
 network holding the customer's handle or native id there (``twitter``,
 ``mastodon``, ``bluesky``, ``reddit``, ``se-cardano``…). Each value is resolved
@@ -87,7 +87,7 @@ def import_csv(store: Store, path: Path, name: str, url: str | None = None) -> I
 
     members: list[AudienceMember] = []
     with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
+        reader = csv.DictReader(handle, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
         if not reader.fieldnames or "customer_id" not in reader.fieldnames:
             raise RenownError(f"{path}: the header needs a customer_id column (plus email, name and one column per network)")
         networks = [c for c in reader.fieldnames if c not in RESERVED]

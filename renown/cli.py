@@ -176,6 +176,19 @@ def demo_command(store: Store, accounts: int, days: int, seed: int) -> None:
     if leaders:
         console.print()
         print_explanation(explain(store, leaders[0]["account"]))
+    customers = out / "customers.tsv"
+    if customers.exists():
+        from renown.audience import import_csv, top_in_audience
+
+        imported = import_csv(store, customers, "demo-brand")
+        console.print(f"\nimported the demo brand's {imported.customers:,} customers; influence among them:")
+        table = Table()
+        for column in ("#", "account", "score", "global", "customers reacting", "offline"):
+            table.add_column(column, overflow="fold")
+        for r in top_in_audience(store, "demo-brand", 5):
+            table.add_row(str(r["rank"]), r["account"], str(r["score"]), str(r["global_score"]),
+                          str(r["audience_reactors"]), f"{r['offline']:.1f}")
+        console.print(table)
 
 
 @app.command("simulate")

@@ -106,12 +106,24 @@ class Act:
 
 
 @dataclass
+class Customer:
+    """A customer of the simulated brand: maybe a social account, maybe only a CRM record."""
+
+    customer_id: str
+    person: int | None  # index into World.people, None for offline-only customers
+    referrals: list[tuple[str, float, datetime]] = field(default_factory=list)  # (referred id, value, when)
+    nps: tuple[int, datetime] | None = None
+    offline_influence: float = 0.0  # planted: expected referrals per month
+
+
+@dataclass
 class World:
     seed: int
     start: datetime
     days: int
     people: list[Person]
     acts: list[Act]
+    customers: list[Customer] = field(default_factory=list)
 
 
 def _hour(rng: random.Random) -> float:
@@ -165,7 +177,34 @@ def simulate(accounts: int = 2000, days: int = 30, seed: int = 7, start: datetim
             audience.add(rng.choice(pool).index)
         person.audience = sorted(audience)
     acts = _activity(people, by_network, start, days, rng)
-    return World(seed, start, days, people, acts)
+    customers = _customers(people, start, days, rng)
+    return World(seed, start, days, people, acts, customers)
+
+
+#: The simulated brand's customers: this share of genuine accounts, plus offline-only customers,
+#: among them OFFLINE_REFERRERS who refer many others by word of mouth (the radio engineer).
+CUSTOMER_SHARE = 0.15
+OFFLINE_CUSTOMERS = 20
+OFFLINE_REFERRERS = 1
+
+
+def _customers(people: list[Person], start: datetime, days: int, rng: random.Random) -> list[Customer]:
+    eligible = [p for p in people if p.kind in ("ordinary", "expert", "promoter")]
+    chosen = rng.sample(eligible, int(len(eligible) * CUSTOMER_SHARE)) if eligible else []
+    customers = [Customer(f"cust-{p.index}", p.index) for p in sorted(chosen, key=lambda p: p.index)]
+    customers += [Customer(f"offline-{i}", None) for i in range(OFFLINE_CUSTOMERS)]
+    for i, customer in enumerate(customers):
+        referrer = customer.person is None and i >= len(customers) - OFFLINE_REFERRERS
+        rate = rng.uniform(6, 10) if referrer else rng.choice([0.0, 0.0, 0.1, 0.3, 0.8])
+        customer.offline_influence = rate
+        for n in range(_poisson(rng, rate * days / 30)):
+            value = rng.lognormvariate(10.5, 0.4) if referrer else rng.lognormvariate(6, 0.8)
+            when = start + timedelta(days=rng.uniform(0, days))
+            customer.referrals.append((f"{customer.customer_id}-ref{n}", round(value, 2), when))
+        if rng.random() < 0.6:
+            answer = 10 if referrer else min(10, max(0, int(rng.gauss(7.5, 2.2))))
+            customer.nps = (answer, start + timedelta(days=rng.uniform(0, days)))
+    return customers
 
 
 def _name_people(people: list[Person], rng: random.Random) -> None:
@@ -331,8 +370,48 @@ def write_dataset(world: World, out: Path) -> list[Path]:
     files += _write_bluesky(world, out / "bluesky")
     files += _write_reddit(world, out / "reddit")
     files += _write_forum_csv(world, out / "forum")
+    files += _write_crm(world, out / "crm")
     files.append(write_truth(world, out / "ground-truth.tsv"))
+    files.append(write_customers(world, out / "customers.tsv"))
     return files
+
+
+def _write_crm(world: World, folder: Path) -> list[Path]:
+    """The brand's CRM export as CSV events (network ``crm``): referrals and NPS answers."""
+    rows = []
+    for customer in world.customers:
+        for referred, value, when in customer.referrals:
+            rows.append([f"{referred}", "crm", "referral", customer.customer_id, referred, when.isoformat(), value, "", ""])
+        if customer.nps:
+            answer, when = customer.nps
+            rows.append([f"nps-{customer.customer_id}", "crm", "nps", customer.customer_id, "", when.isoformat(), "",
+                         answer, "great support" if answer >= 9 else ("slow delivery" if answer <= 6 else "")])
+    if not rows:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "crm-events.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["event_id", "network", "kind", "actor", "target", "created_at", "value", "score", "comment"])
+        writer.writerows(rows)
+    return [path]
+
+
+def write_customers(world: World, path: Path) -> Path:
+    """The brand's customer list for ``renown audience import`` (tab-separated, so that
+    ingesting the dataset folder does not take it for events)."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t")
+        writer.writerow(["customer_id", "email", "name", *NETWORKS])
+        for customer in world.customers:
+            handles = {n: "" for n in NETWORKS}
+            name = customer.customer_id
+            if customer.person is not None:
+                person = world.people[customer.person]
+                handles[person.network] = _key_id(person) if person.network != "reddit" else person.handle
+                name = person.name
+            writer.writerow([customer.customer_id, f"{customer.customer_id}@example.org", name, *handles.values()])
+    return path
 
 
 def write_truth(world: World, path: Path) -> Path:
@@ -345,6 +424,9 @@ def write_truth(world: World, path: Path) -> Path:
             writer.writerow([f"{p.network}:{_key_id(p)}", p.kind, f"{p.influence:.6f}", ";".join(p.topics),
                              len(p.audience), "" if p.ring is None else p.ring,
                              f"{client.network}:{_key_id(client)}" if client else ""])
+        for c in world.customers:  # customers' CRM records: planted offline influence (referrals a month)
+            kind = "referrer" if c.offline_influence >= 5 else "customer"
+            writer.writerow([f"crm:{c.customer_id}", kind, f"{c.offline_influence:.6f}", "", 0, "", ""])
     return path
 
 

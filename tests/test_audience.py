@@ -80,3 +80,16 @@ def test_unknown_audience_and_bad_csv_are_clean_errors(brand_world, cli, tmp_pat
     bad.write_text("email\nx@example.org\n")
     result = cli("audience", "import", bad, "--name", "x")
     assert result.code == 1 and "customer_id" in result.err
+
+
+def test_the_planted_offline_referrer_leads_the_demo_brand(demo_store) -> None:
+    """Issue 6's bar: a customer with no social account but many referrals ranks in the audience's top 5."""
+    from renown.audience import import_csv, top_in_audience
+
+    customers = next(demo_store.root.parent.glob("source/customers.tsv"))
+    report = import_csv(demo_store, customers, "demo-brand")
+    assert report.resolved > 100 and report.unresolved == []
+    top5 = [r["account"] for r in top_in_audience(demo_store, "demo-brand", 5)]
+    referrers = {line.split("\t")[0] for line in (demo_store.root.parent / "source" / "ground-truth.tsv").read_text().splitlines()
+                 if "\treferrer\t" in line}
+    assert referrers and referrers <= set(top5)

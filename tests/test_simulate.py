@@ -29,6 +29,7 @@ def test_simulated_dataset_loads_in_every_format_without_rejects(tmp_path, store
     report = ingest(store, [tmp_path / "sim"])
     assert report.quarantined == 0
     assert {f.format for f in report.files if f.format} == {"twarc2", "twitter-archive", "mastodon", "bluesky", "reddit", "csv"}
+    assert "referral" in {r["kind"] for r in read_events()}  # the brand's CRM export loads as well
     kinds = {r["kind"] for r in read_events()}
     assert {"post", "reply", "repost", "quote", "like", "mention", "follow", "delete"} <= kinds
     # every planted account that acted is addressable by the same key the ingesters use
@@ -37,7 +38,8 @@ def test_simulated_dataset_loads_in_every_format_without_rejects(tmp_path, store
     actors = {r["actor"] for r in read_events()}
     assert actors <= set(truth)
     assert len(actors) > 0.8 * len(truth)
-    assert {row["type"] for row in truth.values()} == {"ordinary", "expert", "promoter", "brand", "bot", "sybil"}
+    assert {row["type"] for row in truth.values()} == {"ordinary", "expert", "promoter", "brand", "bot", "sybil",
+                                                       "customer", "referrer"}
 
 
 def test_reactions_follow_planted_influence(tmp_path, store, read_events) -> None:

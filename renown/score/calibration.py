@@ -7,8 +7,8 @@ frozen in :data:`KNOTS` for this scoring version — so a score means the same
 thing in every run and does not inflate as the scored population grows.
 
 The reference population is the simulator's (:mod:`renown.simulate`):
-:data:`REFERENCE` accounts over as many days, seed 2026, scored with this
-version. Its raw-value quantiles are pinned to target scores:
+:data:`REFERENCE` accounts over as many days, seed 2026, with its brand's CRM
+records, scored with this version. Its raw-value quantiles are pinned to target scores:
 
 ==========  =====
 quantile    score
@@ -43,12 +43,12 @@ TARGET_SCORES = (12.0, 22.0, 33.0, 45.0, 72.0, 85.0)
 #: (z, score) knots for SCORING_VERSION 1.0.0, from ``python -m renown.score.calibration``.
 KNOTS: tuple[tuple[float, float], ...] = (
     (0.0, 1.0),
-    (1.4668, 12.0),
-    (3.0845, 22.0),
-    (5.2061, 33.0),
-    (7.6844, 45.0),
-    (13.9319, 72.0),
-    (20.9192, 85.0),
+    (1.098, 12.0),
+    (2.7549, 22.0),
+    (4.9693, 33.0),
+    (7.479, 45.0),
+    (13.8353, 72.0),
+    (20.3694, 85.0),
 )
 
 
