@@ -420,6 +420,68 @@ def audience_list_command(store: Store, as_json: bool) -> None:
         console.print(f"{r['name']}: {r['members']:,} identifiers, {r['accounts']:,} resolved to accounts ({r['created_at']})")
 
 
+@app.group("link")
+def link_group() -> None:
+    """One person, many accounts: suggestions from evidence, links an operator confirms. Never merged silently."""
+
+
+@link_group.command("suggest")
+@json_option
+@click.pass_obj
+def link_suggest_command(store: Store, as_json: bool) -> None:
+    """Pairs of accounts on different networks that look like one person, with the evidence, and conflicts."""
+    from renown.identity import suggest
+
+    suggestions, conflicts = suggest(store)
+    if as_json:
+        _print_json({"suggestions": [s.as_dict() for s in suggestions], "conflicts": conflicts})
+        return
+    for s in suggestions:
+        console.print(f"{s.a}  ~  {s.b}  [{s.confidence}]: {', '.join(s.evidence)}")
+    for c in conflicts:
+        console.print(f"[yellow]conflict[/] {c['accounts'][0]} ~ {c['accounts'][1]}: for {', '.join(c['for']) or '-'}; "
+                      f"against {', '.join(c['against'])}")
+    console.print(f"{len(suggestions)} suggestion(s), {len(conflicts)} conflict(s); confirm with `renown link confirm A B`")
+
+
+@link_group.command("confirm")
+@click.argument("a")
+@click.argument("b")
+@click.pass_obj
+def link_confirm_command(store: Store, a: str, b: str) -> None:
+    """Record that accounts A and B are one person."""
+    from renown.identity import confirm
+
+    console.print(f"linked {a} and {b} as {confirm(store, a, b)}")
+
+
+@link_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def link_import_command(store: Store, path: Path) -> None:
+    """Import explicit links: a CSV of person,account rows."""
+    from renown.identity import import_links
+
+    console.print(f"recorded {import_links(store, path)} link(s) from {path}")
+
+
+@link_group.command("show")
+@click.argument("account")
+@json_option
+@click.pass_obj
+def link_show_command(store: Store, account: str, as_json: bool) -> None:
+    """The person ACCOUNT belongs to: each linked account's score and the person's."""
+    from renown.identity import person_of
+
+    person = person_of(store, account)
+    if as_json:
+        _print_json(person)
+        return
+    console.print(f"{person['person'] or 'no linked person'}: score {person['score']} ({person['score_rule']})")
+    for row in person["accounts"]:
+        console.print(f"  {row['account']}: {row['score']}")
+
+
 @app.command("history")
 @click.argument("account")
 @json_option

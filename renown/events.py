@@ -35,8 +35,8 @@ log, but it is nobody, so scoring does not count it as a person.
 
 An *account* row: ``key``, ``network``, ``handle``, ``display_name``,
 ``followers`` (when the source has it), ``created_at``, ``bot`` (source flag
-when present) and ``observed_at`` (the time of the record it came from, so the
-newest observation wins).
+when present), ``profile`` (JSON of public profile fields) and ``observed_at``
+(the time of the record it came from, so the newest observation wins).
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ ACCOUNT_SCHEMA = pa.schema(
         ("followers", pa.int64()),
         ("created_at", pa.timestamp("us", tz="UTC")),
         ("bot", pa.bool_()),
+        ("profile", pa.string()),
         ("observed_at", pa.timestamp("us", tz="UTC")),
     ]
 )
@@ -128,6 +129,9 @@ class Account:
     followers: int | None = None
     created_at: datetime | None = None
     bot: bool | None = None
+    #: JSON object of public profile fields (``website``, ``location``, ``about``, ``image``…), the evidence
+    #: identity linking weighs.
+    profile: str | None = None
 
 
 @dataclass(slots=True)

@@ -18,7 +18,8 @@ def test_stats_json_contract(cli, fixtures) -> None:
     for key in ("events", "accounts", "quarantined", "by_kind", "by_network"):
         assert key in stats
     assert sum(stats["by_kind"].values()) == stats["events"] == sum(stats["by_network"].values())
-    assert set(stats["by_network"]) == {"twitter", "mastodon", "bluesky", "reddit", "forum", "snap", "se-ham-radio"}
+    assert set(stats["by_network"]) == {"twitter", "mastodon", "bluesky", "reddit", "forum", "snap", "se-ham-radio",
+                                        "se-ham-radio-meta"}
     assert stats["quarantined"] == 1 and stats["accounts"] > 10
 
 

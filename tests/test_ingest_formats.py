@@ -220,7 +220,7 @@ def test_ingest_of_a_folder_reads_every_format(fixtures, store, read_events) -> 
                                                   "snap", "stackexchange"}
     assert report.quarantined == 1  # the deliberately broken comment date in the Stack Exchange fixture
     networks = {r["network"] for r in read_events()}
-    assert networks == {"twitter", "mastodon", "bluesky", "reddit", "forum", "snap", "se-ham-radio"}
+    assert networks == {"twitter", "mastodon", "bluesky", "reddit", "forum", "snap", "se-ham-radio", "se-ham-radio-meta"}
     shutil.rmtree(fixtures)
     assert read_events()  # the store does not depend on the source files
 

@@ -15,7 +15,6 @@ Notifications add likes (``favourite``) and reposts (``reblog``) by others.
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlparse
 
@@ -24,6 +23,7 @@ import orjson
 from renown.errors import RecordError
 from renown.events import Account, Event, Mapped
 from renown.ingest import fields
+from renown.ingest.html import html_to_text
 
 NAME = "mastodon"
 NETWORK = "mastodon"
@@ -40,31 +40,6 @@ def sniff(value: Any) -> bool:
 _NOTIFICATION_KINDS = {"favourite": "like", "reblog": "repost", "mention": None, "status": None, "update": None,
                        "follow": "follow", "follow_request": None, "poll": None, "admin.sign_up": None,
                        "admin.report": None, "severed_relationships": None, "moderation_warning": None}
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "p":
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    """Status HTML to plain text: paragraphs and line breaks kept, tags dropped."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    return "".join(parser.parts).strip()
 
 
 def _acct(acct: Any, url: Any, path: str) -> str:

@@ -26,8 +26,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
+import orjson
+
 from renown.errors import FormatError, RecordError
 from renown.events import ANONYMOUS, Account, Event, Mapped, account_key
+from renown.ingest.html import html_to_text
 from renown.ingest.sources import RawRecord, Source, iter_lines
 
 NAME = "stackexchange"
@@ -103,8 +106,14 @@ def _user(row: dict, network: str, posts: dict) -> Mapped:
         raise RecordError("Id", "missing")
     created = _time(row, "CreationDate")
     seen = _time(row, "LastAccessDate") if row.get("LastAccessDate") else created
+    profile = {k: v for k, v in {
+        "website": row.get("WebsiteUrl"), "location": row.get("Location"), "image": row.get("ProfileImageUrl"),
+        "about": html_to_text(row["AboutMe"])[:500] if row.get("AboutMe") else None,
+        "account_id": row.get("AccountId"),  # the network-wide identity; kept to measure linking, never used by it
+    }.items() if v}
     return Mapped(accounts=[Account(key=account_key(network, row["Id"]), network=network, observed_at=seen,
-                                    handle=row.get("DisplayName"), display_name=row.get("DisplayName"), created_at=created)])
+                                    handle=row.get("DisplayName"), display_name=row.get("DisplayName"), created_at=created,
+                                    profile=orjson.dumps(profile).decode() if profile else None)])
 
 
 def _owner_key(network: str, owner: str | None) -> str | None:
