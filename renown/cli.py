@@ -373,7 +373,8 @@ def topics_command(store: Store, account: str, as_of: str | None, as_json: bool)
     if not result["known_for"]:
         console.print(f"{account} has no topic scores as of {result['as_of']} (no tagged posts in a scored topic)")
     for item in result["known_for"]:
-        console.print(f"[bold]{item['name']}[/] ({item['topic']}): {item['score']} — {item['posts']} posts")
+        endorsed = f", endorsed {item['endorsements']} time(s)" if item.get("endorsements") else ""
+        console.print(f"[bold]{item['name']}[/] ({item['topic']}): {item['score']} — {item['posts']} posts{endorsed}")
         for post in item["top_posts"]:
             console.print(f"  post {post['post']}: {post['reactions']} reactions")
         for person in item["top_people"]:
@@ -418,6 +419,25 @@ def audience_list_command(store: Store, as_json: bool) -> None:
         return
     for r in rows:
         console.print(f"{r['name']}: {r['members']:,} identifiers, {r['accounts']:,} resolved to accounts ({r['created_at']})")
+
+
+@app.command("endorse")
+@click.argument("endorser")
+@click.argument("endorsee")
+@click.option("--topic", required=True, help="What ENDORSEE is good at (a Klout topic or a tag).")
+@json_option
+@click.pass_obj
+def endorse_command(store: Store, endorser: str, endorsee: str, topic: str, as_json: bool) -> None:
+    """ENDORSER vouches for ENDORSEE on a topic (Klout's +K). At most 5 a day, once per
+    person and topic a week, never oneself; counts in topic scores, capped and discounted
+    for rings and bots like any reaction."""
+    from renown.endorsements import endorse
+
+    result = endorse(store, endorser, endorsee, topic)
+    if as_json:
+        _print_json(result)
+    else:
+        console.print(f"{endorser} endorsed {endorsee} for {result['topic']}; it counts from the next `renown score`")
 
 
 @app.group("link")

@@ -192,7 +192,7 @@ def topics(store: Store, account: str, as_of: date | None = None, limit: int = 5
 
     run = snapshots.latest(store.root, as_of)
     _require(run, store, account)
-    rows = snapshots.query(f"SELECT topic, name, score, posts, reach FROM read_parquet('{run.topics}') WHERE account = ? "
+    rows = snapshots.query(f"SELECT topic, name, score, posts, reach, endorsements FROM read_parquet('{run.topics}') WHERE account = ? "
                            "ORDER BY exact DESC, topic", [account]) if run.topics.exists() else []
     window_days = int(run.meta.get("window_days", 90))
     tax = taxonomy()
@@ -215,7 +215,7 @@ def topics(store: Store, account: str, as_of: date | None = None, limit: int = 5
             evidence["top_people"] = [{"account": a, "reactions": n} for a, n in con.execute(
                 f"SELECT e.actor, count(*) {reactions} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3", [account]).fetchall()]
         known_for.append({"topic": row["topic"], "name": row["name"], "score": row["score"], "posts": row["posts"],
-                          "reach": round(row["reach"], 3), **evidence})
+                          "reach": round(row["reach"], 3), "endorsements": row["endorsements"], **evidence})
     con.close()
     return {"account": account, "as_of": run.as_of.isoformat(), "known_for": known_for}
 

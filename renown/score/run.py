@@ -13,6 +13,7 @@ from renown.errors import RenownError
 from renown.score import snapshots
 from renown.score.features import KIND_WEIGHTS, Window, compute, fixed_sum, latest_event_time
 from renown.score.model import COMPONENTS, EVIDENCE_TOP, Scores, evidence, score
+from renown import endorsements
 from renown.score.topics import topic_scores
 from renown.score.version import SCORING_VERSION
 from renown.store import Store
@@ -53,7 +54,7 @@ def run_score(store: Store, as_of: date | None = None, window_days: int = 90, ha
     seconds["graph+model"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    topics_table = topic_scores(con, scores, window)
+    topics_table = topic_scores(con, scores, window, endorsements.in_window(store, window.start, window.as_of))
     seconds["topics"] = time.perf_counter() - tick
 
     tick = time.perf_counter()

@@ -7,7 +7,8 @@ PageRank", WWW 2002), reusing the global reaction graph and discounts. An
 account's topic value is the global model restricted to its posts in the
 topic — ``log2(1 + reach_T) + log2(1 + E_T / (posts_T + 2)) + log2(1 + n·π_T)``
 (genuine reactors of its topic posts; genuine weighted reactions per topic post;
-personalised rank relative to uniform) — calibrated with the global knots, so a
+personalised rank relative to uniform), plus endorsements (capped, see
+:mod:`renown.endorsements`) — calibrated with the global knots, so a
 topic score reads on the same 1–100 scale. Only accounts that posted in a topic
 are scored in it; its top reactors and posts are the "known for" evidence.
 """
@@ -21,6 +22,7 @@ from renown.score import calibration
 from renown.score.features import KIND_WEIGHTS, Window, fixed_sum
 from renown.score.graph import pagerank
 from renown.score.model import DAMPING, POST_PRIOR, Scores
+from renown.endorsements import CAP
 from renown.topics import taxonomy
 
 #: How many topics get their own PageRank in one scoring run.
@@ -29,8 +31,11 @@ MAX_TOPICS = 30
 MIN_AUTHORS = 2
 
 
-def topic_scores(con, s: Scores, window: Window) -> pa.Table:
-    """One row per (account, topic) for the window's main topics (needs ``compute``'s temp tables)."""
+def topic_scores(con, s: Scores, window: Window, endorsements: list[tuple] = ()) -> pa.Table:
+    """One row per (account, topic) for the window's main topics (needs ``compute``'s temp tables).
+
+    ``endorsements`` are ``(endorser, endorsee, topic, when)``; each adds the endorser's
+    genuineness × age decay to the endorsee's topic, the sum capped (see :mod:`renown.endorsements`)."""
     f, ctx = s.context.f, s.context
     tax = taxonomy()
     as_of, start = f"TIMESTAMPTZ '{window.as_of.isoformat()}'", f"TIMESTAMPTZ '{window.start.isoformat()}'"
@@ -67,7 +72,17 @@ def topic_scores(con, s: Scores, window: Window) -> pa.Table:
     posts = con.execute(f"""SELECT author, topic, {fixed_sum("decay")} AS posts, count(*) AS n FROM post_topics
                             WHERE list_contains(?, topic) GROUP BY ALL ORDER BY topic, author""", [chosen]).fetchnumpy()
     rows = {"account": [], "topic": [], "name": [], "exact": [], "reach": [], "amplification": [], "network": [],
-            "posts": []}
+            "posts": [], "endorsements": [], "endorsement_value": []}
+    position = {k: i for i, k in enumerate(f.keys.tolist())}
+    vouched: dict[str, np.ndarray] = {}
+    vouches: dict[str, np.ndarray] = {}
+    for endorser, endorsee, topic, when in endorsements:
+        if endorsee not in position:
+            continue
+        age_days = (window.as_of - when).total_seconds() / 86400.0
+        weight = (g[position[endorser]] if endorser in position else 1.0) * 0.5 ** (age_days / window.half_life_days)
+        vouched.setdefault(topic, np.zeros(f.n))[position[endorsee]] += weight
+        vouches.setdefault(topic, np.zeros(f.n, dtype=np.int64))[position[endorsee]] += 1
     selectivity = ctx.genuine.selectivity
     for topic in chosen:
         mine = np.asarray(posts["topic"] == topic)
@@ -84,8 +99,9 @@ def topic_scores(con, s: Scores, window: Window) -> pa.Table:
         topic_posts = np.zeros(f.n)
         topic_posts[authors] = decayed
         network = np.maximum(0.0, rank * f.n - 1.0)
+        endorsed = np.minimum(CAP, np.log2(1 + vouched.get(topic, np.zeros(f.n))[authors]))
         z = np.log2(1 + reach[authors]) + np.log2(1 + effective[authors] / (topic_posts[authors] + POST_PRIOR)) \
-            + np.log2(1 + network[authors])
+            + np.log2(1 + network[authors]) + endorsed
         rows["account"] += f.keys[authors].tolist()
         rows["topic"] += [topic] * len(authors)
         rows["name"] += [tax.name_of(topic)] * len(authors)
@@ -94,6 +110,8 @@ def topic_scores(con, s: Scores, window: Window) -> pa.Table:
         rows["amplification"] += (effective[authors] / (topic_posts[authors] + POST_PRIOR)).tolist()
         rows["network"] += network[authors].tolist()
         rows["posts"] += np.asarray(posts["n"][mine], dtype=np.int64).tolist()
+        rows["endorsements"] += vouches.get(topic, np.zeros(f.n, dtype=np.int64))[authors].tolist()
+        rows["endorsement_value"] += endorsed.tolist()
     table = pa.table(rows)
     score = np.floor(np.asarray(rows["exact"]) + 0.5).astype(np.int64)
     return table.append_column("score", pa.array(score, pa.int64()))
