@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from renown import metrics
 from renown.errors import RenownError
@@ -58,8 +59,6 @@ def _past_and_future(store: Store, split_at: datetime, horizon: timedelta, windo
     f = compute(con, Window(split_at, window_days))
     s = score(f)
     genuine = s.context.genuine.g
-    import pyarrow as pa
-
     con.register("_g", pa.table({"idx": pa.array(np.arange(f.n), pa.int64()), "g": pa.array(genuine, pa.float64())}))
     kinds = ", ".join(f"'{k}'" for k in REACTION_KINDS)
     rows = con.execute(f"""
@@ -143,6 +142,63 @@ def _truth_report(split: Split, truth: dict[str, dict]) -> dict:
     return report
 
 
+def _topic_evaluation(store: Store, split_at: datetime, horizon: timedelta, window_days: int) -> dict:
+    """NDCG@10 within each scored topic: topic scores at the split against each account's
+    distinct genuine reactors on its posts in that topic during the horizon; baseline: the
+    same count in the past window (topic in-degree)."""
+    from renown.score.topics import topic_scores
+    from renown.topics import taxonomy
+
+    con = store.connect()
+    window = Window(split_at, window_days)
+    f = compute(con, window)
+    s = score(f)
+    table = topic_scores(con, s, window)
+    if table.num_rows == 0:
+        con.close()
+        return {"topics": 0}
+    tax = taxonomy()
+    end = split_at + horizon
+    tags = [t for (t,) in con.execute(
+        """SELECT DISTINCT unnest(tags) FROM events WHERE created_at > ? AND created_at <= ?
+           AND kind IN ('post', 'reply', 'quote') AND len(tags) > 0""", [window.start, end]).fetchall()]
+    con.register("_tt", pa.table({"tag": tags, "topic": [tax.topic_of(t) for t in tags]}))
+    con.register("_g", pa.table({"key": pa.array(f.keys.tolist(), pa.string()), "g": pa.array(s.context.genuine.g)}))
+    kinds = ", ".join(f"'{k}'" for k in REACTION_KINDS)
+    counts = con.execute(f"""
+        WITH tp AS (SELECT DISTINCT e.actor AS author, e.network, e.post_id, _tt.topic
+                    FROM (SELECT actor, network, post_id, unnest(tags) AS tag FROM events
+                          WHERE created_at > ? AND created_at <= ? AND kind IN ('post', 'reply', 'quote')
+                            AND post_id IS NOT NULL AND len(tags) > 0) e JOIN _tt USING (tag))
+        SELECT tp.author, tp.topic,
+               count(DISTINCT r.actor) FILTER (WHERE r.created_at > ? AND coalesce(_g.g, 1.0) >= 0.5) AS future,
+               count(DISTINCT r.actor) FILTER (WHERE r.created_at <= ?) AS past
+        FROM tp JOIN events r ON r.network = tp.network AND r.parent_post_id = tp.post_id AND r.target = tp.author
+        LEFT JOIN _g ON _g.key = r.actor
+        WHERE r.kind IN ({kinds}) AND r.actor <> r.target AND NOT suffix(r.actor, ':{ANONYMOUS}')
+          AND r.created_at > ? AND r.created_at <= ?
+        GROUP BY ALL""", [window.start, end, split_at, split_at, window.start, end]).fetchall()
+    con.close()
+    outcome = {(a, t): (fut, past) for a, t, fut, past in counts}
+    per_topic = {}
+    for topic in sorted(set(table.column("topic").to_pylist())):
+        rows = [(a, e) for a, t, e in zip(table.column("account").to_pylist(), table.column("topic").to_pylist(),
+                                           table.column("exact").to_pylist()) if t == topic]
+        future = np.array([outcome.get((a, topic), (0, 0))[0] for a, _ in rows], dtype=float)
+        if len(rows) < 10 or future.sum() == 0:
+            continue
+        past = np.array([outcome.get((a, topic), (0, 0))[1] for a, _ in rows], dtype=float)
+        ours = np.array([e for _, e in rows])
+        per_topic[topic] = {"accounts": len(rows), "renown": metrics.ndcg_at(ours, future, 10),
+                            "indegree": metrics.ndcg_at(past, future, 10)}
+    if not per_topic:
+        return {"topics": 0}
+    return {"topics": len(per_topic), "metric": "ndcg@10",
+            "renown": float(np.mean([v["renown"] for v in per_topic.values()])),
+            "indegree": float(np.mean([v["indegree"] for v in per_topic.values()])),
+            "per_topic": per_topic}
+
+
 def run(store: Store, split_at: date | None = None, horizon_days: int | None = None, window_days: int = 90,
         truth: Path | None = None, rounds: int = 100, seed: int = 0) -> dict:
     """The whole evaluation as one JSON-able object (the ``--json`` contract)."""
@@ -190,6 +246,7 @@ def run(store: Store, split_at: date | None = None, horizon_days: int | None = N
         "klout_fit_coefficients": [float(c) for c in coefficients],
         "bootstrap_rounds": rounds,
     }
+    report["topics"] = _topic_evaluation(store, split, horizon, window_days)
     if truth is not None:
         report["planted_truth"] = _truth_report(evaluation, _read_truth(truth))
     report["_arrays"] = {"renown": methods["renown"], "outcome": actual}
@@ -216,6 +273,10 @@ def markdown(report: dict) -> str:
     lines += ["", "Ablation (renown with one component removed):", "", header, "|---|" + "---:|" * len(metrics.METRICS)]
     for name, values in {"renown": report["methods"]["renown"], **report["ablation"]}.items():
         lines.append(f"| {name} | " + " | ".join(f"{values[m]:.3f}" for m in metrics.METRICS) + " |")
+    topics = report.get("topics") or {}
+    if topics.get("topics"):
+        lines += ["", f"Within topics (NDCG@10 averaged over {topics['topics']} topics with ≥ 10 scored accounts): "
+                  f"renown topic scores {topics['renown']:.3f}, topic in-degree {topics['indegree']:.3f}."]
     truth = report.get("planted_truth")
     if truth:
         lines += ["", f"Planted truth ({truth['accounts']:,} non-bot accounts): "

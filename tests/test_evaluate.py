@@ -41,6 +41,7 @@ def test_evaluate_json_contract(simulated, capsys, tmp_path) -> None:
     assert set(report["ablation"]) == {"renown without reach", "renown without amplification", "renown without network",
                                        "renown without offline"}
     assert report["planted_truth"]["accounts"] > 400
+    assert report["topics"]["topics"] >= 1 and 0 <= report["topics"]["renown"] <= 1
     assert {p.name for p in (tmp_path / "report").iterdir()} == {
         "report.md", "report.json", "score-vs-future-reach.png", "metrics-by-method.png"}
     assert (tmp_path / "report" / "metrics-by-method.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -89,3 +90,5 @@ def test_real_stack_exchange_site_evaluates(tmp_path, capsys) -> None:
     report = orjson.loads(capsys.readouterr().out)
     assert report["accounts"] > 300 and report["accounts_with_outcome"] > 50
     assert report["methods"]["renown"]["spearman"] > 0.1  # it predicts something real
+    topics = report["topics"]  # Stack Exchange tags are real topics
+    assert topics["topics"] >= 5 and set(topics["per_topic"][next(iter(topics["per_topic"]))]) == {"accounts", "renown", "indegree"}
