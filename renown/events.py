@@ -95,6 +95,14 @@ ACCOUNT_COLUMNS = tuple(ACCOUNT_SCHEMA.names)
 ANONYMOUS = "anonymous"
 
 
+def profile_json(fields: dict) -> str | None:
+    """Profile fields as the JSON ``Account.profile`` holds, empty values dropped."""
+    import orjson
+
+    kept = {k: v for k, v in fields.items() if isinstance(v, str) and v.strip()}
+    return orjson.dumps(kept).decode() if kept else None
+
+
 def account_key(network: str, native_id: str) -> str:
     """``network:native-id``, the address of an account everywhere in renown."""
     return f"{network}:{native_id}"

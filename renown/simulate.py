@@ -87,6 +87,9 @@ class Person:
     audience: list[int] = field(default_factory=list)
     ring: int | None = None
     client: int | None = None
+    website: str = ""  # public profile fields: the evidence identity linking weighs
+    location: str = ""
+    person: str = ""  # planted identity: accounts of one person share it
 
 
 @dataclass
@@ -162,6 +165,7 @@ def simulate(accounts: int = 2000, days: int = 30, seed: int = 7, start: datetim
         for member in ring:
             member.network, member.ring, member.client = network, ring_no, client
     _name_people(people, rng)
+    _plant_identities(people, random.Random(seed + 3))  # its own stream: the rest of the world is unchanged
     by_network: dict[str, list[Person]] = {}
     for person in people:
         by_network.setdefault(person.network, []).append(person)
@@ -205,6 +209,29 @@ def _customers(people: list[Person], start: datetime, days: int, rng: random.Ran
             answer = 10 if referrer else min(10, max(0, int(rng.gauss(7.5, 2.2))))
             customer.nps = (answer, start + timedelta(days=rng.uniform(0, days)))
     return customers
+
+
+#: Planted people with an account on both Twitter and Mastodon (same name, same website), and
+#: look-alikes: different people given the same name but their own websites (must not be merged).
+LINKED_PEOPLE = 12
+LOOKALIKES = 6
+_CITIES = ("Lyon", "Austin", "Pune", "Leeds", "Osaka", "Quito", "Accra", "Perth")
+
+
+def _plant_identities(people: list[Person], rng: random.Random) -> None:
+    for p in people:
+        p.location = rng.choice(_CITIES) if rng.random() < 0.3 else ""
+    pool = {n: [p for p in people if p.network == n and p.kind in ("ordinary", "expert")] for n in ("twitter", "mastodon")}
+    pairs = list(zip(rng.sample(pool["twitter"], min(len(pool["twitter"]), LINKED_PEOPLE + LOOKALIKES)),
+                     rng.sample(pool["mastodon"], min(len(pool["mastodon"]), LINKED_PEOPLE + LOOKALIKES))))
+    for n, (tw, ma) in enumerate(pairs):
+        ma.name = tw.name
+        tw.website = f"https://{tw.handle}.example.net"
+        if n < LINKED_PEOPLE:
+            ma.website, ma.location = tw.website, tw.location
+            tw.person = ma.person = f"person-{n}"
+        else:
+            ma.website = f"https://{ma.handle}.example.com"
 
 
 def _name_people(people: list[Person], rng: random.Random) -> None:
@@ -373,6 +400,7 @@ def write_dataset(world: World, out: Path) -> list[Path]:
     files += _write_crm(world, out / "crm")
     files.append(write_truth(world, out / "ground-truth.tsv"))
     files.append(write_customers(world, out / "customers.tsv"))
+    files.append(write_identities(world, out / "identities.tsv"))
     return files
 
 
@@ -395,6 +423,17 @@ def _write_crm(world: World, folder: Path) -> list[Path]:
         writer.writerow(["event_id", "network", "kind", "actor", "target", "created_at", "value", "score", "comment"])
         writer.writerows(rows)
     return [path]
+
+
+def write_identities(world: World, path: Path) -> Path:
+    """The planted identities: ``person``, ``account`` rows (also a links file for ``renown link import``)."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t")
+        writer.writerow(["person", "account"])
+        for p in world.people:
+            if p.person:
+                writer.writerow([p.person, f"{p.network}:{_key_id(p)}"])
+    return path
 
 
 def write_customers(world: World, path: Path) -> Path:
@@ -456,9 +495,15 @@ def _network_acts(world: World, network: str, folder: Path, exclude: tuple[str, 
 # Twitter: most tweets as raw v2 pages, some flattened, plus one person's archive.
 
 def _tw_user(p: Person) -> dict:
-    return {"id": p.native_id, "username": p.handle, "name": p.name, "created_at": _iso(p.created_at),
+    user = {"id": p.native_id, "username": p.handle, "name": p.name, "created_at": _iso(p.created_at),
             "public_metrics": {"followers_count": len(p.audience) * 3 + 5, "following_count": 120,
-                               "tweet_count": 900, "listed_count": 2}, "verified": False, "protected": False}
+                               "tweet_count": 900, "listed_count": 2}, "verified": False, "protected": False,
+            "description": f"Into {', '.join(p.topics)}."}
+    if p.website:
+        user["url"] = p.website
+    if p.location:
+        user["location"] = p.location
+    return user
 
 
 def _tw_tweet(world: World, act: Act) -> dict:
@@ -603,7 +648,10 @@ def _m_account(p: Person) -> dict:
             "created_at": _iso(p.created_at.replace(hour=0, minute=0, second=0, microsecond=0)),
             "note": "<p></p>", "url": f"https://{instance}/@{p.handle}", "uri": f"https://{instance}/users/{p.handle}",
             "avatar": f"https://{instance}/avatars/original/missing.png", "header": "", "followers_count": len(p.audience),
-            "following_count": 50, "statuses_count": 300, "last_status_at": "2026-09-30", "emojis": [], "fields": []}
+            "following_count": 50, "statuses_count": 300, "last_status_at": "2026-09-30", "emojis": [],
+            "fields": ([{"name": "Website", "value": f'<a href="{p.website}" rel="me nofollow noopener">{p.website}</a>',
+                         "verified_at": None}] if p.website else [])
+                      + ([{"name": "Location", "value": p.location, "verified_at": None}] if p.location else [])}
 
 
 def _m_status(world: World, act: Act) -> dict:

@@ -65,3 +65,18 @@ def test_real_stack_exchange_identities_precision(tmp_path) -> None:
     print(f"identity suggestions: {len(suggestions)}, precision {precision:.3f}, recall {recall:.3f} of {len(truth)}")
     assert len(truth) >= 60
     assert precision >= 0.9 and recall > 0.4
+
+
+def test_planted_identities_are_recovered_without_false_merges(demo_store) -> None:
+    """The simulator plants people with a Twitter and a Mastodon account (same name and website) and
+    look-alikes (same name, their own websites): every planted pair is suggested, no look-alike is."""
+    planted: dict[str, set[str]] = {}
+    for line in (demo_store.root.parent / "source" / "identities.tsv").read_text().splitlines()[1:]:
+        person, account = line.split("\t")
+        planted.setdefault(person, set()).add(account)
+    truth = {tuple(sorted(accounts)) for accounts in planted.values()}
+    suggestions, conflicts = suggest(demo_store)
+    found = {(s.a, s.b) for s in suggestions}
+    assert len(truth) == 12 and truth <= found  # all recovered
+    assert found <= truth  # and nothing else merged
+    assert len(conflicts) >= 6  # the look-alikes, reported

@@ -15,13 +15,14 @@ Notifications add likes (``favourite``) and reposts (``reblog``) by others.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlparse
 
 import orjson
 
 from renown.errors import RecordError
-from renown.events import Account, Event, Mapped
+from renown.events import Account, Event, Mapped, profile_json
 from renown.ingest import fields
 from renown.ingest.html import html_to_text
 
@@ -64,7 +65,30 @@ def account_from(entity: Any, path: str, observed_at) -> Account:
         followers=fields.optional_int(entity, "followers_count", at=f"{path}."),
         created_at=fields.iso_time(created, f"{path}.created_at") if isinstance(created, str) else None,
         bot=entity.get("bot") if isinstance(entity.get("bot"), bool) else None,
+        profile=profile_json({"website": _field_link(entity.get("fields"), "website"),
+                              "location": _field_text(entity.get("fields"), "location"),
+                              "about": html_to_text(entity["note"]) if isinstance(entity.get("note"), str) else None,
+                              "image": entity.get("avatar")}),
     )
+
+
+_HREF = re.compile(r'href="([^"]+)"')
+
+
+def _field_text(profile_fields, name: str) -> str | None:
+    """The value of a profile field (``fields: [{name, value}]``) whose name is ``name``, as text."""
+    for item in profile_fields or []:
+        if isinstance(item, dict) and str(item.get("name", "")).strip().lower() == name and item.get("value"):
+            return html_to_text(str(item["value"]))
+    return None
+
+
+def _field_link(profile_fields, name: str) -> str | None:
+    for item in profile_fields or []:
+        if isinstance(item, dict) and str(item.get("name", "")).strip().lower() == name and item.get("value"):
+            match = _HREF.search(str(item["value"]))
+            return match.group(1) if match else html_to_text(str(item["value"]))
+    return None
 
 
 def _native(status: dict, at: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from renown.errors import RecordError
-from renown.events import Account, Event, Mapped, account_key
+from renown.events import Account, Event, Mapped, account_key, profile_json
 from renown.ingest import fields
 
 NAME = "twarc2"
@@ -85,6 +85,8 @@ def _user_account(user: dict, observed_at, at: str = "user.") -> Account:
         display_name=user.get("name"),
         followers=fields.optional_int(user, "public_metrics.followers_count", at=at),
         created_at=fields.iso_time(created, f"{at}created_at") if isinstance(created, str) else None,
+        profile=profile_json({"website": user.get("url"), "location": user.get("location"),
+                              "about": user.get("description"), "image": user.get("profile_image_url")}),
     )
 
 
