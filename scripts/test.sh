@@ -4,6 +4,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh" dev
 cd "$root"
+# a real PostgreSQL server for the application-database tests (they also run on SQLite)
+pgdir="$(mktemp -d)"
+trap '"$root/scripts/postgres.sh" stop "$pgdir"; rm -rf "$pgdir"' EXIT
+export RENOWN_TEST_POSTGRES_URL="$("$root/scripts/postgres.sh" start "$pgdir")"
 status=0
 "$root/.venv/bin/python" -m pytest "$@" || status=$?
 if [ "$status" -eq 5 ]; then

@@ -77,3 +77,29 @@ def read_events(store: Store):
 
     return read
 
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app_db(request, monkeypatch):
+    """Run a test against the default SQLite application database and against a real
+    PostgreSQL server (started by ./scripts/test.sh, which exports RENOWN_TEST_POSTGRES_URL)."""
+    import os
+
+    if request.param == "sqlite":
+        monkeypatch.delenv("RENOWN_DATABASE_URL", raising=False)
+        yield "sqlite"
+        return
+    url = os.environ.get("RENOWN_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("no PostgreSQL server: ./scripts/test.sh starts one and sets RENOWN_TEST_POSTGRES_URL")
+    import sqlalchemy
+
+    import renown.endorsements  # noqa: F401  (every table on the metadata)
+    import renown.identity  # noqa: F401
+    from renown.appdb import Base
+
+    engine = sqlalchemy.create_engine(url)
+    Base.metadata.drop_all(engine)  # each test starts from an empty database
+    engine.dispose()
+    monkeypatch.setenv("RENOWN_DATABASE_URL", url)
+    yield url

@@ -7,6 +7,8 @@ import pytest
 
 from renown.cli import main
 
+pytestmark = pytest.mark.usefixtures("app_db")
+
 
 def write_events(path, rows) -> None:
     lines = ["event_id,network,kind,actor,target,created_at,post_id,parent_post_id"]

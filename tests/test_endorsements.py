@@ -9,6 +9,8 @@ import pytest
 from renown.endorsements import DAILY_LIMIT, EndorsementRefused, endorse
 from renown.score import snapshots
 
+pytestmark = pytest.mark.usefixtures("app_db")
+
 
 def topic_world(tmp_path, cli) -> None:
     rows = ["event_id,network,kind,actor,target,created_at,post_id,parent_post_id,tags"]

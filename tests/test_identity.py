@@ -31,6 +31,7 @@ def test_suggestions_need_strong_or_corroborated_evidence(two_sites) -> None:
                           "against": ["different websites"]}]
 
 
+@pytest.mark.usefixtures("app_db")
 def test_links_are_only_what_an_operator_confirms(two_sites, cli, tmp_path) -> None:
     assert cli("score").code == 0
     alone = cli("link", "show", "se-ham-radio:3", "--json").json()
