@@ -140,20 +140,37 @@ def member_accounts(store: Store, name: str, url: str | None = None) -> set[str]
         return {m.account for m in audience.members if m.account}
 
 
-def top_in_audience(store: Store, name: str, limit: int = 20, as_of: date | None = None, url: str | None = None) -> list[dict]:
-    """Accounts ranked by influence among the audience's members (see the module docstring)."""
+def top_in_audience(store: Store, name: str, limit: int = 20, as_of: date | None = None, url: str | None = None,
+                    topic: str | None = None) -> list[dict]:
+    """Accounts ranked by influence among the audience's members (see the module docstring);
+    with ``topic``, only members' reactions to posts in that topic count (offline records do not
+    have topics and are left out)."""
     members = member_accounts(store, name, url)
     run = snapshots.latest(store.root, as_of)
     con = store.connect()
     window = Window(end_of_day(run.as_of), int(run.meta.get("window_days", 90)), float(run.meta.get("half_life_days", 30)))
     f = compute(con, window)
-    con.close()
     s = score(f)
     c = s.context
+    in_topic = np.ones(len(f.src), dtype=bool)
+    if topic is not None:
+        from renown.score.topics import topic_scores
+        from renown.topics import taxonomy
+
+        slug = taxonomy().topic_of(topic)
+        topic_scores(con, s, window)  # leaves post_topics on the connection
+        pairs = con.execute("""SELECT DISTINCT r.src, r.dst FROM r JOIN post_topics pt ON pt.network = r.network
+                               AND pt.post_id = r.parent_post_id AND pt.author = r.dst WHERE pt.topic = ?""",
+                            [slug]).fetchall() if _has_table(con, "post_topics") else []
+        topical = np.array([a * f.n + b for a, b in pairs], dtype=np.int64)
+        in_topic = np.isin(f.src * f.n + f.dst, topical)
+        if not in_topic.any():
+            raise RenownError(f"no reactions to posts in topic {slug!r} in the window ending {run.as_of}")
+    con.close()
     inside = np.isin(f.keys, np.array(sorted(members), dtype=object)) if members else np.zeros(f.n, dtype=bool)
     if not inside.any():
         raise RenownError(f"none of audience {name!r}'s accounts is active in the window ending {run.as_of}")
-    from_members = inside[f.src]
+    from_members = inside[f.src] & in_topic
     g = c.genuine.g
     reach_all = np.bincount(f.dst, weights=g[f.src] * f.recency, minlength=f.n)
     reach = np.bincount(f.dst[from_members], weights=(g[f.src] * f.recency)[from_members], minlength=f.n)
@@ -164,7 +181,7 @@ def top_in_audience(store: Store, name: str, limit: int = 20, as_of: date | None
     network = np.maximum(0.0, rank * inside.sum() - 1.0)
     offline = next(comp for comp in COMPONENTS if comp.name == "offline").value(c)
     z = np.log2(1 + reach) + np.log2(1 + effective / (f.posts + POST_PRIOR)) + np.log2(1 + network)
-    z = np.where(reactors > 0, z, 0.0) + np.where(inside, offline, 0.0)
+    z = np.where(reactors > 0, z, 0.0) + (np.where(inside, offline, 0.0) if topic is None else 0.0)
     exact = calibration.calibrate(z)
     order = [i for i in np.lexsort((f.keys, -exact)) if z[i] > 0][:limit]
     con = store.connect()
@@ -175,5 +192,9 @@ def top_in_audience(store: Store, name: str, limit: int = 20, as_of: date | None
              "global_score": int(s.score[i]), "audience_reactors": int(reactors[i]),
              "offline": round(float(offline[i]), 3),
              "inside_share": round(float(reach[i] / reach_all[i]), 3) if reach_all[i] > 0 else 0.0,
-             "audience": name, "as_of": run.as_of.isoformat()}
+             "audience": name, "topic": topic, "as_of": run.as_of.isoformat()}
             for n, i in enumerate(order, start=1)]
+
+
+def _has_table(con, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0])

@@ -274,11 +274,9 @@ def top_command(store: Store, limit: int, topic: str | None, audience_name: str 
     from renown.score.report import top, top_topic
 
     if audience_name is not None:
-        if topic is not None:
-            raise click.UsageError("--audience with --topic is not available yet; use one of them")
         from renown.audience import top_in_audience
 
-        rows = top_in_audience(store, audience_name, limit, _date(as_of))
+        rows = top_in_audience(store, audience_name, limit, _date(as_of), topic=topic)
         if as_json:
             _print_json(rows)
             return

@@ -95,3 +95,22 @@ def test_the_planted_offline_referrer_leads_the_demo_brand(demo_store) -> None:
     referrers = {line.split("\t")[0] for line in (demo_store.root.parent / "source" / "ground-truth.tsv").read_text().splitlines()
                  if "\treferrer\t" in line}
     assert referrers and referrers <= set(top5)
+
+
+def test_influence_among_customers_within_a_topic(tmp_path, cli) -> None:
+    rows = ["event_id,network,kind,actor,target,created_at,post_id,parent_post_id,tags"]
+    for d in range(2):
+        rows.append(f"a{d},forum,post,antennas_pro,,2026-06-1{d}T10:00:00Z,ap{d},,antennas")
+        rows.append(f"b{d},forum,post,baker,,2026-06-1{d}T10:00:00Z,bp{d},,bread")
+    for i in range(4):
+        rows.append(f"ra{i},forum,reply,cust{i},antennas_pro,2026-06-12T10:00:00Z,rra{i},ap0,")
+        rows.append(f"rb{i},forum,reply,cust{i},baker,2026-06-12T11:00:00Z,rrb{i},bp0,")
+    rows.append("rb9,forum,reply,cust9,baker,2026-06-12T11:00:00Z,rrb9,bp1,")
+    (tmp_path / "events.csv").write_text("\n".join(rows) + "\n")
+    assert cli("ingest", tmp_path / "events.csv").code == 0 and cli("score").code == 0
+    (tmp_path / "customers.csv").write_text("customer_id,forum\n" + "".join(f"c{i},cust{i}\n" for i in (0, 1, 2, 3, 9)))
+    assert cli("audience", "import", tmp_path / "customers.csv", "--name", "acme").code == 0
+    anywhere = cli("top", "--audience", "acme", "--json").json()
+    assert anywhere[0]["account"] == "forum:baker"  # five customers react to the baker, four to the antenna pro
+    antennas = cli("top", "--audience", "acme", "--topic", "antennas", "--json").json()
+    assert [r["account"] for r in antennas] == ["forum:antennas_pro"] and antennas[0]["topic"] == "antennas"
