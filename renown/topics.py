@@ -7,7 +7,8 @@ either with separators removed (``#QuantumComputing`` → ``quantum-computing``)
 with renown (``renown/data/klout_topics.csv.gz``, CC BY 3.0, see
 ``renown/data/ATTRIBUTION.md``).
 
-Not done yet (issue 6): keyword matching of post text against the taxonomy, and
+Post text is matched against the names of topics already in use as tags when
+topics are scored (:func:`renown.score.topics.phrases`). Not done yet (issue 6):
 an offline embedding model.
 """
 

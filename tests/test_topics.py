@@ -51,3 +51,18 @@ def test_top_topic_and_topics_json(demo_store, capsys) -> None:
 def test_unknown_topic_lists_the_scored_ones(demo_store, capsys) -> None:
     assert main(["--data-dir", str(demo_store.root), "top", "--topic", "underwater-basket-weaving"]) == 1
     assert "scored topics: " in capsys.readouterr().err
+
+
+def test_post_text_joins_topics_already_in_use_as_tags(tmp_path, cli, store) -> None:
+    rows = ["event_id,network,kind,actor,target,created_at,post_id,parent_post_id,text,tags"]
+    rows += [f"t{i},forum,post,tagger{i},,2026-06-10T10:00:00Z,tp{i},,my rig,antennas" for i in range(2)]
+    rows += ["k1,forum,post,writer,,2026-06-11T10:00:00Z,kp1,,Building Antennas for the 2m band,",
+             "k2,forum,post,typist,,2026-06-11T10:00:00Z,kp2,,touch typing tips,"]
+    rows += [f"r{i},forum,reply,fan{i},writer,2026-06-12T10:00:00Z,rp{i},kp1,nice," for i in range(3)]
+    rows += [f"s{i},forum,reply,fan{i},typist,2026-06-12T10:00:00Z,sp{i},kp2,nice," for i in range(3)]
+    (tmp_path / "events.csv").write_text("\n".join(rows) + "\n")
+    assert cli("ingest", tmp_path / "events.csv").code == 0 and cli("score").code == 0
+    run = snapshots.latest(store.root)
+    topics = {(r["account"], r["topic"]) for r in snapshots.query(f"SELECT account, topic FROM read_parquet('{run.topics}')")}
+    assert ("forum:writer", "antennas") in topics  # named in the text, the topic is in use as a tag
+    assert not any(t == "typing" for _, t in topics)  # a Klout topic, but nobody tags it: text alone does not make it

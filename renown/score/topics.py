@@ -1,5 +1,7 @@
 """Influence per topic: topic-sensitive PageRank and topic scores on the global scale.
 
+A post belongs to the topics of its tags and, for topics already in use as tags,
+to those its text names (the keyword taxonomy: ``quantum computing`` in a title).
 For each of the window's most common topics (by number of distinct authors),
 PageRank is personalised on the authors of that topic's posts (teleport mass
 proportional to their decayed post counts; Haveliwala, "Topic-sensitive
@@ -15,20 +17,48 @@ are scored in it; its top reactors and posts are the "known for" evidence.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyarrow as pa
 
+from renown.endorsements import CAP
 from renown.score import calibration
 from renown.score.features import KIND_WEIGHTS, Window, fixed_sum
 from renown.score.graph import pagerank
 from renown.score.model import DAMPING, POST_PRIOR, Scores
-from renown.endorsements import CAP
 from renown.topics import taxonomy
+
+_WORDS = re.compile(r"[a-z0-9]+")
 
 #: How many topics get their own PageRank in one scoring run.
 MAX_TOPICS = 30
 #: A topic needs this many distinct authors to be scored.
 MIN_AUTHORS = 2
+
+
+def phrases(topic: str) -> set[str]:
+    """How a topic is written in running text: its display name and its slug, as lower-case words."""
+    name = taxonomy().name_of(topic)
+    return {p for p in (" ".join(_WORDS.findall(name.lower())), " ".join(_WORDS.findall(topic.lower()))) if len(p) >= 4}
+
+
+def _add_keyword_matches(con, chosen: list[str], start: str, as_of: str, decay: str) -> None:
+    """Posts whose text names one of the chosen topics join that topic too (the keyword taxonomy).
+    Only topics already in use as tags are matched, which keeps common words from inventing topics."""
+    pairs = [(phrase, topic) for topic in chosen for phrase in phrases(topic)]
+    con.register("_phrases", pa.table({"phrase": [p for p, _ in pairs], "topic": [t for _, t in pairs]}))
+    con.execute(f"""
+        INSERT INTO post_topics
+        SELECT DISTINCT nodes.idx, e.network, e.post_id, ph.topic, CAST({decay} AS DOUBLE)
+        FROM (SELECT actor, network, post_id, created_at,
+                     ' ' || trim(regexp_replace(lower(text), '[^a-z0-9]+', ' ', 'g')) || ' ' AS words
+              FROM events WHERE created_at > {start} AND created_at <= {as_of}
+                AND kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL AND text IS NOT NULL) e
+        JOIN _phrases ph ON contains(e.words, ' ' || ph.phrase || ' ')
+        JOIN nodes ON nodes.key = e.actor
+        WHERE NOT EXISTS (SELECT 1 FROM post_topics pt WHERE pt.network = e.network AND pt.post_id = e.post_id
+                          AND pt.topic = ph.topic)""")
 
 
 def topic_scores(con, s: Scores, window: Window, endorsements: list[tuple] = ()) -> pa.Table:
@@ -59,6 +89,7 @@ def topic_scores(con, s: Scores, window: Window, endorsements: list[tuple] = ())
         ORDER BY count(DISTINCT author) DESC, topic LIMIT {MAX_TOPICS}""").fetchall()]
     if not chosen:
         return empty
+    _add_keyword_matches(con, chosen, start, as_of, decay)
     g = ctx.genuine.g
     con.register("_g", pa.table({"idx": pa.array(np.arange(f.n), pa.int64()), "g": pa.array(g, pa.float64())}))
     kind_weight = "CASE r.kind " + " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " END"
