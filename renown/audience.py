@@ -141,7 +141,7 @@ def member_accounts(store: Store, name: str, url: str | None = None) -> set[str]
 
 
 def top_in_audience(store: Store, name: str, limit: int = 20, as_of: date | None = None, url: str | None = None,
-                    topic: str | None = None) -> list[dict]:
+                    topic: str | None = None, only: str | None = None) -> list[dict]:
     """Accounts ranked by influence among the audience's members (see the module docstring);
     with ``topic``, only members' reactions to posts in that topic count (offline records do not
     have topics and are left out)."""
@@ -183,17 +183,28 @@ def top_in_audience(store: Store, name: str, limit: int = 20, as_of: date | None
     z = np.log2(1 + reach) + np.log2(1 + effective / (f.posts + POST_PRIOR)) + np.log2(1 + network)
     z = np.where(reactors > 0, z, 0.0) + (np.where(inside, offline, 0.0) if topic is None else 0.0)
     exact = calibration.calibrate(z)
-    order = [i for i in np.lexsort((f.keys, -exact)) if z[i] > 0][:limit]
+    ranked = [i for i in np.lexsort((f.keys, -exact)) if z[i] > 0]
+    if only is not None:  # one account's line, wherever it ranks (rank 0: no influence among the audience)
+        position = {f.keys[i]: n for n, i in enumerate(ranked, start=1)}
+        index = next((i for i in range(f.n) if f.keys[i] == only), None)
+        if index is None:
+            return []
+        return [_row(f, s, exact, reactors, offline, reach, reach_all, index, position.get(only, 0), name, topic, run, None)]
+    order = ranked[:limit]
     con = store.connect()
     handles = dict(con.execute("SELECT key, handle FROM accounts WHERE key IN (SELECT unnest(?))",
                                [[f.keys[i] for i in order]]).fetchall())
     con.close()
-    return [{"rank": n, "account": f.keys[i], "handle": handles.get(f.keys[i]), "score": int(np.floor(exact[i] + 0.5)),
-             "global_score": int(s.score[i]), "audience_reactors": int(reactors[i]),
-             "offline": round(float(offline[i]), 3),
-             "inside_share": round(float(reach[i] / reach_all[i]), 3) if reach_all[i] > 0 else 0.0,
-             "audience": name, "topic": topic, "as_of": run.as_of.isoformat()}
+    return [_row(f, s, exact, reactors, offline, reach, reach_all, i, n, name, topic, run, handles.get(f.keys[i]))
             for n, i in enumerate(order, start=1)]
+
+
+def _row(f, s, exact, reactors, offline, reach, reach_all, i, rank, name, topic, run, handle) -> dict:
+    return {"rank": rank, "account": f.keys[i], "handle": handle, "score": int(np.floor(exact[i] + 0.5)),
+            "global_score": int(s.score[i]), "audience_reactors": int(reactors[i]),
+            "offline": round(float(offline[i]), 3),
+            "inside_share": round(float(reach[i] / reach_all[i]), 3) if reach_all[i] > 0 else 0.0,
+            "audience": name, "topic": topic, "as_of": run.as_of.isoformat()}
 
 
 def _has_table(con, name: str) -> bool:

@@ -337,10 +337,12 @@ def print_explanation(e: dict) -> None:
 
 @app.command("explain")
 @click.argument("account")
+@click.option("--audience", "audience_name", default=None, metavar="NAME",
+              help="Also say how much of the account's influence falls inside this customer list.")
 @date_option
 @json_option
 @click.pass_obj
-def explain_command(store: Store, account: str, as_of: str | None, as_json: bool) -> None:
+def explain_command(store: Store, account: str, audience_name: str | None, as_of: str | None, as_json: bool) -> None:
     """Why ACCOUNT (network:native-id) has its score: points per component that add up
     exactly to the score, the people and posts behind each, and every discount applied.
 
@@ -349,10 +351,19 @@ def explain_command(store: Store, account: str, as_of: str | None, as_json: bool
     from renown.score.report import explain
 
     result = explain(store, account, _date(as_of))
+    if audience_name is not None:
+        from renown.audience import top_in_audience
+
+        line = top_in_audience(store, audience_name, as_of=_date(as_of), only=account)
+        result["audience"] = line[0] if line else None
     if as_json:
         _print_json(result)
     else:
         print_explanation(result)
+        among = result.get("audience")
+        if among:
+            console.print(f"among audience {among['audience']}: score {among['score']} (rank {among['rank'] or '-'}), "
+                          f"{among['audience_reactors']} customer(s) reacting, {among['inside_share']:.0%} of its reach inside")
 
 
 @app.command("topics")

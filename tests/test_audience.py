@@ -73,6 +73,8 @@ def test_influence_among_customers_is_not_global_fame(brand_world, cli) -> None:
     assert local["audience_reactors"] == 6 and famous["audience_reactors"] == 3
     assert local["inside_share"] == 1.0 and famous["inside_share"] < 0.1
     assert local["score"] > famous["score"] and famous["global_score"] > local["global_score"]
+    explained = cli("explain", "forum:famous", "--audience", "acme", "--json").json()
+    assert explained["audience"]["inside_share"] == famous["inside_share"] and explained["audience"]["rank"] == 2
 
 
 def test_unknown_audience_and_bad_csv_are_clean_errors(brand_world, cli, tmp_path) -> None:
