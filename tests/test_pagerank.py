@@ -72,3 +72,14 @@ def test_empty_graph_and_bad_arguments() -> None:
         run([(0, 1, 1.0)], 2, damping=1.0)
     with pytest.raises(ValueError):
         run([(0, 1, 1.0)], 2, personalization=np.array([0.0, 0.0]))
+
+
+def test_a_block_of_personalizations_equals_separate_runs() -> None:
+    rng = np.random.default_rng(4)
+    edges = [(int(a), int(b), float(w)) for a, b, w in zip(rng.integers(0, 40, 200), rng.integers(0, 40, 200), rng.random(200) + 0.1)]
+    teleport = rng.random((40, 5)) * (rng.random((40, 5)) < 0.3)
+    teleport[0] = 1.0  # every column has mass
+    keep = rng.random(40)
+    block = run(edges, 40, personalization=teleport, keep=keep)
+    for column in range(5):
+        assert np.allclose(block[:, column], run(edges, 40, personalization=teleport[:, column], keep=keep), atol=1e-12)

@@ -115,13 +115,16 @@ def topic_scores(con, s: Scores, window: Window, endorsements: list[tuple] = ())
         vouched.setdefault(topic, np.zeros(f.n))[position[endorsee]] += weight
         vouches.setdefault(topic, np.zeros(f.n, dtype=np.int64))[position[endorsee]] += 1
     selectivity = ctx.genuine.selectivity
-    for topic in chosen:
+    teleport = np.zeros((f.n, len(chosen)))
+    for column, topic in enumerate(chosen):
+        mine = np.asarray(posts["topic"] == topic)
+        teleport[np.asarray(posts["author"][mine], dtype=np.int64), column] = np.asarray(posts["posts"][mine], dtype=np.float64)
+    ranks = pagerank(ctx.graph, damping=DAMPING, personalization=teleport, keep=g)  # all topics in one block
+    for column, topic in enumerate(chosen):
         mine = np.asarray(posts["topic"] == topic)
         authors = np.asarray(posts["author"][mine], dtype=np.int64)
         decayed = np.asarray(posts["posts"][mine], dtype=np.float64)
-        teleport = np.zeros(f.n)
-        teleport[authors] = decayed
-        rank = pagerank(ctx.graph, damping=DAMPING, personalization=teleport, keep=g)
+        rank = ranks[:, column]
         sel = np.asarray(per_reactor["topic"] == topic)
         dst = np.asarray(per_reactor["dst"][sel], dtype=np.int64)
         src = np.asarray(per_reactor["src"][sel], dtype=np.int64)
