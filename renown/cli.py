@@ -449,6 +449,36 @@ def endorse_command(store: Store, endorser: str, endorsee: str, topic: str, as_j
         console.print(f"{endorser} endorsed {endorsee} for {result['topic']}; it counts from the next `renown score`")
 
 
+@app.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.pass_obj
+def serve_command(store: Store, host: str, port: int) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs). Create a key first with `renown keys create`."""
+    from renown.api import create_app
+
+    import uvicorn
+
+    uvicorn.run(create_app(store), host=host, port=port, log_level="info")
+
+
+@app.group("keys")
+def keys_group() -> None:
+    """API keys for `renown serve`: admin, brand or person."""
+
+
+@keys_group.command("create")
+@click.option("--name", required=True, help="Who the key is for.")
+@click.option("--role", type=click.Choice(["admin", "brand", "person"]), required=True)
+@click.option("--account", default=None, help="A person key's own account (network:native-id).")
+@click.pass_obj
+def keys_create_command(store: Store, name: str, role: str, account: str | None) -> None:
+    """Create a key and print it once (only its hash is stored)."""
+    from renown.api.keys import create_key
+
+    sys.stdout.write(create_key(store, name, role, account) + "\n")
+
+
 @app.group("link")
 def link_group() -> None:
     """One person, many accounts: suggestions from evidence, links an operator confirms. Never merged silently."""

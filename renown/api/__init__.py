@@ -1,0 +1,20 @@
+"""The HTTP API (``renown serve``): FastAPI, one router per resource.
+
+Every request carries an API key (``Authorization: Bearer rk_…`` or
+``X-API-Key``); roles are checked per route; each key is rate-limited. Errors
+are JSON bodies ``{"error": {"code", "message"}}`` — never a stack trace.
+Needs ``pip install 'renown[web]'``.
+"""
+
+from __future__ import annotations
+
+try:
+    import fastapi  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised by the CLI's message
+    from renown.errors import RenownError
+
+    raise RenownError("the HTTP API needs its extra: pip install 'renown[web]'") from exc
+
+from renown.api.app import create_app
+
+__all__ = ["create_app"]

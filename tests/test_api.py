@@ -1,0 +1,80 @@
+"""The HTTP API through its ASGI app: keys and roles, leaderboards, explanations, error bodies, rate limits."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from renown.api import create_app
+from renown.api.keys import create_key
+from renown.score import snapshots
+
+pytestmark = pytest.mark.usefixtures("app_db")
+
+
+@pytest.fixture
+def client(demo_store):
+    return TestClient(create_app(demo_store), raise_server_exceptions=False)
+
+
+def auth(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_every_endpoint_needs_a_valid_key(client) -> None:
+    for path in ("/v1/leaderboard", "/v1/accounts/twitter:1", "/v1/admin/stats"):
+        response = client.get(path)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+    assert client.get("/v1/leaderboard", headers=auth("rk_1_not-the-secret")).status_code == 401
+    assert client.get("/v1/leaderboard", headers={"X-API-Key": "garbage"}).status_code == 401
+
+
+def test_brand_reads_leaderboards_and_explanations(client, demo_store) -> None:
+    key = create_key(demo_store, "acme", "brand")
+    page = client.get("/v1/leaderboard?limit=5", headers=auth(key)).json()
+    assert len(page["items"]) == 5 and page["items"][0]["rank"] == 1
+    second = client.get("/v1/leaderboard?limit=5&offset=5", headers=auth(key)).json()["items"]
+    assert second[0]["rank"] == 6
+    leader = page["items"][0]["account"]
+    explained = client.get(f"/v1/accounts/{leader}", headers=auth(key)).json()
+    assert explained["account"] == leader
+    assert round(explained["base"] + sum(c["points"] for c in explained["components"]), 1) == explained["score"]
+    only_twitter = client.get("/v1/leaderboard?network=twitter&min_score=30&limit=50", headers=auth(key)).json()["items"]
+    assert only_twitter and all(r["account"].startswith("twitter:") and r["score"] >= 30 for r in only_twitter)
+    topical = client.get("/v1/leaderboard?topic=football&limit=3", headers=auth(key)).json()["items"]
+    assert [r["topic"] for r in topical] == ["football"] * 3
+
+
+def test_roles_are_enforced(client, demo_store) -> None:
+    brand = create_key(demo_store, "acme", "brand")
+    admin = create_key(demo_store, "ops", "admin")
+    leader = snapshots.query(f"SELECT account FROM read_parquet('{snapshots.latest(demo_store.root).scores}') LIMIT 1")[0]["account"]
+    person = create_key(demo_store, "me", "person", account=leader)
+    assert client.get("/v1/admin/stats", headers=auth(brand)).status_code == 403
+    stats = client.get("/v1/admin/stats", headers=auth(admin)).json()
+    assert stats["events"] > 0 and stats["latest_snapshot"]["scoring_version"]
+    denied = client.get("/v1/leaderboard?audience=acme", headers=auth(person))
+    assert denied.status_code == 403 and "brand" in denied.json()["error"]["message"]
+
+
+def test_errors_are_json_and_useful(client, demo_store) -> None:
+    key = create_key(demo_store, "acme", "brand")
+    missing = client.get("/v1/accounts/twitter:nobody", headers=auth(key))
+    assert missing.status_code == 404 and "has no score" in missing.json()["error"]["message"]
+    bad = client.get("/v1/leaderboard?limit=0", headers=auth(key))
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
+    assert "Traceback" not in bad.text
+
+
+def test_each_key_is_rate_limited(demo_store) -> None:
+    app = create_app(demo_store, rate=0.001, burst=3)
+    client = TestClient(app)
+    key = create_key(demo_store, "burst", "brand")
+    codes = [client.get("/v1/leaderboard?limit=1", headers=auth(key)).status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+
+
+def test_openapi_document_is_served(client) -> None:
+    spec = client.get("/openapi.json").json()
+    assert {"/v1/leaderboard", "/v1/accounts/{account}", "/v1/admin/stats"} <= set(spec["paths"])
