@@ -449,6 +449,27 @@ def endorse_command(store: Store, endorser: str, endorsee: str, topic: str, as_j
         console.print(f"{endorser} endorsed {endorsee} for {result['topic']}; it counts from the next `renown score`")
 
 
+@app.command("forget")
+@click.argument("account")
+@click.option("--yes", is_flag=True, help="Do it without asking.")
+@json_option
+@click.pass_obj
+def forget_command(store: Store, account: str, yes: bool, as_json: bool) -> None:
+    """Erase ACCOUNT from every store renown keeps: its events, mentions of it in others' records,
+    raw lines, snapshots and application data. Files are rewritten, not hidden."""
+    from renown.privacy import forget
+
+    if not yes and not as_json:
+        click.confirm(f"Erase every trace of {account}? This cannot be undone", abort=True)
+    report = forget(store, account)
+    if as_json:
+        _print_json(report)
+    else:
+        console.print(f"erased {account}: {report['events']:,} events, {report['raw_lines']:,} raw lines, "
+                      f"{report['snapshot_rows']:,} snapshot rows, {report['quarantined']:,} quarantined records, "
+                      f"{report['application_rows']:,} application rows; mentions in others' texts redacted")
+
+
 @app.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")

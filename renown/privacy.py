@@ -1,0 +1,164 @@
+"""Erasure that really deletes: ``renown forget ACCOUNT``.
+
+Removes, from every store renown keeps in the data directory and the
+application database:
+
+* the account's events (made or received), its account row, and the raw
+  source lines they came from (:meth:`renown.store.Store.erase_events`);
+* every mention of it in other people's records: event texts are redacted
+  (``[erased]``), raw lines and quarantined records naming it are dropped;
+* its rows and evidence in every score snapshot;
+* its audience memberships, identity links, endorsements given or received,
+  and API keys bound to it.
+
+Identifiers searched for: the account key, its handle and display name, and
+its native id when that is long enough (six characters or more) not to match
+unrelated text. Files are rewritten through the store's journal, so a crash
+leaves the old or the new state; re-running ``forget`` completes it. Exports
+kept outside renown (the files you ingested) are yours to delete.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import duckdb
+import orjson
+
+from renown.store import Store, _sql_list, _write_atomic
+
+
+def identifiers(store: Store, account: str) -> list[str]:
+    con = store.connect()
+    row = con.execute("SELECT handle, display_name FROM accounts WHERE key = ?", [account]).fetchone()
+    con.close()
+    names = {account}
+    native = account.split(":", 1)[-1]
+    if len(native) >= 6:
+        names.add(native)
+    for value in row or ():
+        if value and len(value.strip()) >= 3:
+            names.add(value.strip())
+    return sorted(names, key=len, reverse=True)
+
+
+def forget(store: Store, account: str, url: str | None = None) -> dict:
+    """Erase ``account`` everywhere (see the module docstring); returns what was removed."""
+    names = identifiers(store, account)
+    removed_events = store.erase_events(account)
+    pattern = "|".join(re.escape(n) for n in names)
+    report = {"account": account, "identifiers": len(names), "events": removed_events}
+    with store.lock(), store.writer("forget-" + uuid.uuid4().hex[:8]) as txn:
+        txn.dir.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect()
+        con.execute("CREATE TEMP TABLE names AS SELECT unnest(?::VARCHAR[]) AS name", [names])
+        mentions = "EXISTS (SELECT 1 FROM names WHERE contains(lower(coalesce({col}, '')), lower(names.name)))"
+        moves = []
+        for n, path in enumerate(store.event_files()):
+            hit = f"{mentions.format(col='text')} OR {mentions.format(col='attrs')}"
+            if con.execute(f"SELECT count(*) FROM read_parquet({_sql_list([path])}, hive_partitioning = false) "
+                           f"WHERE {hit}").fetchone()[0]:
+                out = txn.dir / f"events-{n}.parquet"
+                con.execute(
+                    f"""COPY (SELECT * REPLACE (regexp_replace(text, ?, '[erased]', 'gi') AS text,
+                                                regexp_replace(attrs, ?, '[erased]', 'gi') AS attrs)
+                              FROM read_parquet({_sql_list([path])}, hive_partitioning = false))
+                        TO '{out}' (FORMAT parquet, COMPRESSION zstd)""", [pattern, pattern])
+                moves.append([str(out), str(path)])
+        raw_files = sorted(store.raw_dir.glob("*.parquet")) if store.raw_dir.exists() else []
+        report["raw_lines"] = 0
+        for n, path in enumerate(raw_files):
+            gone = con.execute(f"SELECT count(*) FROM read_parquet({_sql_list([path])}) WHERE "
+                               f"{mentions.format(col='raw')}").fetchone()[0]
+            if gone:
+                report["raw_lines"] += gone
+                out = txn.dir / f"raw-{n}.parquet"
+                con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([path])}) WHERE NOT {mentions.format(col='raw')}) "
+                            f"TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+                moves.append([str(out), str(path)])
+        report["snapshot_rows"] = 0
+        for snapshot in sorted(store.root.glob("snapshots/*/*/*.parquet")):
+            columns = con.execute(f"SELECT * FROM read_parquet({_sql_list([snapshot])}) LIMIT 0").description
+            keyed = [c[0] for c in columns if c[0] in ("account", "ref")]
+            condition = " OR ".join(f"coalesce({c} = ?, false)" for c in keyed)
+            if not keyed:
+                continue
+            hits = con.execute(f"SELECT count(*) FROM read_parquet({_sql_list([snapshot])}) WHERE {condition}",
+                               [account] * len(keyed)).fetchone()[0]
+            if hits:
+                report["snapshot_rows"] += hits
+                out = txn.dir / f"snap-{uuid.uuid4().hex[:8]}.parquet"
+                con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([snapshot])}) WHERE NOT ({condition})) "
+                            f"TO '{out}' (FORMAT parquet, COMPRESSION zstd)", [account] * len(keyed))
+                moves.append([str(out), str(snapshot)])
+        con.close()
+        report["quarantined"] = 0
+        lowered = [n.lower() for n in names]
+        for path in sorted(store.quarantine_dir.glob("*.jsonl")) if store.quarantine_dir.exists() else []:
+            lines = path.read_bytes().splitlines(keepends=True)
+            kept = [line for line in lines if not any(n in line.decode("utf-8", "replace").lower() for n in lowered)]
+            if len(kept) != len(lines):
+                report["quarantined"] += len(lines) - len(kept)
+                out = txn.dir / f"quarantine-{path.name}"
+                out.write_bytes(b"".join(kept))
+                moves.append([str(out), str(path)])
+        _write_atomic(txn.dir / "COMMIT", orjson.dumps(moves))
+        store._apply(moves)
+    report["application_rows"] = _forget_application_state(store, account, url)
+    shutil.rmtree(store.root / "_spill", ignore_errors=True)
+    return report
+
+
+def _forget_application_state(store: Store, account: str, url: str | None) -> int:
+    from sqlalchemy import delete, or_
+    from sqlalchemy.orm import Session
+
+    from renown.api.keys import ApiKey
+    from renown.appdb import AudienceMember, engine_for
+    from renown.endorsements import Endorsement
+    from renown.identity import IdentityLink
+
+    if url is None and not (store.root / "renown.db").exists():
+        import os
+
+        from renown.appdb import ENV_URL
+
+        if not os.environ.get(ENV_URL):
+            return 0
+    removed = 0
+    with Session(engine_for(store.root, url)) as session, session.begin():
+        for statement in (
+            delete(AudienceMember).where(AudienceMember.account == account),
+            delete(IdentityLink).where(IdentityLink.account == account),
+            delete(Endorsement).where(or_(Endorsement.endorser == account, Endorsement.endorsee == account)),
+            delete(ApiKey).where(ApiKey.account == account),
+        ):
+            removed += session.execute(statement).rowcount or 0
+    return removed
+
+
+def mentions_of(store: Store, needles: list[str]) -> list[str]:
+    """Every place in the data directory that still holds one of ``needles`` — reading Parquet
+    column by column and text files as text (a byte scan of compressed files would prove nothing)."""
+    import pyarrow.parquet as pq
+
+    found = []
+    lowered = [n.lower() for n in needles]
+    for path in sorted(Path(store.root).rglob("*")):
+        if not path.is_file():
+            continue
+        if path.suffix == ".parquet":
+            table = pq.read_table(path)
+            for name in table.column_names:
+                values = table.column(name).to_pylist()
+                text = orjson.dumps(values, default=str).decode().lower()
+                if any(n in text for n in lowered):
+                    found.append(f"{path}:{name}")
+        elif path.suffix in (".json", ".jsonl", ".txt", ".csv", ".tsv", ".md"):
+            text = path.read_text(errors="replace").lower()
+            if any(n in text for n in lowered):
+                found.append(str(path))
+    return found
