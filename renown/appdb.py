@@ -58,8 +58,13 @@ def engine_for(data_dir: Path, url: str | None = None) -> Engine:
     return engine
 
 
+def has_database(data_dir: Path, url: str | None = None) -> bool:
+    """Whether application state exists yet (readers need not create an empty database)."""
+    return bool(url or os.environ.get(ENV_URL) or (Path(data_dir) / "renown.db").exists())
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-__all__ = ["Audience", "AudienceMember", "Base", "Session", "engine_for", "select", "now"]
+__all__ = ["Audience", "AudienceMember", "Base", "Session", "engine_for", "has_database", "select", "now"]

@@ -470,6 +470,16 @@ def forget_command(store: Store, account: str, yes: bool, as_json: bool) -> None
                       f"{report['application_rows']:,} application rows; mentions in others' texts redacted")
 
 
+@app.command("export")
+@click.argument("account")
+@click.pass_obj
+def export_command(store: Store, account: str) -> None:
+    """Everything renown holds about ACCOUNT, as one JSON document on stdout."""
+    from renown.privacy import export
+
+    _print_json(export(store, account))
+
+
 @app.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")

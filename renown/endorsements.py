@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import DateTime, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from renown.appdb import Base, engine_for, now
+from renown.appdb import Base, engine_for, has_database, now
 from renown.errors import RenownError
 from renown.store import Store
 from renown.topics import taxonomy
@@ -73,13 +73,8 @@ def endorse(store: Store, endorser: str, endorsee: str, topic: str, when: dateti
 
 def in_window(store: Store, start: datetime, end: datetime, url: str | None = None) -> list[tuple[str, str, str, datetime]]:
     """(endorser, endorsee, topic, when) in (start, end]; none when no application database exists yet."""
-    if url is None and not (store.root / "renown.db").exists():
-        import os
-
-        from renown.appdb import ENV_URL
-
-        if not os.environ.get(ENV_URL):
-            return []
+    if not has_database(store.root, url):
+        return []
     with Session(engine_for(store.root, url)) as session:
         rows = session.execute(select(Endorsement.endorser, Endorsement.endorsee, Endorsement.topic, Endorsement.created_at)
                                .where(Endorsement.created_at > start, Endorsement.created_at <= end)

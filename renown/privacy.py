@@ -117,17 +117,12 @@ def _forget_application_state(store: Store, account: str, url: str | None) -> in
     from sqlalchemy.orm import Session
 
     from renown.api.keys import ApiKey
-    from renown.appdb import AudienceMember, engine_for
+    from renown.appdb import AudienceMember, engine_for, has_database
     from renown.endorsements import Endorsement
     from renown.identity import IdentityLink
 
-    if url is None and not (store.root / "renown.db").exists():
-        import os
-
-        from renown.appdb import ENV_URL
-
-        if not os.environ.get(ENV_URL):
-            return 0
+    if not has_database(store.root, url):
+        return 0
     removed = 0
     with Session(engine_for(store.root, url)) as session, session.begin():
         for statement in (
@@ -162,3 +157,55 @@ def mentions_of(store: Store, needles: list[str]) -> list[str]:
             if any(n in text for n in lowered):
                 found.append(str(path))
     return found
+
+
+def export(store: Store, account: str, url: str | None = None) -> dict:
+    """Everything renown holds about ``account``, as one JSON-able document."""
+    from sqlalchemy import or_, select
+    from sqlalchemy.orm import Session
+
+    from renown.appdb import AudienceMember, engine_for, has_database
+    from renown.endorsements import Endorsement
+    from renown.identity import IdentityLink
+
+    con = store.connect()
+
+    def rows(sql: str, params: list) -> list[dict]:
+        cursor = con.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r)) for r in cursor.fetchall()]
+
+    document = {
+        "account": account,
+        "profile": rows("SELECT * FROM accounts WHERE key = ?", [account]),
+        "events_made": rows("SELECT * EXCLUDE (day) FROM events_all WHERE actor = ? ORDER BY created_at", [account]),
+        "events_received": rows("SELECT * EXCLUDE (day) FROM events_all WHERE target = ? ORDER BY created_at", [account]),
+        "scores": [],
+        "application": {},
+    }
+    for run in snapshots_runs(store):
+        for kind in ("scores", "topics"):
+            path = run.path / f"{kind}.parquet"
+            if path.exists():
+                for row in rows(f"SELECT * FROM read_parquet('{path}') WHERE account = ?", [account]):
+                    document["scores"].append({"as_of": run.as_of.isoformat(), "table": kind, **row})
+    con.close()
+    if has_database(store.root, url):
+        with Session(engine_for(store.root, url)) as session:
+            document["application"] = {
+                "audience_memberships": [{"audience": m.audience.name, "customer_id": m.customer_id, "email": m.email}
+                                         for m in session.scalars(select(AudienceMember).where(AudienceMember.account == account))],
+                "identity_links": [{"person": l.person, "source": l.source}
+                                   for l in session.scalars(select(IdentityLink).where(IdentityLink.account == account))],
+                "endorsements": [{"endorser": e.endorser, "endorsee": e.endorsee, "topic": e.topic,
+                                  "created_at": e.created_at.isoformat()}
+                                 for e in session.scalars(select(Endorsement).where(
+                                     or_(Endorsement.endorser == account, Endorsement.endorsee == account)))],
+            }
+    return document
+
+
+def snapshots_runs(store: Store):
+    from renown.score import snapshots
+
+    return snapshots.runs(store.root)

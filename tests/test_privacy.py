@@ -39,3 +39,21 @@ def test_forget_leaves_no_trace_in_any_store(world, cli, tmp_path) -> None:
     # the rest still works: others keep their scores, the person is simply gone
     assert cli("score", data_dir=world.root).code == 0
     assert cli("explain", victim, data_dir=world.root).code == 1
+
+
+@pytest.mark.usefixtures("app_db")
+def test_export_is_one_document_with_everything(world, cli) -> None:
+    run = snapshots.latest(world.root)
+    person = snapshots.query(f"SELECT account FROM read_parquet('{run.scores}') ORDER BY reactions DESC LIMIT 1")[0]["account"]
+    other = snapshots.query(f"SELECT account FROM read_parquet('{run.scores}') WHERE account <> '{person}' LIMIT 1")[0]["account"]
+    cli("endorse", other, person, "--topic", "python", data_dir=world.root)
+    result = cli("export", person, data_dir=world.root)
+    assert result.code == 0
+    document = result.json()
+    con = world.connect()
+    made = con.execute("SELECT count(*) FROM events_all WHERE actor = ?", [person]).fetchone()[0]
+    received = con.execute("SELECT count(*) FROM events_all WHERE target = ?", [person]).fetchone()[0]
+    assert len(document["events_made"]) == made and len(document["events_received"]) == received
+    assert document["profile"][0]["key"] == person
+    assert any(s["table"] == "scores" and s["score"] >= 1 for s in document["scores"])
+    assert document["application"]["endorsements"][0]["endorser"] == other
