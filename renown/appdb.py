@@ -49,6 +49,15 @@ class AudienceMember(Base):
     audience: Mapped[Audience] = relationship(back_populates="members")
 
 
+class OptOut(Base):
+    """An account that asked not to be scored: absent from every ranking and answer."""
+
+    __tablename__ = "opt_outs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(400), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def engine_for(data_dir: Path, url: str | None = None) -> Engine:
     url = url or os.environ.get(ENV_URL) or f"sqlite:///{Path(data_dir).resolve() / 'renown.db'}"
     if url.startswith("sqlite:///"):

@@ -470,6 +470,28 @@ def forget_command(store: Store, account: str, yes: bool, as_json: bool) -> None
                       f"{report['application_rows']:,} application rows; mentions in others' texts redacted")
 
 
+@app.command("opt-out")
+@click.argument("account")
+@click.pass_obj
+def opt_out_command(store: Store, account: str) -> None:
+    """ACCOUNT is no longer scored and disappears from every ranking and answer (undo: opt-in)."""
+    from renown.privacy import opt_out
+
+    opt_out(store, account)
+    console.print(f"{account} opted out: hidden now, left out of the next `renown score`")
+
+
+@app.command("opt-in")
+@click.argument("account")
+@click.pass_obj
+def opt_in_command(store: Store, account: str) -> None:
+    """Undo an opt-out: ACCOUNT is scored again from the next `renown score`."""
+    from renown.privacy import opt_in
+
+    opt_in(store, account)
+    console.print(f"{account} opted back in")
+
+
 @app.command("export")
 @click.argument("account")
 @click.pass_obj

@@ -209,3 +209,37 @@ def snapshots_runs(store: Store):
     from renown.score import snapshots
 
     return snapshots.runs(store.root)
+
+
+def opt_out(store: Store, account: str, url: str | None = None) -> None:
+    """Stop scoring ``account`` and hide it from every ranking and answer (until it opts back in)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from renown.appdb import OptOut, engine_for, now
+
+    with Session(engine_for(store.root, url)) as session, session.begin():
+        if session.scalar(select(OptOut).where(OptOut.account == account)) is None:
+            session.add(OptOut(account=account, created_at=now()))
+
+
+def opt_in(store: Store, account: str, url: str | None = None) -> None:
+    from sqlalchemy import delete
+    from sqlalchemy.orm import Session
+
+    from renown.appdb import OptOut, engine_for
+
+    with Session(engine_for(store.root, url)) as session, session.begin():
+        session.execute(delete(OptOut).where(OptOut.account == account))
+
+
+def opted_out(store: Store, url: str | None = None) -> set[str]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from renown.appdb import OptOut, engine_for, has_database
+
+    if not has_database(store.root, url):
+        return set()
+    with Session(engine_for(store.root, url)) as session:
+        return set(session.scalars(select(OptOut.account)))

@@ -57,3 +57,28 @@ def test_export_is_one_document_with_everything(world, cli) -> None:
     assert document["profile"][0]["key"] == person
     assert any(s["table"] == "scores" and s["score"] >= 1 for s in document["scores"])
     assert document["application"]["endorsements"][0]["endorser"] == other
+
+
+@pytest.mark.usefixtures("app_db")
+def test_opt_out_hides_at_once_and_is_not_scored_again(world, cli) -> None:
+    run = snapshots.latest(world.root)
+    leader = cli("top", "--limit", "1", "--json", data_dir=world.root).json()[0]["account"]
+    assert cli("opt-out", leader, data_dir=world.root).code == 0
+    assert leader not in [r["account"] for r in cli("top", "--limit", "50", "--json", data_dir=world.root).json()]
+    assert cli("explain", leader, data_dir=world.root).code == 1
+    assert cli("score", data_dir=world.root).code == 0
+    fresh = snapshots.latest(world.root)
+    assert fresh.path != run.path
+    assert not snapshots.query(f"SELECT 1 FROM read_parquet('{fresh.scores}') WHERE account = ?", [leader])
+    # its reactions count for nobody any more
+    con = world.connect()
+    helped = [a for (a,) in con.execute(
+        "SELECT DISTINCT target FROM events WHERE actor = ? AND target IS NOT NULL AND target <> actor "
+        "AND kind IN ('reply', 'repost', 'quote', 'like', 'mention')", [leader]).fetchall()]
+    con.close()
+    before = {r["account"]: r["reactors"] for r in snapshots.query(f"SELECT account, reactors FROM read_parquet('{run.scores}')")}
+    after = {r["account"]: r["reactors"] for r in snapshots.query(f"SELECT account, reactors FROM read_parquet('{fresh.scores}')")}
+    assert helped and all(after.get(a, 0) == before[a] - 1 for a in helped if a in before)
+    assert cli("opt-in", leader, data_dir=world.root).code == 0
+    assert cli("score", data_dir=world.root).code == 0
+    assert cli("explain", leader, data_dir=world.root).code == 0

@@ -87,13 +87,20 @@ def _kind_case() -> str:
     return "CASE kind " + " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " END"
 
 
-def compute(con: duckdb.DuckDBPyConnection, window: Window) -> Features:
+def compute(con: duckdb.DuckDBPyConnection, window: Window, exclude: set[str] | frozenset[str] = frozenset()) -> Features:
     """Aggregate the window's events into :class:`Features`. Leaves temp tables
-    ``nodes`` (key, idx), ``r`` (reactions by node index) and ``p`` (posts) on ``con``."""
+    ``nodes`` (key, idx), ``r`` (reactions by node index) and ``p`` (posts) on ``con``.
+
+    Accounts in ``exclude`` (opted out) are left out entirely: not scored, and
+    their reactions count for nobody."""
     as_of, start = _ts(window.as_of), _ts(window.start)
     kinds = ", ".join(f"'{k}'" for k in REACTION_KINDS)
     decay = f"pow(0.5, (epoch({as_of}) - epoch(created_at)) / 86400.0 / {float(window.half_life_days)})"
     in_window = f"created_at > {start} AND created_at <= {as_of}"
+    if exclude:
+        con.execute("CREATE OR REPLACE TEMP TABLE _excluded AS SELECT unnest(?::VARCHAR[]) AS key", [sorted(exclude)])
+        in_window += (" AND actor NOT IN (SELECT key FROM _excluded)"
+                      " AND coalesce(target, '') NOT IN (SELECT key FROM _excluded)")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE r_keys AS
         SELECT actor, target, kind, network, parent_post_id, created_at, CAST({decay} AS DOUBLE) AS decay

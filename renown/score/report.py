@@ -36,15 +36,25 @@ def top(store: Store, limit: int = 20, as_of: date | None = None) -> list[dict]:
     run = snapshots.latest(store.root, as_of)
     names = [c["name"] for c in _components(run)]
     points = ", ".join(f"{n}_points" for n in names)
+    hidden = sorted(_hidden(store)) or [""]
     rows = snapshots.query(
-        f"SELECT account, score, {points} FROM read_parquet('{run.scores}') ORDER BY exact DESC, account LIMIT ?", [limit])
+        f"SELECT account, score, {points} FROM read_parquet('{run.scores}') WHERE account NOT IN (SELECT unnest(?)) "
+        "ORDER BY exact DESC, account LIMIT ?", [hidden, limit])
     handles = _handles(store, [r["account"] for r in rows])
     return [{"rank": i, "account": r["account"], "handle": handles.get(r["account"]), "score": r["score"],
              "as_of": run.as_of.isoformat(), **{n: r[f"{n}_points"] for n in names}}
             for i, r in enumerate(rows, start=1)]
 
 
+def _hidden(store: Store) -> set[str]:
+    from renown.privacy import opted_out
+
+    return opted_out(store)
+
+
 def _require(run: snapshots.Run, store: Store, account: str) -> dict:
+    if account in _hidden(store):
+        raise UnknownAccount(f"{account} has opted out of renown")
     row = snapshots.account_row(run, account)
     if row is not None:
         return row
@@ -175,7 +185,8 @@ def top_topic(store: Store, topic: str, limit: int = 20, as_of: date | None = No
     run = snapshots.latest(store.root, as_of)
     wanted = taxonomy().topic_of(topic)
     rows = snapshots.query(f"SELECT account, score, posts, name FROM read_parquet('{run.topics}') WHERE topic = ? "
-                           "ORDER BY exact DESC, account LIMIT ?", [wanted, limit]) if run.topics.exists() else []
+                           "AND account NOT IN (SELECT unnest(?)) ORDER BY exact DESC, account LIMIT ?",
+                           [wanted, sorted(_hidden(store)) or [""], limit]) if run.topics.exists() else []
     if not rows:
         known = snapshots.query(f"SELECT DISTINCT topic FROM read_parquet('{run.topics}') ORDER BY 1") if run.topics.exists() else []
         raise UnknownAccount(f"no scores for topic {topic!r} on {run.as_of}; scored topics: "

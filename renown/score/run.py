@@ -46,7 +46,9 @@ def run_score(store: Store, as_of: date | None = None, window_days: int = 90, ha
     tick = time.perf_counter()
     con = store.connect()
     window = Window(resolve_as_of(con, as_of), window_days, half_life_days)
-    features = compute(con, window)
+    from renown.privacy import opted_out
+
+    features = compute(con, window, exclude=opted_out(store))
     seconds["features"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
