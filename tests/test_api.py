@@ -78,3 +78,30 @@ def test_each_key_is_rate_limited(demo_store) -> None:
 def test_openapi_document_is_served(client) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/v1/leaderboard", "/v1/accounts/{account}", "/v1/admin/stats"} <= set(spec["paths"])
+
+
+def test_privacy_requests_are_for_the_person_or_an_admin(tmp_path) -> None:
+    from renown.ingest.pipeline import ingest
+    from renown.score.run import run_score
+    from renown.simulate import simulate, write_dataset
+    from renown.store import Store
+
+    write_dataset(simulate(accounts=200, days=5, seed=13), tmp_path / "source")
+    store = Store(tmp_path / "data")
+    ingest(store, [tmp_path / "source"])
+    run_score(store)
+    client = TestClient(create_app(store), raise_server_exceptions=False)
+    rows = snapshots.query(f"SELECT account FROM read_parquet('{snapshots.latest(store.root).scores}') "
+                           "ORDER BY exact DESC LIMIT 2")
+    me, someone = rows[0]["account"], rows[1]["account"]
+    mine = auth(create_key(store, "me", "person", account=me))
+    brand = auth(create_key(store, "acme", "brand"))
+    assert client.get(f"/v1/privacy/{me}/export", headers=brand).status_code == 403
+    assert client.get(f"/v1/privacy/{someone}/export", headers=mine).status_code == 403
+    exported = client.get(f"/v1/privacy/{me}/export", headers=mine).json()
+    assert exported["account"] == me and exported["events_received"]
+    assert client.post(f"/v1/privacy/{me}/opt-out", headers=mine).json() == {"account": me, "opted_out": True}
+    assert client.get(f"/v1/accounts/{me}", headers=brand).status_code == 404
+    assert me not in [r["account"] for r in client.get("/v1/leaderboard?limit=100", headers=brand).json()["items"]]
+    erased = client.delete(f"/v1/privacy/{me}", headers=mine).json()
+    assert erased["events"] > 0

@@ -138,6 +138,38 @@ def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burs
         rows = [r for r in rows if r["score"] >= min_score and (network is None or r["account"].startswith(f"{network}:"))]
         return {"items": rows[offset:offset + limit], "offset": offset, "limit": limit}
 
+    privacy = APIRouter(prefix="/v1/privacy", tags=["privacy"])
+
+    def own_or_admin(account: str, key: ApiKey) -> None:
+        if key.role == "admin" or (key.role == "person" and key.account == account):
+            return
+        raise HTTPException(403, "only the person themself (a person key for this account) or an admin may do this")
+
+    @privacy.get("/{account}/export")
+    def export_data(account: str, key: ApiKey = Depends(caller)) -> dict:
+        """Everything renown holds about the account, as one JSON document."""
+        from renown.privacy import export
+
+        own_or_admin(account, key)
+        return export(store, account, db_url)
+
+    @privacy.post("/{account}/opt-out")
+    def opt_out_account(account: str, key: ApiKey = Depends(caller)) -> dict:
+        """Hide the account from every ranking and answer, and stop scoring it."""
+        from renown.privacy import opt_out
+
+        own_or_admin(account, key)
+        opt_out(store, account, db_url)
+        return {"account": account, "opted_out": True}
+
+    @privacy.delete("/{account}")
+    def erase(account: str, key: ApiKey = Depends(caller)) -> dict:
+        """Erase every trace of the account (events, mentions, snapshots, application data)."""
+        from renown.privacy import forget
+
+        own_or_admin(account, key)
+        return forget(store, account, db_url)
+
     admin = APIRouter(prefix="/v1/admin", tags=["admin"])
 
     @admin.get("/stats")
@@ -148,6 +180,6 @@ def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burs
         result["latest_snapshot"] = runs[-1].meta if runs else None
         return result
 
-    for router in (accounts, leaderboard, admin):
+    for router in (accounts, leaderboard, privacy, admin):
         app.include_router(router)
     return app
