@@ -117,7 +117,7 @@ def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burs
     leaderboard = APIRouter(prefix="/v1/leaderboard", tags=["leaderboards"])
 
     @leaderboard.get("")
-    def top(limit: int = Query(20, ge=1, le=500), offset: int = Query(0, ge=0), topic: str | None = None,
+    def top(limit: int = Query(20, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000), topic: str | None = None,
             audience: str | None = None, min_score: int = Query(1, ge=1, le=100), network: str | None = None,
             as_of: date | None = None, key: ApiKey = Depends(role("admin", "brand", "person"))) -> dict:
         """Leaderboard, filtered by topic, audience (brands and admins), score and network; paginated."""
