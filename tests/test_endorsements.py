@@ -63,3 +63,35 @@ def test_endorsements_lift_a_topic_score_within_a_cap(tmp_path, cli, store) -> N
     assert 0 < alice["endorsement_value"] <= 2.0  # capped
     known = cli("topics", "forum:alice", "--json").json()["known_for"]
     assert known[0]["topic"] == "antennas" and known[0]["endorsements"] == 8
+
+
+def test_endorsements_from_a_ring_are_discounted_like_its_reactions(tmp_path, cli, store) -> None:
+    rows = ["event_id,network,kind,actor,target,created_at,post_id,parent_post_id,tags"]
+    n = 0
+    for author in ("alice", "bob"):
+        for d in range(2):
+            rows.append(f"p{author}{d},forum,post,{author},,2026-06-2{d}T10:00:00Z,{author}{d},,antennas")
+        for i in range(3):
+            n += 1
+            rows.append(f"f{n},forum,reply,fan{author}{i},{author},2026-06-22T10:00:00Z,x{n},{author}0,")
+    ring = [f"ring{i}" for i in range(5)]
+    for member in ring:  # a reciprocal ring: they only like each other
+        rows.append(f"p{member},forum,post,{member},,2026-06-20T09:00:00Z,{member}p,,misc")
+    for member in ring:
+        for other in ring:
+            if other != member:
+                n += 1
+                rows.append(f"l{n},forum,like,{member},{other},2026-06-21T09:00:00Z,,{other}p,")
+    for i in range(5):
+        rows.append(f"v{i},forum,post,voter{i},,2026-06-20T09:00:00Z,v{i}p,,misc")
+    (tmp_path / "events.csv").write_text("\n".join(rows) + "\n")
+    assert cli("ingest", tmp_path / "events.csv").code == 0
+    when = datetime(2026, 6, 21, 12, tzinfo=timezone.utc)
+    for i in range(5):
+        endorse(store, f"forum:ring{i}", "forum:alice", "antennas", when)
+        endorse(store, f"forum:voter{i}", "forum:bob", "antennas", when)
+    assert cli("score").code == 0
+    run = snapshots.latest(store.root)
+    rows = {r["account"]: r for r in snapshots.query(f"SELECT * FROM read_parquet('{run.topics}') WHERE topic = 'antennas'")}
+    assert rows["forum:alice"]["endorsements"] == rows["forum:bob"]["endorsements"] == 5
+    assert rows["forum:alice"]["endorsement_value"] < 0.25 * rows["forum:bob"]["endorsement_value"]
