@@ -155,6 +155,7 @@ def compute(con: duckdb.DuckDBPyConnection, window: Window, exclude: set[str] | 
         FROM p LEFT JOIN (SELECT DISTINCT network, parent_post_id FROM r WHERE parent_post_id IS NOT NULL) rp
                ON rp.network = p.network AND rp.parent_post_id = p.post_id
         GROUP BY p.author""", ["posts", "posts_count", "responded"])
+    con.execute("DROP TABLE p")  # posts are aggregated; free them before the numpy phase
     # pairs are unique, so a reactor's distinct targets and reactions come from them; only
     # burst timing needs the individual reactions, and only of reactors active enough to be judged
     src, dst = pairs["src"], pairs["dst"]
