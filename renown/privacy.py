@@ -21,7 +21,6 @@ kept outside renown (the files you ingested) are yours to delete.
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from pathlib import Path
 
@@ -108,7 +107,6 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
         _write_atomic(txn.dir / "COMMIT", orjson.dumps(moves))
         store._apply(moves)
     report["application_rows"] = _forget_application_state(store, account, url)
-    shutil.rmtree(store.root / "_spill", ignore_errors=True)
     return report
 
 

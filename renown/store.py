@@ -124,17 +124,13 @@ class Store:
     def event_files(self) -> list[Path]:
         return sorted(self.events_dir.glob("network=*/day=*/*.parquet")) if self.events_dir.exists() else []
 
-    def connect(self, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with views ``events_all`` (everything stored),
         ``events`` (live: deletes applied, missing targets resolved from the
-        parent post's author), ``accounts`` and ``raw``. With ``memory_limit``
-        (e.g. ``"1500MB"``) DuckDB spills to ``<data dir>/_spill`` beyond it."""
+        parent post's author), ``accounts`` and ``raw``."""
         self.recover_if_unlocked()
         con = duckdb.connect()
         con.execute("SET preserve_insertion_order = false")
-        if memory_limit:
-            con.execute(f"SET memory_limit = '{memory_limit}'")
-            con.execute(f"SET temp_directory = '{self.root / '_spill'}'")
         files = self.event_files()
         if files:
             con.execute(

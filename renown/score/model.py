@@ -205,15 +205,11 @@ def _top_per_group(group: np.ndarray, value: np.ndarray, k: int, tiebreak: np.nd
     return np.asarray(top["i"], dtype=np.int64), np.asarray(top["rank"], dtype=np.int64)
 
 
-#: ``rank`` orders people and posts within a component; a discount row has rank 0 and says how
-#: many ``reactors`` it covers, the ``ring_size`` when it is a ring, and in ``weight`` the per cent removed.
-EVIDENCE_COLUMNS = ("account", "component", "rank", "kind", "ref", "weight", "reactors", "ring_size") + tuple(
-    f"n_{k}" for k in KIND_WEIGHTS)
-
-
 @dataclass
 class Evidence:
-    """Evidence rows as columns; accounts are node indices (``ref`` too, for people)."""
+    """Evidence rows as columns; accounts are node indices (``ref`` too, for people).
+    ``rank`` orders people within a component; a discount row has rank 0, says how many
+    ``reactors`` it covers, the ``ring_size`` when it is a ring, and in ``weight`` the per cent removed."""
 
     account: np.ndarray
     component: list[str]  # one label per block
