@@ -191,10 +191,7 @@ def top_in_audience(store: Store, name: str, limit: int = 20, as_of: date | None
             return []
         return [_row(f, s, exact, reactors, offline, reach, reach_all, index, position.get(only, 0), name, topic, run, None)]
     order = ranked[:limit]
-    con = store.connect()
-    handles = dict(con.execute("SELECT key, handle FROM accounts WHERE key IN (SELECT unnest(?))",
-                               [[f.keys[i] for i in order]]).fetchall())
-    con.close()
+    handles = store.handles([f.keys[i] for i in order])
     return [_row(f, s, exact, reactors, offline, reach, reach_all, i, n, name, topic, run, handles.get(f.keys[i]))
             for n, i in enumerate(order, start=1)]
 

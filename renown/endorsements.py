@@ -49,12 +49,7 @@ def endorse(store: Store, endorser: str, endorsee: str, topic: str, when: dateti
     when = (when or now()).astimezone(timezone.utc)
     if endorser == endorsee:
         raise EndorsementRefused("an account cannot endorse itself")
-    con = store.connect()
-    known = {k for (k,) in con.execute("SELECT key FROM accounts WHERE key IN (?, ?)", [endorser, endorsee]).fetchall()}
-    con.close()
-    missing = [k for k in (endorser, endorsee) if k not in known]
-    if missing:
-        raise RenownError(f"unknown account(s): {', '.join(missing)}")
+    store.require_accounts(endorser, endorsee)
     slug = taxonomy().topic_of(topic)
     with Session(engine_for(store.root, url)) as session, session.begin():
         today = session.scalar(select(func.count()).select_from(Endorsement).where(

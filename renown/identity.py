@@ -157,10 +157,7 @@ def confirm(store: Store, a: str, b: str, url: str | None = None, source: str = 
     """Link ``a`` and ``b`` as one person (joining their existing people); returns the person id."""
     if a == b:
         raise RenownError("an account cannot be linked to itself")
-    known = {k for (k,) in store.connect().execute("SELECT key FROM accounts WHERE key IN (?, ?)", [a, b]).fetchall()}
-    missing = [k for k in (a, b) if k not in known]
-    if missing:
-        raise RenownError(f"unknown account(s): {', '.join(missing)}")
+    store.require_accounts(a, b)
     with _session(store, url) as session, session.begin():
         links = {l.account: l for l in session.scalars(select(IdentityLink).where(IdentityLink.account.in_([a, b])))}
         persons = sorted({l.person for l in links.values()})

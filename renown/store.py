@@ -36,7 +36,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from renown.errors import StoreError
+from renown.errors import RenownError, StoreError
 from renown.events import ACCOUNT_COLUMNS, ACCOUNT_SCHEMA, EVENT_COLUMNS, EVENT_SCHEMA, Account, Event
 
 _STAGING_SCHEMA = EVENT_SCHEMA.append(pa.field("seq", pa.int64()))
@@ -183,6 +183,22 @@ class Store:
                 pass
         except StoreError:
             pass
+
+    def handles(self, keys: list[str]) -> dict[str, str | None]:
+        """Handle of each known account among ``keys``."""
+        if not keys:
+            return {}
+        con = self.connect()
+        rows = con.execute("SELECT key, handle FROM accounts WHERE key IN (SELECT unnest(?))", [list(keys)]).fetchall()
+        con.close()
+        return dict(rows)
+
+    def require_accounts(self, *keys: str) -> None:
+        """Raise unless every key names a known account."""
+        known = self.handles(list(keys))
+        missing = [k for k in keys if k not in known]
+        if missing:
+            raise RenownError(f"unknown account(s): {', '.join(missing)}")
 
     def erase_events(self, account: str) -> int:
         """Remove every event ``account`` made or received, the raw source lines

@@ -23,15 +23,6 @@ def _components(run: snapshots.Run) -> list[dict]:
     return run.meta["components"]
 
 
-def _handles(store: Store, keys: list[str]) -> dict[str, str | None]:
-    if not keys:
-        return {}
-    con = store.connect()
-    rows = con.execute("SELECT key, handle FROM accounts WHERE key IN (SELECT unnest(?))", [keys]).fetchall()
-    con.close()
-    return dict(rows)
-
-
 def top(store: Store, limit: int = 20, as_of: date | None = None) -> list[dict]:
     run = snapshots.latest(store.root, as_of)
     names = [c["name"] for c in _components(run)]
@@ -40,7 +31,7 @@ def top(store: Store, limit: int = 20, as_of: date | None = None) -> list[dict]:
     rows = snapshots.query(
         f"SELECT account, score, {points} FROM read_parquet('{run.scores}') WHERE account NOT IN (SELECT unnest(?)) "
         "ORDER BY exact DESC, account LIMIT ?", [hidden, limit])
-    handles = _handles(store, [r["account"] for r in rows])
+    handles = store.handles([r["account"] for r in rows])
     return [{"rank": i, "account": r["account"], "handle": handles.get(r["account"]), "score": r["score"],
              "as_of": run.as_of.isoformat(), **{n: r[f"{n}_points"] for n in names}}
             for i, r in enumerate(rows, start=1)]
@@ -71,7 +62,7 @@ def explain(store: Store, account: str, as_of: date | None = None) -> dict:
     run = snapshots.latest(store.root, as_of)
     row = _require(run, store, account)
     evidence = snapshots.evidence_rows(run, account)
-    handles = _handles(store, sorted({e["ref"] for e in evidence if e["kind"] == "person"}) + [account])
+    handles = store.handles(sorted({e["ref"] for e in evidence if e["kind"] == "person"}) + [account])
     components = []
     for component in _components(run):
         name = component["name"]
@@ -191,7 +182,7 @@ def top_topic(store: Store, topic: str, limit: int = 20, as_of: date | None = No
         known = snapshots.query(f"SELECT DISTINCT topic FROM read_parquet('{run.topics}') ORDER BY 1") if run.topics.exists() else []
         raise UnknownAccount(f"no scores for topic {topic!r} on {run.as_of}; scored topics: "
                              f"{', '.join(k['topic'] for k in known) or 'none'}")
-    handles = _handles(store, [r["account"] for r in rows])
+    handles = store.handles([r["account"] for r in rows])
     return [{"rank": i, "account": r["account"], "handle": handles.get(r["account"]), "score": r["score"],
              "topic": wanted, "topic_name": r["name"], "posts": r["posts"], "as_of": run.as_of.isoformat()}
             for i, r in enumerate(rows, start=1)]
