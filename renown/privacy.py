@@ -181,7 +181,9 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
         "scores": [],
         "application": {},
     }
-    for run in snapshots_runs(store):
+    from renown.score import snapshots
+
+    for run in snapshots.runs(store.root):
         for kind in ("scores", "topics"):
             path = run.path / f"{kind}.parquet"
             if path.exists():
@@ -201,12 +203,6 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
                                      or_(Endorsement.endorser == account, Endorsement.endorsee == account)))],
             }
     return document
-
-
-def snapshots_runs(store: Store):
-    from renown.score import snapshots
-
-    return snapshots.runs(store.root)
 
 
 def opt_out(store: Store, account: str, url: str | None = None) -> None:
