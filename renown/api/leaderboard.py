@@ -1,0 +1,50 @@
+"""``/v1/leaderboard``: discovery by topic, audience, score range, network and name; paginated."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from renown.api.deps import Context, context, role
+from renown.api.keys import ApiKey
+
+router = APIRouter(prefix="/v1/leaderboard", tags=["leaderboards"])
+
+
+def ranking(ctx: Context, key: ApiKey, *, limit: int = 20, offset: int = 0, topic: str | None = None,
+            audience: str | None = None, min_score: int = 1, max_score: int = 100, network: str | None = None,
+            q: str | None = None, as_of: date | None = None) -> list[dict]:
+    """One page of the ranking the filters select (ranks stay those of the unfiltered board)."""
+    from renown.score.report import top, top_topic
+
+    filtered = min_score > 1 or max_score < 100 or network is not None or bool(q)
+    wanted = offset + limit if not filtered else 100_000  # filters apply to the whole ranking
+    if audience is not None:
+        if key.role == "person":
+            raise HTTPException(403, "audiences belong to brands: this needs the brand or admin role")
+        from renown.audience import top_in_audience
+
+        rows = top_in_audience(ctx.store, audience, wanted, as_of, ctx.db_url, topic=topic)
+    elif topic is not None:
+        rows = top_topic(ctx.store, topic, wanted, as_of)
+    else:
+        rows = top(ctx.store, wanted, as_of)
+    needle = (q or "").lower().lstrip("@")
+    rows = [r for r in rows if min_score <= r["score"] <= max_score
+            and (network is None or r["account"].startswith(f"{network}:"))
+            and (not needle or needle in r["account"].lower() or needle in (r.get("handle") or "").lower())]
+    return rows[offset:offset + limit]
+
+
+@router.get("")
+def leaderboard(limit: int = Query(20, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000),
+                topic: str | None = None, audience: str | None = None, min_score: int = Query(1, ge=1, le=100),
+                max_score: int = Query(100, ge=1, le=100), network: str | None = None,
+                q: str | None = Query(None, max_length=200, description="part of a handle or account key"),
+                as_of: date | None = None, key: ApiKey = Depends(role("admin", "brand", "person")),
+                ctx: Context = Depends(context)) -> dict:
+    """Leaderboard, filtered by topic, audience (brands and admins), score range, network and name; paginated."""
+    items = ranking(ctx, key, limit=limit, offset=offset, topic=topic, audience=audience, min_score=min_score,
+                    max_score=max_score, network=network, q=q, as_of=as_of)
+    return {"items": items, "offset": offset, "limit": limit}
