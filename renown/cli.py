@@ -21,7 +21,7 @@ from renown import __version__, config
 from renown.errors import RenownError
 from renown.ingest.formats import FORMATS
 from renown.ingest.pipeline import IngestReport, ingest
-from renown.simulate import DEMO
+from renown.simulate import DEMO, DEMO_WEEKS
 from renown.store import Store
 
 console = Console(soft_wrap=True)
@@ -167,9 +167,9 @@ def demo_command(store: Store, accounts: int, days: int, seed: int) -> None:
     print_ingest_report(report)
     print_stats(store.stats())
     from renown.score.report import explain, top
-    from renown.score.run import run_score
+    from renown.score.run import run_weekly
 
-    info = run_score(store)
+    info = run_weekly(store, DEMO_WEEKS)[-1]
     console.print(f"\nscored {info.accounts:,} accounts as of {info.run.as_of} (scoring version {info.run.meta['scoring_version']})")
     leaders = top(store, 10)
     print_top(leaders)
@@ -223,13 +223,15 @@ date_option = click.option("--as-of", "as_of", default=None, metavar="DATE",
               help="Score as of the end of this day (YYYY-MM-DD); default: the day of the newest event.")
 @click.option("--window-days", default=90, show_default=True, help="Trailing window of events that count.")
 @click.option("--half-life-days", default=30.0, show_default=True, help="Older reactions count half as much every this many days.")
+@click.option("--weekly", default=0, show_default=True, metavar="N",
+              help="Also write snapshots for the N weeks before, to backfill history.")
 @json_option
 @click.pass_obj
-def score_command(store: Store, as_of: str | None, window_days: int, half_life_days: float, as_json: bool) -> None:
+def score_command(store: Store, as_of: str | None, window_days: int, half_life_days: float, weekly: int, as_json: bool) -> None:
     """Score every account and write a dated snapshot (atomic) stamped with the scoring version."""
-    from renown.score.run import run_score
+    from renown.score.run import run_weekly
 
-    info = run_score(store, _date(as_of), window_days, half_life_days)
+    info = run_weekly(store, max(weekly, 0), _date(as_of), window_days=window_days, half_life_days=half_life_days)[-1]
     meta = info.run.meta
     result = {"as_of": info.run.as_of.isoformat(), "scoring_version": meta["scoring_version"], "accounts": info.accounts,
               "pairs": info.pairs, "snapshot": str(info.run.path), "seconds": {k: round(v, 3) for k, v in info.seconds.items()}}

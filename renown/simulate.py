@@ -62,6 +62,8 @@ TYPES = {
 SYBIL_RING_SIZE = 10
 #: The population `renown demo` generates (and the calibration's reference differs only by seed).
 DEMO = {"accounts": 2000, "days": 30, "seed": 7}
+#: Weekly snapshots the demo writes before its newest, so profiles have a history.
+DEMO_WEEKS = 3
 #: reaction kinds each network's exports can express, with relative weights
 REACTIONS = {
     "twitter": (("repost", 0.45), ("reply", 0.3), ("quote", 0.1), ("mention", 0.15)),

@@ -232,6 +232,25 @@ class Store:
                 total += sum(1 for _ in handle)
         return total
 
+    def ingest_runs(self) -> list[dict]:
+        """The record each committed ingest left (paths, files, loaded, duplicate, quarantined), oldest first."""
+        if not self.ingests_dir.exists():
+            return []
+        return [orjson.loads(p.read_bytes()) for p in sorted(self.ingests_dir.glob("*.json"))]
+
+    def quarantine_summary(self, limit: int = 50) -> list[dict]:
+        """Quarantined records counted by source file, field and reason, most frequent first."""
+        from collections import Counter
+
+        counts: Counter = Counter()
+        for path in sorted(self.quarantine_dir.glob("*.jsonl")) if self.quarantine_dir.exists() else []:
+            with open(path, "rb") as handle:
+                for line in handle:
+                    entry = orjson.loads(line)
+                    counts[(entry.get("source_file"), entry.get("field"), entry.get("reason"))] += 1
+        return [{"source_file": f, "field": fld, "reason": r, "records": n}
+                for (f, fld, r), n in counts.most_common(limit)]
+
     def stats(self) -> dict:
         """Counts for ``renown stats``; the ``--json`` shape is a contract."""
         con = self.connect()

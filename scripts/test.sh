@@ -8,6 +8,9 @@ cd "$root"
 pgdir="$(mktemp -d)"
 trap '"$root/scripts/postgres.sh" stop "$pgdir"; rm -rf "$pgdir"' EXIT
 export RENOWN_TEST_POSTGRES_URL="$("$root/scripts/postgres.sh" start "$pgdir")"
+# Debian's Chromium for the dashboard's browser tests: installed if missing, and required
+export RENOWN_CHROMIUM="$("$root/scripts/chromium.sh")"
+export RENOWN_REQUIRE_BROWSER=1
 status=0
 "$root/.venv/bin/python" -m pytest "$@" || status=$?
 if [ "$status" -eq 5 ]; then

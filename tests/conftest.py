@@ -10,8 +10,8 @@ import pytest
 
 from renown.cli import main
 from renown.ingest.pipeline import ingest
-from renown.score.run import run_score
-from renown.simulate import DEMO, simulate, write_dataset
+from renown.score.run import run_weekly
+from renown.simulate import DEMO, DEMO_WEEKS, simulate, write_dataset
 from renown.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -24,7 +24,7 @@ def demo_store(tmp_path_factory) -> Store:
     write_dataset(simulate(**DEMO), root / "source")
     store = Store(root / "data")
     ingest(store, [root / "source"])
-    run_score(store)
+    run_weekly(store, DEMO_WEEKS)
     return store
 
 

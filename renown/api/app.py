@@ -14,7 +14,8 @@ import logging
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from renown import __version__
 from renown.api.deps import BURST, RATE, Context, RateLimiter
@@ -26,7 +27,11 @@ from renown.store import Store
 log = logging.getLogger("renown.api")
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
+def _error(status: int, code: str, message: str, request: Request | None = None) -> Response:
+    if request is not None and request.url.path.startswith("/ui"):
+        from renown.web.pages import error_page
+
+        return error_page(request, status, message)
     return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
 
 
@@ -36,32 +41,44 @@ def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burs
     app.state.renown = Context(store, db_url, RateLimiter(rate, burst))
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
         codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 429: "rate_limited"}
-        return _error(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail))
+        return _error(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail), request)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", []))
-        return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
+        return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}", request)
 
     @app.exception_handler(UnknownAccount)
     @app.exception_handler(snapshots.NoSnapshot)
-    async def not_found(request: Request, exc: RenownError) -> JSONResponse:
-        return _error(404, "not_found", str(exc))
+    async def not_found(request: Request, exc: RenownError) -> Response:
+        return _error(404, "not_found", str(exc), request)
 
     @app.exception_handler(RenownError)
-    async def domain_error(request: Request, exc: RenownError) -> JSONResponse:
-        return _error(400, "bad_request", str(exc))
+    async def domain_error(request: Request, exc: RenownError) -> Response:
+        return _error(400, "bad_request", str(exc), request)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
-        return _error(500, "internal", "something went wrong on our side; it has been logged")
+        return _error(500, "internal", "something went wrong on our side; it has been logged", request)
 
     from renown.api import accounts, admin, leaderboard, privacy
+    from renown.web import pages
 
-    for module in (accounts, leaderboard, privacy, admin):
+    @app.exception_handler(pages.SignInRequired)
+    async def sign_in(request: Request, exc: pages.SignInRequired) -> Response:
+        from urllib.parse import urlencode
+
+        return RedirectResponse("/ui/login?" + urlencode({"next": exc.next_path}), status_code=303)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> Response:
+        return RedirectResponse("/ui/", status_code=307)
+
+    for module in (accounts, leaderboard, privacy, admin, pages):
         app.include_router(module.router)
+    app.mount("/ui/static", StaticFiles(directory=pages.STATIC), name="static")
     return app

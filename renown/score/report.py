@@ -188,6 +188,15 @@ def top_topic(store: Store, topic: str, limit: int = 20, as_of: date | None = No
             for i, r in enumerate(rows, start=1)]
 
 
+def scored_topics(store: Store, as_of: date | None = None) -> list[dict]:
+    """The topics the snapshot scored, with how many accounts each, most populated first."""
+    run = snapshots.latest(store.root, as_of)
+    if not run.topics.exists():
+        return []
+    return snapshots.query(f"SELECT topic, any_value(name) AS name, count(*) AS accounts FROM read_parquet('{run.topics}') "
+                           "GROUP BY topic ORDER BY accounts DESC, topic")
+
+
 def topics(store: Store, account: str, as_of: date | None = None, limit: int = 5) -> dict:
     """What ``account`` is known for: its topic scores, each with the posts and people behind it."""
     from renown.topics import taxonomy

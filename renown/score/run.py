@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime, timezone
+from datetime import date, datetime, time as dtime, timedelta, timezone
 
 import numpy as np
 import pyarrow as pa
@@ -39,6 +39,15 @@ def resolve_as_of(con, as_of: date | None) -> datetime:
     if newest is None:
         raise RenownError("the event log is empty: run `renown ingest` (or `renown demo`) first")
     return end_of_day(newest.astimezone(timezone.utc).date())
+
+
+def run_weekly(store: Store, weeks: int, as_of: date | None = None, **options) -> list[RunInfo]:
+    """Snapshots for the ``weeks`` weeks before ``as_of`` and for ``as_of`` itself, oldest
+    first: backfills the history that profiles chart and "since last week" compares to."""
+    con = store.connect()
+    end = resolve_as_of(con, as_of).date()
+    con.close()
+    return [run_score(store, end - timedelta(weeks=w), **options) for w in range(weeks, -1, -1)]
 
 
 def run_score(store: Store, as_of: date | None = None, window_days: int = 90, half_life_days: float = 30.0) -> RunInfo:

@@ -1,0 +1,269 @@
+"""The web dashboard: sign-in, profile, discovery (filter, compare, CSV export) and
+admin pages — through the ASGI app, and in a real browser (Debian's Chromium driven
+by Playwright), with screenshots of every page saved under test-artifacts/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from renown.api import create_app
+from renown.api.keys import create_key
+from renown.score.report import explain, history, top, top_topic
+
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def keys(demo_store) -> dict[str, str]:
+    leader = top(demo_store, 1)[0]["account"]
+    return {"admin": create_key(demo_store, "ops", "admin"), "brand": create_key(demo_store, "acme", "brand"),
+            "person": create_key(demo_store, "me", "person", account=leader), "leader": leader}
+
+
+@pytest.fixture
+def client(demo_store) -> TestClient:
+    return TestClient(create_app(demo_store), raise_server_exceptions=False)
+
+
+def signed_in(client: TestClient, key: str) -> TestClient:
+    response = client.post("/ui/login", data={"key": key, "next": "/ui/"}, follow_redirects=False)
+    assert response.status_code == 303
+    return client
+
+
+# -- through the ASGI app ------------------------------------------------------------------
+
+def test_pages_redirect_to_sign_in_and_keep_where_you_were_going(client) -> None:
+    response = client.get("/ui/discover?topic=football", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/ui/login?next=%2Fui%2Fdiscover%3Ftopic%3Dfootball"
+    assert client.get("/", follow_redirects=False).headers["location"] == "/ui/"
+
+
+def test_sign_in_sets_a_private_cookie_and_refuses_bad_keys(client, keys) -> None:
+    bad = client.post("/ui/login", data={"key": "rk_1_wrong", "next": "/ui/"})
+    assert bad.status_code == 401 and "not accepted" in bad.text
+    good = client.post("/ui/login", data={"key": keys["brand"], "next": "//evil.example/"}, follow_redirects=False)
+    assert good.headers["location"] == "/ui/"  # no open redirect
+    cookie = good.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/ui" in cookie
+    out = client.post("/ui/logout", follow_redirects=False)
+    assert out.headers["location"] == "/ui/login"
+    assert client.get("/ui/discover", follow_redirects=False).status_code == 303
+
+
+def test_home_sends_each_role_to_its_page(client, keys) -> None:
+    for role, where in (("person", f"/ui/accounts/{keys['leader']}"), ("brand", "/ui/discover"), ("admin", "/ui/admin")):
+        signed_in(client, keys[role])
+        assert client.get("/ui/", follow_redirects=False).headers["location"] == where
+
+
+def test_errors_on_pages_are_pages_not_json(client, keys) -> None:
+    signed_in(client, keys["brand"])
+    missing = client.get("/ui/accounts/twitter:nobody-at-all")
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"] and "no score" in missing.text
+    assert client.get("/ui/admin").status_code == 403
+    assert client.get(f"/ui/compare?account={keys['leader']}").status_code == 422
+
+
+def test_csv_export_is_the_filtered_ranking(client, keys, demo_store) -> None:
+    signed_in(client, keys["brand"])
+    response = client.get("/ui/discover.csv?topic=football&min_score=20")
+    assert response.headers["content-disposition"].startswith("attachment")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    expected = [r for r in top_topic(demo_store, "football", 100_000) if r["score"] >= 20]
+    assert [r["account"] for r in rows] == [r["account"] for r in expected]
+    assert {"rank", "account", "handle", "score", "topic"} <= set(rows[0])
+
+
+# -- in a real browser ----------------------------------------------------------------------
+
+def _chromium() -> str | None:
+    return os.environ.get("RENOWN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def live(demo_store):
+    """``renown serve``'s app on a loopback port, in a thread."""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(demo_store), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = _chromium()
+    if executable is None:
+        if os.environ.get("RENOWN_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is required (RENOWN_REQUIRE_BROWSER) but not installed: apt-get install chromium")
+        pytest.skip("no Chromium: ./scripts/test.sh installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, live):
+    """A fresh browser tab that refuses (and records) any request leaving the machine."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    tab = context.new_page()
+    tab.outside = []
+
+    def only_loopback(route) -> None:
+        if route.request.url.startswith(live):
+            route.continue_()
+        else:
+            tab.outside.append(route.request.url)
+            route.abort()
+
+    tab.route("**/*", only_loopback)
+    yield tab
+    assert tab.outside == [], f"the dashboard asked the internet for {tab.outside}"
+    context.close()
+
+
+def sign_in(page, live: str, key: str) -> None:
+    page.goto(f"{live}/ui/")
+    assert "/ui/login" in page.url
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+def shoot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+AUDIT = """() => {
+  const rgb = c => { const m = c.match(/rgba?\\(([^)]+)\\)/); const v = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+                     return {r: v[0], g: v[1], b: v[2], a: v.length > 3 ? v[3] : 1}; };
+  const lum = c => { const f = x => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); };
+                     return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const background = el => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor);
+                             if (c.a > 0) return c; } return {r: 255, g: 255, b: 255, a: 1}; };
+  const problems = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (el instanceof SVGElement || !el.getClientRects().length) continue;
+    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const style = getComputedStyle(el);
+    const a = lum(rgb(style.color)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+    const needed = size >= 24 || (size >= 18.66 && bold) ? 3 : 4.5;
+    if (ratio < needed) problems.push(`contrast ${ratio.toFixed(2)} < ${needed}: ${el.tagName} "${el.textContent.trim().slice(0, 30)}"`);
+  }
+  for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+    const labelled = (el.id && document.querySelector(`label[for="${el.id}"]`)) || el.getAttribute("aria-label");
+    if (!labelled) problems.push(`unlabelled ${el.tagName} ${el.name}`);
+  }
+  for (const svg of document.querySelectorAll("svg")) {
+    if (svg.getAttribute("aria-hidden") !== "true" && !(svg.getAttribute("role") === "img" && svg.querySelector("title")))
+      problems.push(`svg without role=img and a title: ${svg.getAttribute("class")}`);
+  }
+  if (!document.documentElement.lang) problems.push("no lang on <html>");
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) problems.push(`scrolls sideways: ${document.documentElement.scrollWidth}px`);
+  return problems;
+}"""
+
+
+def audit(page) -> None:
+    """Accessibility and layout checks every page must pass: WCAG AA text contrast, labelled
+    form fields, described charts, a page language, no sideways scrolling, and a skip link
+    that keyboard users reach first."""
+    assert page.evaluate(AUDIT) == []
+    page.goto(page.url.split("#")[0])  # start keyboard navigation from the top of a fresh page
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_person_sees_their_profile_explained(page, live, keys, demo_store) -> None:
+    sign_in(page, live, keys["person"])
+    account = keys["leader"]
+    assert page.url.endswith(f"/ui/accounts/{account}")
+    expected = explain(demo_store, account)
+    assert page.locator("svg.gauge title").text_content() == f"renown score: {expected['score']} out of 100"
+    points = [float(x) for x in page.locator("table >> nth=0 >> tbody td.num").all_text_contents()]
+    assert points == [c["points"] for c in expected["components"]]
+    assert round(expected["base"] + sum(points)) == expected["score"]
+    assert page.locator("svg.history circle").count() == len(history(demo_store, account)) == 4
+    assert "since last week" in page.get_by_role("heading", name="What changed since last week").text_content()
+    assert page.locator("#change-h + p.change").count() == 1
+    audit(page)
+    shoot(page, "profile")
+    page.set_viewport_size({"width": 375, "height": 800})
+    audit(page)
+    shoot(page, "profile-phone")
+
+
+def test_brand_filters_compares_and_exports(page, live, keys, demo_store) -> None:
+    sign_in(page, live, keys["brand"])
+    assert page.url.endswith("/ui/discover")
+    audit(page)
+    shoot(page, "discover")
+    page.get_by_label("Topic").select_option("football")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_load_state()
+    shown = page.locator("table.results tbody tr td:nth-child(3) a").all_text_contents()
+    expected = top_topic(demo_store, "football", 25)
+    assert shown == [r["handle"] or r["account"] for r in expected]
+    shoot(page, "discover-football")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert [r["account"] for r in rows][:25] == [r["account"] for r in expected]
+    first, second = expected[0], expected[1]
+    page.get_by_label(f"Compare {first['handle'] or first['account']}").check()
+    page.get_by_label(f"Compare {second['handle'] or second['account']}").check()
+    page.get_by_role("button", name="Compare selected").click()
+    page.wait_for_load_state()
+    assert "/ui/compare" in page.url
+    compared = page.locator("table.compare tbody tr")
+    assert compared.count() == 2
+    assert compared.nth(0).locator("td.num strong").text_content() == str(explain(demo_store, first["account"])["score"])
+    audit(page)
+    shoot(page, "compare")
+    page.goto(f"{live}/ui/admin")
+    assert page.get_by_role("heading", name="Not allowed").count() == 1
+
+
+def test_admin_sees_sources_runs_and_quarantine(page, live, keys, demo_store) -> None:
+    sign_in(page, live, keys["admin"])
+    assert page.url.endswith("/ui/admin")
+    stats = demo_store.stats()
+    facts = dict(zip(page.locator("dl.facts dt").all_text_contents(), page.locator("dl.facts dd").all_text_contents()))
+    assert facts["Events"] == f"{stats['events']:,}" and facts["Quarantined records"] == f"{stats['quarantined']:,}"
+    runs = page.get_by_role("heading", name="Scoring runs").locator("xpath=..").locator("tbody tr")
+    assert runs.count() == 4
+    assert page.get_by_role("heading", name="Data sources").locator("xpath=..").locator("tbody tr").count() > 5
+    audit(page)
+    shoot(page, "admin")
