@@ -1,5 +1,5 @@
-"""Application state — audiences today; consent, endorsements, campaigns and API
-keys as they land — in a SQL database through SQLAlchemy.
+"""Application state — audiences, opt-outs and opt-ins, minors, consent, endorsements
+and API keys — in a SQL database through SQLAlchemy.
 
 The database is ``$RENOWN_DATABASE_URL`` when set (e.g.
 ``postgresql+psycopg://user@host/renown``), else the SQLite file
@@ -58,6 +58,25 @@ class OptOut(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class OptIn(Base):
+    """An account that asked to be scored (needed when the policy scores only opted-in people)."""
+
+    __tablename__ = "opt_ins"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(400), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Minor(Base):
+    """An account known to belong to a child: never scored or shown while the policy excludes minors."""
+
+    __tablename__ = "minors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(400), unique=True)
+    source: Mapped[str] = mapped_column(String(200))  # who said so: an operator, a guardian request, a source flag
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def engine_for(data_dir: Path, url: str | None = None) -> Engine:
     url = url or os.environ.get(ENV_URL) or f"sqlite:///{Path(data_dir).resolve() / 'renown.db'}"
     if url.startswith("sqlite:///"):
@@ -76,4 +95,4 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-__all__ = ["Audience", "AudienceMember", "Base", "Session", "engine_for", "has_database", "select", "now"]
+__all__ = ["Audience", "AudienceMember", "Base", "Minor", "OptIn", "OptOut", "Session", "engine_for", "has_database", "select", "now"]

@@ -149,7 +149,9 @@ def top_in_audience(store: Store, name: str, limit: int = 20, as_of: date | None
     run = snapshots.latest(store.root, as_of)
     con = store.connect()
     window = Window(end_of_day(run.as_of), int(run.meta.get("window_days", 90)), float(run.meta.get("half_life_days", 30)))
-    f = compute(con, window)
+    from renown.policy import scope
+
+    f = compute(con, window, scope(store.root, url))
     s = score(f)
     c = s.context
     in_topic = np.ones(len(f.src), dtype=bool)

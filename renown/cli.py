@@ -487,11 +487,59 @@ def opt_out_command(store: Store, account: str) -> None:
 @click.argument("account")
 @click.pass_obj
 def opt_in_command(store: Store, account: str) -> None:
-    """Undo an opt-out: ACCOUNT is scored again from the next `renown score`."""
+    """ACCOUNT wants to be scored: undoes an opt-out, and is what an opted-in-only policy needs."""
     from renown.privacy import opt_in
 
     opt_in(store, account)
-    console.print(f"{account} opted back in")
+    console.print(f"{account} opted in: scored from the next `renown score`")
+
+
+@app.command("minor")
+@click.argument("account")
+@click.option("--clear", is_flag=True, help="Remove the flag (the account is an adult after all).")
+@click.option("--source", default="operator", show_default=True, help="Who said so: operator, guardian, a source's flag.")
+@click.pass_obj
+def minor_command(store: Store, account: str, clear: bool, source: str) -> None:
+    """Flag ACCOUNT as a child's: never scored or shown while the policy excludes minors (the default)."""
+    from renown.policy import flag_minor, unflag_minor
+
+    if clear:
+        unflag_minor(store.root, account)
+        console.print(f"{account} is no longer flagged as a minor")
+    else:
+        flag_minor(store.root, account, source)
+        console.print(f"{account} flagged as a minor: hidden now, left out of the next `renown score`")
+
+
+@app.command("policy")
+@click.option("--only-opted-in/--everyone", default=None,
+              help="Score only people who opted in, or everyone who has not opted out.")
+@click.option("--exclude-minors/--include-minors", default=None, help="Leave accounts flagged as minors out (default).")
+@json_option
+@click.pass_obj
+def policy_command(store: Store, only_opted_in: bool | None, exclude_minors: bool | None, as_json: bool) -> None:
+    """Show or change who may be scored (kept in policy.toml in the data directory).
+
+    \b
+    renown policy                     show the policy
+    renown policy --only-opted-in     score only people who ran `renown opt-in`
+    renown policy --everyone          everyone but opt-outs (and minors)
+    """
+    from dataclasses import asdict, replace
+
+    from renown.policy import load, save
+
+    policy = load(store.root)
+    if only_opted_in is not None or exclude_minors is not None:
+        changes = {k: v for k, v in (("only_opted_in", only_opted_in), ("exclude_minors", exclude_minors)) if v is not None}
+        policy = replace(policy, **changes)
+        save(store.root, policy)
+    if as_json:
+        _print_json(asdict(policy))
+        return
+    console.print(f"score only opted-in people: {'yes' if policy.only_opted_in else 'no'}; "
+                  f"exclude minors: {'yes' if policy.exclude_minors else 'no'} "
+                  "(takes effect in answers now, in scores from the next `renown score`)")
 
 
 @app.command("export")

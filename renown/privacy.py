@@ -9,7 +9,11 @@ application database:
   (``[erased]``), raw lines and quarantined records naming it are dropped;
 * its rows and evidence in every score snapshot;
 * its audience memberships, identity links, endorsements given or received,
-  and API keys bound to it.
+  API keys bound to it, and its opt-in.
+
+Kept, because they are what stops renown processing the person again if their
+data is ingested anew: an opt-out and a minor flag (each is the account key
+alone, in the application database).
 
 Identifiers searched for: the account key, its handle and display name, and
 its native id when that is long enough (six characters or more) not to match
@@ -115,7 +119,7 @@ def _forget_application_state(store: Store, account: str, url: str | None) -> in
     from sqlalchemy.orm import Session
 
     from renown.api.keys import ApiKey
-    from renown.appdb import AudienceMember, engine_for, has_database
+    from renown.appdb import AudienceMember, OptIn, engine_for, has_database
     from renown.endorsements import Endorsement
     from renown.identity import IdentityLink
 
@@ -128,6 +132,7 @@ def _forget_application_state(store: Store, account: str, url: str | None) -> in
             delete(IdentityLink).where(IdentityLink.account == account),
             delete(Endorsement).where(or_(Endorsement.endorser == account, Endorsement.endorsee == account)),
             delete(ApiKey).where(ApiKey.account == account),
+            delete(OptIn).where(OptIn.account == account),
         ):
             removed += session.execute(statement).rowcount or 0
     return removed
@@ -162,7 +167,7 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
     from sqlalchemy import or_, select
     from sqlalchemy.orm import Session
 
-    from renown.appdb import AudienceMember, engine_for, has_database
+    from renown.appdb import AudienceMember, Minor, OptIn, OptOut, engine_for, has_database
     from renown.endorsements import Endorsement
     from renown.identity import IdentityLink
 
@@ -201,39 +206,36 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
                                   "created_at": e.created_at.isoformat()}
                                  for e in session.scalars(select(Endorsement).where(
                                      or_(Endorsement.endorser == account, Endorsement.endorsee == account)))],
+                "participation": {
+                    "opted_out": session.scalar(select(OptOut).where(OptOut.account == account)) is not None,
+                    "opted_in": session.scalar(select(OptIn).where(OptIn.account == account)) is not None,
+                    "flagged_minor": session.scalar(select(Minor).where(Minor.account == account)) is not None,
+                },
             }
     return document
 
 
 def opt_out(store: Store, account: str, url: str | None = None) -> None:
     """Stop scoring ``account`` and hide it from every ranking and answer (until it opts back in)."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
+    from renown.appdb import OptIn, OptOut
 
-    from renown.appdb import OptOut, engine_for, now
-
-    with Session(engine_for(store.root, url)) as session, session.begin():
-        if session.scalar(select(OptOut).where(OptOut.account == account)) is None:
-            session.add(OptOut(account=account, created_at=now()))
+    _choose(store, account, url, record=OptOut, undo=OptIn)
 
 
 def opt_in(store: Store, account: str, url: str | None = None) -> None:
-    from sqlalchemy import delete
+    """Undo an opt-out, and record the wish to be scored (what an opted-in-only policy needs)."""
+    from renown.appdb import OptIn, OptOut
+
+    _choose(store, account, url, record=OptIn, undo=OptOut)
+
+
+def _choose(store: Store, account: str, url: str | None, record, undo) -> None:
+    from sqlalchemy import delete, select
     from sqlalchemy.orm import Session
 
-    from renown.appdb import OptOut, engine_for
+    from renown.appdb import engine_for, now
 
     with Session(engine_for(store.root, url)) as session, session.begin():
-        session.execute(delete(OptOut).where(OptOut.account == account))
-
-
-def opted_out(store: Store, url: str | None = None) -> set[str]:
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
-
-    from renown.appdb import OptOut, engine_for, has_database
-
-    if not has_database(store.root, url):
-        return set()
-    with Session(engine_for(store.root, url)) as session:
-        return set(session.scalars(select(OptOut.account)))
+        session.execute(delete(undo).where(undo.account == account))
+        if session.scalar(select(record).where(record.account == account)) is None:
+            session.add(record(account=account, created_at=now()))

@@ -105,3 +105,18 @@ def test_privacy_requests_are_for_the_person_or_an_admin(tmp_path) -> None:
     assert me not in [r["account"] for r in client.get("/v1/leaderboard?limit=100", headers=brand).json()["items"]]
     erased = client.delete(f"/v1/privacy/{me}", headers=mine).json()
     assert erased["events"] > 0
+
+
+def test_admin_sets_policy_and_flags_minors(client, demo_store) -> None:
+    admin, brand = create_key(demo_store, "ops", "admin"), create_key(demo_store, "acme", "brand")
+    assert client.put("/v1/admin/policy?only_opted_in=true", headers=auth(brand)).status_code == 403
+    assert client.get("/v1/admin/policy", headers=auth(admin)).json() == {"only_opted_in": False, "exclude_minors": True}
+    child = client.get("/v1/leaderboard?limit=1&offset=3", headers=auth(brand)).json()["items"][0]["account"]
+    assert client.put(f"/v1/admin/minors/{child}", headers=auth(admin)).json() == {"account": child, "minor": True}
+    try:
+        shown = [r["account"] for r in client.get("/v1/leaderboard?limit=50", headers=auth(brand)).json()["items"]]
+        assert child not in shown
+        assert client.get(f"/v1/accounts/{child}", headers=auth(brand)).status_code == 404
+    finally:
+        client.delete(f"/v1/admin/minors/{child}", headers=auth(admin))
+    assert client.get(f"/v1/accounts/{child}", headers=auth(brand)).status_code == 200

@@ -82,3 +82,56 @@ def test_opt_out_hides_at_once_and_is_not_scored_again(world, cli) -> None:
     assert cli("opt-in", leader, data_dir=world.root).code == 0
     assert cli("score", data_dir=world.root).code == 0
     assert cli("explain", leader, data_dir=world.root).code == 0
+
+
+def _scored(store: Store) -> set[str]:
+    return {r["account"] for r in snapshots.query(f"SELECT account FROM read_parquet('{snapshots.latest(store.root).scores}')")}
+
+
+def test_minors_are_hidden_at_once_and_never_scored(world, cli) -> None:
+    leaders = [r["account"] for r in cli("top", "--limit", "3", "--json", data_dir=world.root).json()]
+    child = leaders[1]
+    assert cli("minor", child, "--source", "guardian", data_dir=world.root).code == 0
+    assert child not in [r["account"] for r in cli("top", "--limit", "50", "--json", data_dir=world.root).json()]
+    refused = cli("explain", child, data_dir=world.root)
+    assert refused.code == 1 and "not scored or shown" in refused.err
+    assert cli("score", data_dir=world.root).code == 0
+    assert child not in _scored(world)
+    assert cli("export", child, data_dir=world.root).json()["application"]["participation"]["flagged_minor"] is True
+    # a policy that includes minors scores them again; clearing the flag does too
+    assert cli("policy", "--include-minors", data_dir=world.root).code == 0
+    assert cli("score", data_dir=world.root).code == 0
+    assert child in _scored(world)
+    assert cli("policy", "--exclude-minors", data_dir=world.root).code == 0
+    assert cli("minor", child, "--clear", data_dir=world.root).code == 0
+    assert cli("explain", child, data_dir=world.root).code == 0
+
+
+def test_opted_in_only_policy_scores_only_people_who_opted_in(world, cli) -> None:
+    everyone = cli("top", "--limit", "40", "--json", data_dir=world.root).json()
+    volunteers = [r["account"] for r in everyone[:40:2]]
+    for account in volunteers:
+        assert cli("opt-in", account, data_dir=world.root).code == 0
+    assert cli("policy", "--only-opted-in", "--json", data_dir=world.root).json() == {"only_opted_in": True, "exclude_minors": True}
+    shown = [r["account"] for r in cli("top", "--limit", "100", "--json", data_dir=world.root).json()]
+    assert set(shown) == set(volunteers)  # answers follow the policy before any rescoring
+    assert cli("explain", everyone[1]["account"], data_dir=world.root).code == 1
+    assert cli("score", data_dir=world.root).code == 0
+    assert _scored(world) <= set(volunteers)
+    # only events between volunteers were read: nobody else's reactions count
+    con = world.connect()
+    run = snapshots.latest(world.root)
+    for row in snapshots.query(f"SELECT account, reactors FROM read_parquet('{run.scores}')"):
+        from_volunteers = con.execute(
+            "SELECT count(DISTINCT actor) FROM events WHERE target = ? AND actor IN (SELECT unnest(?)) AND actor <> target "
+            "AND kind IN ('reply', 'repost', 'quote', 'like', 'mention')", [row["account"], volunteers]).fetchone()[0]
+        assert row["reactors"] <= from_volunteers
+    con.close()
+    assert cli("policy", "--everyone", data_dir=world.root).code == 0
+    assert len(cli("top", "--limit", "100", "--json", data_dir=world.root).json()) == 20  # the snapshot holds only volunteers
+
+
+def test_a_broken_policy_file_is_a_clear_error(world, cli) -> None:
+    (world.root / "policy.toml").write_text("[scoring]\nonly_opted_in = 'yes'\n")
+    result = cli("top", data_dir=world.root)
+    assert result.code == 1 and "policy.toml" in result.err and "true or false" in result.err

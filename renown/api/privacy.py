@@ -26,6 +26,14 @@ def opt_out(account: str, key: ApiKey = Depends(caller), ctx: Context = Depends(
     return {"account": account, "opted_out": True}
 
 
+@router.post("/{account}/opt-in")
+def opt_in(account: str, key: ApiKey = Depends(caller), ctx: Context = Depends(context)) -> dict:
+    """Undo an opt-out and ask to be scored (what an opted-in-only policy needs)."""
+    own_or_admin(account, key)
+    privacy.opt_in(ctx.store, account, ctx.db_url)
+    return {"account": account, "opted_out": False, "opted_in": True}
+
+
 @router.delete("/{account}")
 def erase(account: str, key: ApiKey = Depends(caller), ctx: Context = Depends(context)) -> dict:
     """Erase every trace of the account (events, mentions, snapshots, application data)."""

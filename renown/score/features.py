@@ -15,11 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 
 from renown.events import ANONYMOUS, OFFLINE_KINDS, REACTION_KINDS
+
+if TYPE_CHECKING:
+    from renown.policy import Scope
 
 KIND_WEIGHTS = {"reply": 1.0, "quote": 1.0, "repost": 0.8, "mention": 0.6, "like": 0.4}
 #: Two reactions by one account less than this many seconds apart count as a burst.
@@ -87,20 +91,25 @@ def _kind_case() -> str:
     return "CASE kind " + " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " END"
 
 
-def compute(con: duckdb.DuckDBPyConnection, window: Window, exclude: set[str] | frozenset[str] = frozenset()) -> Features:
+def compute(con: duckdb.DuckDBPyConnection, window: Window, scope: "Scope | None" = None) -> Features:
     """Aggregate the window's events into :class:`Features`. Leaves temp tables
     ``nodes`` (key, idx), ``r`` (reactions by node index) and ``p`` (posts) on ``con``.
 
-    Accounts in ``exclude`` (opted out) are left out entirely: not scored, and
-    their reactions count for nobody."""
+    Accounts ``scope`` does not allow (opted out, minors, or not opted in under an
+    opted-in-only policy: :mod:`renown.policy`) are left out entirely: not scored,
+    and their reactions count for nobody."""
     as_of, start = _ts(window.as_of), _ts(window.start)
     kinds = ", ".join(f"'{k}'" for k in REACTION_KINDS)
     decay = f"pow(0.5, (epoch({as_of}) - epoch(created_at)) / 86400.0 / {float(window.half_life_days)})"
     in_window = f"created_at > {start} AND created_at <= {as_of}"
-    if exclude:
-        con.execute("CREATE OR REPLACE TEMP TABLE _excluded AS SELECT unnest(?::VARCHAR[]) AS key", [sorted(exclude)])
+    if scope is not None and scope.excluded:
+        con.execute("CREATE OR REPLACE TEMP TABLE _excluded AS SELECT unnest(?::VARCHAR[]) AS key", [sorted(scope.excluded)])
         in_window += (" AND actor NOT IN (SELECT key FROM _excluded)"
                       " AND coalesce(target, '') NOT IN (SELECT key FROM _excluded)")
+    if scope is not None and scope.only is not None:
+        con.execute("CREATE OR REPLACE TEMP TABLE _only AS SELECT unnest(?::VARCHAR[]) AS key", [sorted(scope.only) or [""]])
+        in_window += (" AND actor IN (SELECT key FROM _only)"
+                      " AND (target IS NULL OR target IN (SELECT key FROM _only))")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE r_keys AS
         SELECT actor, target, kind, network, parent_post_id, created_at, CAST({decay} AS DOUBLE) AS decay

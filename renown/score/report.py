@@ -27,25 +27,35 @@ def top(store: Store, limit: int = 20, as_of: date | None = None) -> list[dict]:
     run = snapshots.latest(store.root, as_of)
     names = [c["name"] for c in _components(run)]
     points = ", ".join(f"{n}_points" for n in names)
-    hidden = sorted(_hidden(store)) or [""]
+    visible, params = _visible(store)
     rows = snapshots.query(
-        f"SELECT account, score, {points} FROM read_parquet('{run.scores}') WHERE account NOT IN (SELECT unnest(?)) "
-        "ORDER BY exact DESC, account LIMIT ?", [hidden, limit])
+        f"SELECT account, score, {points} FROM read_parquet('{run.scores}') WHERE {visible} "
+        "ORDER BY exact DESC, account LIMIT ?", [*params, limit])
     handles = store.handles([r["account"] for r in rows])
     return [{"rank": i, "account": r["account"], "handle": handles.get(r["account"]), "score": r["score"],
              "as_of": run.as_of.isoformat(), **{n: r[f"{n}_points"] for n in names}}
             for i, r in enumerate(rows, start=1)]
 
 
-def _hidden(store: Store) -> set[str]:
-    from renown.privacy import opted_out
+def _visible(store: Store) -> tuple[str, list]:
+    """A SQL condition on ``account`` (and its parameters): who the privacy policy lets
+    answers show now — a snapshot may predate an opt-out."""
+    from renown.policy import scope
 
-    return opted_out(store)
+    allowed = scope(store.root)
+    condition, params = "account NOT IN (SELECT unnest(?))", [sorted(allowed.excluded) or [""]]
+    if allowed.only is not None:
+        condition += " AND account IN (SELECT unnest(?))"
+        params.append(sorted(allowed.only) or [""])
+    return condition, params
 
 
 def _require(run: snapshots.Run, store: Store, account: str) -> dict:
-    if account in _hidden(store):
-        raise UnknownAccount(f"{account} has opted out of renown")
+    from renown.policy import scope
+
+    allowed = scope(store.root)
+    if not allowed.allows(account):
+        raise UnknownAccount(allowed.why_not(account))
     row = snapshots.account_row(run, account)
     if row is not None:
         return row
@@ -175,9 +185,10 @@ def top_topic(store: Store, topic: str, limit: int = 20, as_of: date | None = No
 
     run = snapshots.latest(store.root, as_of)
     wanted = taxonomy().topic_of(topic)
+    visible, params = _visible(store)
     rows = snapshots.query(f"SELECT account, score, posts, name FROM read_parquet('{run.topics}') WHERE topic = ? "
-                           "AND account NOT IN (SELECT unnest(?)) ORDER BY exact DESC, account LIMIT ?",
-                           [wanted, sorted(_hidden(store)) or [""], limit]) if run.topics.exists() else []
+                           f"AND {visible} ORDER BY exact DESC, account LIMIT ?",
+                           [wanted, *params, limit]) if run.topics.exists() else []
     if not rows:
         known = snapshots.query(f"SELECT DISTINCT topic FROM read_parquet('{run.topics}') ORDER BY 1") if run.topics.exists() else []
         raise UnknownAccount(f"no scores for topic {topic!r} on {run.as_of}; scored topics: "

@@ -55,9 +55,9 @@ def run_score(store: Store, as_of: date | None = None, window_days: int = 90, ha
     tick = time.perf_counter()
     con = store.connect()
     window = Window(resolve_as_of(con, as_of), window_days, half_life_days)
-    from renown.privacy import opted_out
+    from renown.policy import scope
 
-    features = compute(con, window, exclude=opted_out(store))
+    features = compute(con, window, scope(store.root))
     seconds["features"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
