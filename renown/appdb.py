@@ -13,7 +13,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, create_engine, select
+from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -82,8 +82,15 @@ def engine_for(data_dir: Path, url: str | None = None) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _secure_delete)
     Base.metadata.create_all(engine)
     return engine
+
+
+def _secure_delete(connection, _record) -> None:
+    """SQLite overwrites deleted rows with zeros, so an erased person is not left in free pages."""
+    connection.execute("PRAGMA secure_delete = ON")
 
 
 def has_database(data_dir: Path, url: str | None = None) -> bool:

@@ -76,3 +76,17 @@ def in_window(store: Store, start: datetime, end: datetime, url: str | None = No
                                .order_by(Endorsement.id)).all()
     # SQLite keeps no time zone: every stored time is UTC
     return [(a, b, t, w if w.tzinfo else w.replace(tzinfo=timezone.utc)) for a, b, t, w in rows]
+
+
+def endorsements_of(store: Store, account: str, url: str | None = None) -> dict:
+    """Endorsements ``account`` received and gave, newest first."""
+    if not has_database(store.root, url):
+        return {"account": account, "received": [], "given": []}
+    with Session(engine_for(store.root, url)) as session:
+        def listed(column, other) -> list[dict]:
+            rows = session.scalars(select(Endorsement).where(column == account).order_by(Endorsement.created_at.desc(),
+                                                                                          Endorsement.id.desc()))
+            return [{other: getattr(e, other), "topic": e.topic, "created_at": e.created_at.isoformat()} for e in rows]
+
+        return {"account": account, "received": listed(Endorsement.endorsee, "endorser"),
+                "given": listed(Endorsement.endorser, "endorsee")}

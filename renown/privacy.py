@@ -9,7 +9,8 @@ application database:
   (``[erased]``), raw lines and quarantined records naming it are dropped;
 * its rows and evidence in every score snapshot;
 * its audience memberships, identity links, endorsements given or received,
-  API keys bound to it, and its opt-in.
+  API keys bound to it, its opt-in, and its contact details, consents and
+  the log of releases to brands.
 
 Kept, because they are what stops renown processing the person again if their
 data is ingested anew: an opt-out and a minor flag (each is the account key
@@ -120,6 +121,7 @@ def _forget_application_state(store: Store, account: str, url: str | None) -> in
 
     from renown.api.keys import ApiKey
     from renown.appdb import AudienceMember, OptIn, engine_for, has_database
+    from renown.consent import Consent, Contact, Release
     from renown.endorsements import Endorsement
     from renown.identity import IdentityLink
 
@@ -133,6 +135,9 @@ def _forget_application_state(store: Store, account: str, url: str | None) -> in
             delete(Endorsement).where(or_(Endorsement.endorser == account, Endorsement.endorsee == account)),
             delete(ApiKey).where(ApiKey.account == account),
             delete(OptIn).where(OptIn.account == account),
+            delete(Contact).where(Contact.account == account),
+            delete(Consent).where(Consent.account == account),
+            delete(Release).where(Release.account == account),
         ):
             removed += session.execute(statement).rowcount or 0
     return removed
@@ -155,6 +160,10 @@ def mentions_of(store: Store, needles: list[str]) -> list[str]:
                 text = orjson.dumps(values, default=str).decode().lower()
                 if any(n in text for n in lowered):
                     found.append(f"{path}:{name}")
+        elif path.suffix == ".db":  # SQLite, uncompressed, deletes overwritten (appdb): a byte scan is proof
+            data = path.read_bytes().lower()
+            if any(n.encode() in data for n in lowered):
+                found.append(str(path))
         elif path.suffix in (".json", ".jsonl", ".txt", ".csv", ".tsv", ".md"):
             text = path.read_text(errors="replace").lower()
             if any(n in text for n in lowered):
@@ -168,6 +177,7 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
     from sqlalchemy.orm import Session
 
     from renown.appdb import AudienceMember, Minor, OptIn, OptOut, engine_for, has_database
+    from renown.consent import record_of as consent_record
     from renown.endorsements import Endorsement
     from renown.identity import IdentityLink
 
@@ -206,6 +216,7 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
                                   "created_at": e.created_at.isoformat()}
                                  for e in session.scalars(select(Endorsement).where(
                                      or_(Endorsement.endorser == account, Endorsement.endorsee == account)))],
+                **consent_record(store, account, url),
                 "participation": {
                     "opted_out": session.scalar(select(OptOut).where(OptOut.account == account)) is not None,
                     "opted_in": session.scalar(select(OptIn).where(OptIn.account == account)) is not None,

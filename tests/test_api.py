@@ -120,3 +120,43 @@ def test_admin_sets_policy_and_flags_minors(client, demo_store) -> None:
     finally:
         client.delete(f"/v1/admin/minors/{child}", headers=auth(admin))
     assert client.get(f"/v1/accounts/{child}", headers=auth(brand)).status_code == 200
+
+
+def test_brand_reads_personal_data_only_with_consent_and_every_release_is_logged(client, demo_store) -> None:
+    person_account, other_account = [r["account"] for r in
+                                      client.get("/v1/leaderboard?limit=2", headers=auth(create_key(demo_store, "x", "brand"))).json()["items"]]
+    person = create_key(demo_store, "me", "person", account=person_account)
+    stranger = create_key(demo_store, "other", "person", account=other_account)
+    acme, globex = create_key(demo_store, "acme", "brand"), create_key(demo_store, "globex", "brand")
+    contact = f"/v1/people/{person_account}/contact"
+    details = {"email": "me@example.org", "postal_address": "1 Main St"}
+    assert client.put(contact, json=details, headers=auth(acme)).status_code == 403
+    assert client.put(contact, json=details, headers=auth(person)).json()["email"] == "me@example.org"
+    refused = client.get(contact, headers=auth(acme))
+    assert refused.status_code == 403 and "not agreed" in refused.json()["error"]["message"]
+    consents = f"/v1/people/{person_account}/consents"
+    assert client.post(consents, json={"brand": "acme"}, headers=auth(acme)).status_code == 403  # only the person consents
+    assert client.post(consents, json={"brand": "acme"}, headers=auth(person)).json()["active"] is True
+    assert client.get(contact, headers=auth(acme)).json() == {"account": person_account, **details}
+    assert client.get(contact, headers=auth(globex)).status_code == 403
+    assert client.get(contact, headers=auth(stranger)).status_code == 403
+    record = client.get(consents, headers=auth(person)).json()
+    assert [(r["brand"], r["fields"]) for r in record["releases"]] == [("acme", ["email", "postal_address"])]
+    assert client.get(consents, headers=auth(acme)).status_code == 403
+    assert client.delete(f"{consents}/acme", headers=auth(person)).json()["active"] is False
+    assert client.get(contact, headers=auth(acme)).status_code == 403
+    exported = client.get(f"/v1/privacy/{person_account}/export", headers=auth(person)).json()["application"]
+    assert exported["contact"] == details and len(exported["releases"]) == 1 and exported["consents"][0]["withdrawn_at"]
+
+
+def test_people_endorse_each_other_through_the_api(client, demo_store) -> None:
+    brand = create_key(demo_store, "acme", "brand")
+    first, second = [r["account"] for r in client.get("/v1/leaderboard?limit=2&offset=6", headers=auth(brand)).json()["items"]]
+    person = create_key(demo_store, "fan", "person", account=first)
+    given = client.post("/v1/endorsements", json={"endorsee": second, "topic": "Football"}, headers=auth(person))
+    assert given.status_code == 201 and given.json()["topic"] == "football"
+    again = client.post("/v1/endorsements", json={"endorsee": second, "topic": "football"}, headers=auth(person))
+    assert again.status_code == 400 and "already endorsed" in again.json()["error"]["message"]
+    assert client.post("/v1/endorsements", json={"endorsee": second, "topic": "football"}, headers=auth(brand)).status_code == 403
+    received = client.get(f"/v1/accounts/{second}/endorsements", headers=auth(brand)).json()["received"]
+    assert received[0]["endorser"] == first and received[0]["topic"] == "football"

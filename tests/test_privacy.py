@@ -31,11 +31,18 @@ def test_forget_leaves_no_trace_in_any_store(world, cli, tmp_path) -> None:
     cli("endorse", victim, snapshots.query(f"SELECT account FROM read_parquet('{run.scores}') "
                                            f"WHERE account <> '{victim}' LIMIT 1")[0]["account"], "--topic", "python",
         data_dir=world.root)
+    from renown import consent
+
+    consent.set_contact(world, victim, "erase.me@example.org", "1 Forget Street")
+    consent.grant(world, victim, "acme")
+    consent.contact_for(world, victim, "acme")
     result = cli("forget", victim, "--json", data_dir=world.root)
     assert result.code == 0
     report = result.json()
-    assert report["events"] > 0 and report["snapshot_rows"] > 0 and report["application_rows"] == 1
-    assert mentions_of(world, names) == []
+    # the endorsement, the contact, the consent and the logged release
+    assert report["events"] > 0 and report["snapshot_rows"] > 0 and report["application_rows"] == 4
+    assert mentions_of(world, names + ["erase.me@example.org", "1 Forget Street"]) == []
+    assert consent.record_of(world, victim) == {"contact": None, "consents": [], "releases": []}
     # the rest still works: others keep their scores, the person is simply gone
     assert cli("score", data_dir=world.root).code == 0
     assert cli("explain", victim, data_dir=world.root).code == 1
