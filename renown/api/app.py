@@ -11,6 +11,7 @@ Errors, all JSON ``{"error": {"code", "message"}}`` and never a stack trace:
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from renown import __version__
 from renown.api.deps import BURST, RATE, Context, RateLimiter
 from renown.errors import RenownError
+from renown.jobs import UnknownJob
 from renown.score import snapshots
 from renown.score.report import UnknownAccount
 from renown.store import Store
@@ -36,9 +38,17 @@ def _error(status: int, code: str, message: str, request: Request | None = None)
 
 
 def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burst: float = BURST) -> FastAPI:
-    app = FastAPI(title="renown", version=__version__,
-                  description="Open, explainable influence scores. Every endpoint needs an API key.")
-    app.state.renown = Context(store, db_url, RateLimiter(rate, burst))
+    context = Context(store, db_url, RateLimiter(rate, burst))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        context.close()
+
+    app = FastAPI(title="renown", version=__version__, lifespan=lifespan,
+                  description="Open, explainable influence scores. Every endpoint needs an API key; "
+                              "the dashboard is at /ui.")
+    app.state.renown = context
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -52,6 +62,7 @@ def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burs
         return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}", request)
 
     @app.exception_handler(UnknownAccount)
+    @app.exception_handler(UnknownJob)
     @app.exception_handler(snapshots.NoSnapshot)
     async def not_found(request: Request, exc: RenownError) -> Response:
         return _error(404, "not_found", str(exc), request)
@@ -65,7 +76,7 @@ def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burs
         log.exception("unexpected error on %s", request.url.path)
         return _error(500, "internal", "something went wrong on our side; it has been logged", request)
 
-    from renown.api import accounts, admin, endorsements, leaderboard, people, privacy
+    from renown.api import accounts, admin, endorsements, jobs, leaderboard, people, privacy
     from renown.web import pages
 
     @app.exception_handler(pages.SignInRequired)
@@ -78,7 +89,7 @@ def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burs
     def root() -> Response:
         return RedirectResponse("/ui/", status_code=307)
 
-    for module in (accounts, leaderboard, endorsements, people, privacy, admin, pages):
+    for module in (accounts, leaderboard, endorsements, people, privacy, jobs, admin, pages):
         app.include_router(module.router)
     app.mount("/ui/static", StaticFiles(directory=pages.STATIC), name="static")
     return app

@@ -10,11 +10,15 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastapi import Depends, HTTPException, Request
 
 from renown.api.keys import ApiKey, verify
 from renown.store import Store
+
+if TYPE_CHECKING:
+    from renown.jobs import Jobs
 
 #: Requests per second per key, and the burst a key may spend at once.
 RATE, BURST = 50.0, 100.0
@@ -45,6 +49,20 @@ class Context:
     store: Store
     db_url: str | None
     limiter: RateLimiter
+    _jobs: "Jobs | None" = None
+
+    @property
+    def jobs(self) -> "Jobs":
+        """The job runner, started on first use (most requests never need it)."""
+        if self._jobs is None:
+            from renown.jobs import Jobs
+
+            self._jobs = Jobs(self.store, self.db_url)
+        return self._jobs
+
+    def close(self) -> None:
+        if self._jobs is not None:
+            self._jobs.close()
 
 
 def context(request: Request) -> Context:

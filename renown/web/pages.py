@@ -180,5 +180,7 @@ def admin(request: Request, key: ApiKey = Depends(viewer), ctx: Context = Depend
             sources[f["name"]] = {"name": f["name"], "format": f.get("format"), "records": f.get("records", 0),
                                   "quarantined": f.get("quarantined", 0), "ingest": run["ingest_id"]}
     runs = [r.meta for r in reversed(snapshots.runs(ctx.store.root))][:20]
+    from renown.jobs import recent
+
     return render(request, "admin.html", key, title="Admin", stats=stats, ingests=ingests, sources=list(sources.values()),
-                  runs=runs, quarantine=ctx.store.quarantine_summary(20))
+                  runs=runs, quarantine=ctx.store.quarantine_summary(20), jobs=recent(ctx.store, ctx.db_url, 10))
