@@ -77,15 +77,35 @@ class Minor(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+#: One engine per database URL, with how many tables existed when it last created them.
+_engines: dict[str, tuple[Engine, int]] = {}
+
+
 def engine_for(data_dir: Path, url: str | None = None) -> Engine:
+    """The engine for the application database, created (with its tables) once per
+    process; tables of modules imported later are created when they first appear."""
     url = url or os.environ.get(ENV_URL) or f"sqlite:///{Path(data_dir).resolve() / 'renown.db'}"
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _secure_delete)
+    known = _engines.get(url)
+    if known is not None and known[1] == len(Base.metadata.tables):
+        return known[0]
+    if known is not None:
+        engine = known[0]
+    else:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _secure_delete)
     Base.metadata.create_all(engine)
+    _engines[url] = (engine, len(Base.metadata.tables))
     return engine
+
+
+def forget_engines() -> None:
+    """Drop the cached engines (after tables were dropped behind our back, as tests do)."""
+    for engine, _ in _engines.values():
+        engine.dispose()
+    _engines.clear()
 
 
 def _secure_delete(connection, _record) -> None:

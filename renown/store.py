@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
 
@@ -186,12 +187,21 @@ class Store:
 
     def handles(self, keys: list[str]) -> dict[str, str | None]:
         """Handle of each known account among ``keys``."""
-        if not keys:
+        if not keys or not self.accounts_file.exists():
             return {}
-        con = self.connect()
-        rows = con.execute("SELECT key, handle FROM accounts WHERE key IN (SELECT unnest(?))", [list(keys)]).fetchall()
+        known = _handles(str(self.accounts_file), file_version(self.accounts_file))
+        return {k: known[k] for k in keys if k in known}
+
+    def search(self, needle: str) -> list[str]:
+        """Keys of the accounts whose key, handle or display name contains ``needle`` (any case)."""
+        if not self.accounts_file.exists():
+            return []
+        con = duckdb.connect()
+        rows = con.execute(f"SELECT key FROM read_parquet({_sql_list([self.accounts_file])}) WHERE "
+                           "contains(lower(key), ?) OR contains(lower(coalesce(handle, '')), ?) "
+                           "OR contains(lower(coalesce(display_name, '')), ?)", [needle.lower()] * 3).fetchall()
         con.close()
-        return dict(rows)
+        return [r[0] for r in rows]
 
     def require_accounts(self, *keys: str) -> None:
         """Raise unless every key names a known account."""
@@ -273,6 +283,20 @@ class Store:
             "last_event": last.isoformat() if last else None,
             "ingests": ingests,
         }
+
+
+def file_version(path: Path) -> tuple[int, int, int]:
+    """What changes when a file is replaced (commits and erasure replace, never edit): a cache key."""
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+@lru_cache(maxsize=2)
+def _handles(path: str, stamp: tuple) -> dict[str, str | None]:
+    """Every account's handle, read once per version of the accounts file (commits replace
+    the file, so a new version has a new stamp): look-ups by a server cost no file scan."""
+    table = pq.read_table(path, columns=["key", "handle"])
+    return dict(zip(table.column("key").to_pylist(), table.column("handle").to_pylist()))
 
 
 def remove_rows(con: duckdb.DuckDBPyConnection, store: "Store", match: str, work: Path, tag: str) -> tuple[list[list[str]], int]:

@@ -94,12 +94,16 @@ def app_db(request, monkeypatch):
         pytest.skip("no PostgreSQL server: ./scripts/test.sh starts one and sets RENOWN_TEST_POSTGRES_URL")
     import sqlalchemy
 
-    import renown.endorsements  # noqa: F401  (every table on the metadata)
+    import renown.api.keys  # noqa: F401  (every table on the metadata)
+    import renown.consent  # noqa: F401
+    import renown.endorsements  # noqa: F401
     import renown.identity  # noqa: F401
-    from renown.appdb import Base
+    import renown.jobs  # noqa: F401
+    from renown.appdb import Base, forget_engines
 
     engine = sqlalchemy.create_engine(url)
     Base.metadata.drop_all(engine)  # each test starts from an empty database
     engine.dispose()
+    forget_engines()
     monkeypatch.setenv("RENOWN_DATABASE_URL", url)
     yield url

@@ -28,6 +28,9 @@ def test_forget_leaves_no_trace_in_any_store(world, cli, tmp_path) -> None:
                              "ORDER BY reactions DESC LIMIT 1")[0]["account"]
     names = identifiers(world, victim)
     assert mentions_of(world, names)  # the scan does find the person before
+    # answers read cached snapshot indexes: warm them, so erasure must invalidate them
+    assert cli("explain", victim, data_dir=world.root).code == 0
+    assert victim in [r["account"] for r in cli("top", "--limit", "1000", "--json", data_dir=world.root).json()]
     cli("endorse", victim, snapshots.query(f"SELECT account FROM read_parquet('{run.scores}') "
                                            f"WHERE account <> '{victim}' LIMIT 1")[0]["account"], "--topic", "python",
         data_dir=world.root)
@@ -44,6 +47,8 @@ def test_forget_leaves_no_trace_in_any_store(world, cli, tmp_path) -> None:
     assert mentions_of(world, names + ["erase.me@example.org", "1 Forget Street"]) == []
     assert consent.record_of(world, victim) == {"contact": None, "consents": [], "releases": []}
     # the rest still works: others keep their scores, the person is simply gone
+    assert cli("explain", victim, data_dir=world.root).code == 1
+    assert victim not in [r["account"] for r in cli("top", "--limit", "1000", "--json", data_dir=world.root).json()]
     assert cli("score", data_dir=world.root).code == 0
     assert cli("explain", victim, data_dir=world.root).code == 1
 

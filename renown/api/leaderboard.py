@@ -18,6 +18,8 @@ def ranking(ctx: Context, key: ApiKey, *, limit: int = 20, offset: int = 0, topi
     """One page of the ranking the filters select (ranks stay those of the unfiltered board)."""
     from renown.score.report import top, top_topic
 
+    if audience is None and topic is None:
+        return top(ctx.store, limit, as_of, offset=offset, min_score=min_score, max_score=max_score, network=network, q=q)
     filtered = min_score > 1 or max_score < 100 or network is not None or bool(q)
     wanted = offset + limit if not filtered else 100_000  # filters apply to the whole ranking
     if audience is not None:
@@ -26,14 +28,12 @@ def ranking(ctx: Context, key: ApiKey, *, limit: int = 20, offset: int = 0, topi
         from renown.audience import top_in_audience
 
         rows = top_in_audience(ctx.store, audience, wanted, as_of, ctx.db_url, topic=topic)
-    elif topic is not None:
-        rows = top_topic(ctx.store, topic, wanted, as_of)
     else:
-        rows = top(ctx.store, wanted, as_of)
-    needle = (q or "").lower().lstrip("@")
+        rows = top_topic(ctx.store, topic, wanted, as_of)
+    found = set(ctx.store.search(q.lstrip("@"))) if q else None
     rows = [r for r in rows if min_score <= r["score"] <= max_score
             and (network is None or r["account"].startswith(f"{network}:"))
-            and (not needle or needle in r["account"].lower() or needle in (r.get("handle") or "").lower())]
+            and (found is None or r["account"] in found)]
     return rows[offset:offset + limit]
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
+
 from renown.errors import RenownError
 from renown.score import snapshots
 from renown.score.features import KIND_WEIGHTS
@@ -23,18 +25,35 @@ def _components(run: snapshots.Run) -> list[dict]:
     return run.meta["components"]
 
 
-def top(store: Store, limit: int = 20, as_of: date | None = None) -> list[dict]:
+def top(store: Store, limit: int = 20, as_of: date | None = None, *, offset: int = 0, min_score: int = 1,
+        max_score: int = 100, network: str | None = None, q: str | None = None) -> list[dict]:
+    """One page of the leaderboard among the accounts the privacy policy lets answers show,
+    optionally only scores in [min_score, max_score], one network, or keys/handles/names
+    containing ``q``. Ranks are those of the unfiltered board."""
     run = snapshots.latest(store.root, as_of)
+    ranked = snapshots.ranking(run)
     names = [c["name"] for c in _components(run)]
-    points = ", ".join(f"{n}_points" for n in names)
-    visible, params = _visible(store)
-    rows = snapshots.query(
-        f"SELECT account, score, {points} FROM read_parquet('{run.scores}') WHERE {visible} "
-        "ORDER BY exact DESC, account LIMIT ?", [*params, limit])
-    handles = store.handles([r["account"] for r in rows])
-    return [{"rank": i, "account": r["account"], "handle": handles.get(r["account"]), "score": r["score"],
+    visible = _visible_rows(store, ranked)
+    ranks = np.cumsum(visible)
+    keep = visible & (ranked.scores >= min_score) & (ranked.scores <= max_score)
+    if network is not None:
+        keep &= ranked.networks == network
+    if q:
+        keep &= ranked.mask(store.search(q.lstrip("@")))
+    rows = np.flatnonzero(keep)[offset:offset + limit]
+    page = ranked.table.take(rows).select(["account", "score", *(f"{n}_points" for n in names)]).to_pylist()
+    handles = store.handles([r["account"] for r in page])
+    return [{"rank": int(ranks[i]), "account": r["account"], "handle": handles.get(r["account"]), "score": r["score"],
              "as_of": run.as_of.isoformat(), **{n: r[f"{n}_points"] for n in names}}
-            for i, r in enumerate(rows, start=1)]
+            for i, r in zip(rows, page)]
+
+
+def _visible_rows(store: Store, ranked: snapshots.Ranking) -> np.ndarray:
+    from renown.policy import scope
+
+    allowed = scope(store.root)
+    visible = ranked.mask(allowed.only) if allowed.only is not None else np.ones(len(ranked.accounts), dtype=bool)
+    return visible & ~ranked.mask(allowed.excluded)
 
 
 def _visible(store: Store) -> tuple[str, list]:

@@ -15,14 +15,18 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 import duckdb
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from renown.errors import RenownError
+from renown.store import file_version
 
 
 class NoSnapshot(RenownError):
@@ -116,10 +120,62 @@ def query(sql: str, params: list | None = None) -> list[dict]:
 
 
 def account_row(run: Run, account: str) -> dict | None:
-    rows = query(f"SELECT * FROM read_parquet('{run.scores}') WHERE account = ?", [account])
-    return rows[0] if rows else None
+    ranked = ranking(run)
+    i = ranked.position.get(account)
+    return ranked.table.slice(i, 1).to_pylist()[0] if i is not None else None
 
 
 def evidence_rows(run: Run, account: str) -> list[dict]:
-    return query(f"SELECT * FROM read_parquet('{run.evidence}') WHERE account = ? ORDER BY component, rank, weight DESC",
-                 [account])
+    """The account's evidence, ordered by component, rank and weight."""
+    table, spans = _evidence(str(run.evidence), file_version(run.evidence))
+    start, stop = spans.get(account, (0, 0))
+    return table.slice(start, stop - start).to_pylist()
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A run's scores held in memory in leaderboard order (exact score descending, then
+    account), indexed by account. Snapshots never change in place (erasure replaces
+    files), so a reader keeps one per file version: a server answers a profile or a
+    leaderboard page without scanning Parquet per request."""
+
+    table: pa.Table
+    accounts: np.ndarray
+    scores: np.ndarray
+    networks: np.ndarray
+    position: dict[str, int]
+
+    def mask(self, accounts: Iterable[str]) -> np.ndarray:
+        """True at the rows of ``accounts`` (unknown ones are ignored)."""
+        marked = np.zeros(len(self.accounts), dtype=bool)
+        rows = [i for i in (self.position.get(a) for a in accounts) if i is not None]
+        marked[rows] = True
+        return marked
+
+
+def ranking(run: Run) -> Ranking:
+    return _ranking(str(run.scores), file_version(run.scores))
+
+
+@lru_cache(maxsize=8)
+def _ranking(path: str, stamp: tuple) -> Ranking:
+    con = duckdb.connect()
+    table = con.sql(f"SELECT * FROM read_parquet('{path}') ORDER BY exact DESC, account").to_arrow_table()
+    con.close()
+    accounts = np.asarray(table.column("account").to_numpy(zero_copy_only=False), dtype=object)
+    networks = np.asarray([a.split(":", 1)[0] for a in accounts], dtype=object)
+    return Ranking(table, accounts, table.column("score").to_numpy(), networks,
+                   {a: i for i, a in enumerate(accounts)})
+
+
+@lru_cache(maxsize=8)
+def _evidence(path: str, stamp: tuple) -> tuple[pa.Table, dict[str, tuple[int, int]]]:
+    con = duckdb.connect()
+    table = con.sql(f"SELECT * FROM read_parquet('{path}') ORDER BY account, component, rank, weight DESC").to_arrow_table()
+    con.close()
+    accounts = np.asarray(table.column("account").to_numpy(zero_copy_only=False), dtype=object)
+    if not len(accounts):
+        return table, {}
+    starts = np.concatenate([[0], np.flatnonzero(accounts[1:] != accounts[:-1]) + 1])
+    stops = np.append(starts[1:], len(accounts))
+    return table, {accounts[a]: (int(a), int(b)) for a, b in zip(starts, stops)}
