@@ -267,3 +267,16 @@ def test_admin_sees_sources_runs_and_quarantine(page, live, keys, demo_store) ->
     assert page.get_by_role("heading", name="Data sources").locator("xpath=..").locator("tbody tr").count() > 5
     audit(page)
     shoot(page, "admin")
+
+
+def test_sign_in_page_is_accessible_and_explains_a_refusal(page, live) -> None:
+    page.goto(f"{live}/ui/accounts/twitter:1")
+    assert "/ui/login?next=" in page.url
+    audit(page)
+    shoot(page, "sign-in")
+    page.get_by_label("API key").fill("rk_1_not-a-key")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    assert "not accepted" in page.get_by_role("alert").text_content()
+    assert page.evaluate(AUDIT) == []
+    shoot(page, "sign-in-refused")
