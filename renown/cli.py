@@ -565,6 +565,156 @@ def serve_command(store: Store, host: str, port: int) -> None:
     uvicorn.run(create_app(store), host=host, port=port, log_level="info")
 
 
+@app.group("campaign")
+def campaign_group() -> None:
+    """Perks campaigns: pick recipients by expected spread, invite, fulfil with consent, measure.
+
+    \b
+    renown campaign create spring --brand acme --topic football --budget 10 --starts 2026-10-01 --ends 2026-10-14 --tag acmeperk
+    renown campaign select spring            # IMM choice vs the top-N by topic score, both reaches
+    renown campaign respond spring twitter:42 --accept
+    renown campaign fulfil spring twitter:42
+    renown campaign outcome spring --report out/
+    """
+
+
+@campaign_group.command("create")
+@click.argument("name")
+@click.option("--brand", required=True, help="The brand (the name of its API key).")
+@click.option("--topic", "topics", multiple=True, required=True, help="A topic of the campaign (repeatable).")
+@click.option("--budget", type=int, required=True, help="Number of perks.")
+@click.option("--starts", required=True, metavar="DATE")
+@click.option("--ends", required=True, metavar="DATE")
+@click.option("--offer", default="", help="What the perk is.")
+@click.option("--tag", "tags", multiple=True, help="Hashtag or brand term that marks campaign posts (repeatable).")
+@click.option("--audience", default=None, help="Choose only among this customer list.")
+@click.option("--min-topic-score", default=1, show_default=True, help="Eligibility: at least this score in a campaign topic.")
+@click.option("--network", "networks", multiple=True, help="Eligibility: only these networks (repeatable).")
+@click.option("--language", default=None, help="Eligibility: people who mostly post in this language (e.g. en).")
+@click.option("--perk-cost", default=0.0, show_default=True, help="Cost of one perk, for cost per person reached.")
+@json_option
+@click.pass_obj
+def campaign_create_command(store: Store, name: str, brand: str, topics: tuple[str, ...], budget: int, starts: str, ends: str,
+                            offer: str, tags: tuple[str, ...], audience: str | None, min_topic_score: int,
+                            networks: tuple[str, ...], language: str | None, perk_cost: float, as_json: bool) -> None:
+    """Create campaign NAME."""
+    from renown.perks import create
+
+    created = create(store, name, brand, list(topics), budget, _date(starts), _date(ends), offer, list(tags), audience,
+                     min_topic_score, list(networks) or None, language, perk_cost)
+    if as_json:
+        _print_json(created)
+    else:
+        console.print(f"campaign {created['name']!r} (#{created['id']}) for {brand}: {budget} perks, "
+                      f"topics {', '.join(created['topics'])}; next: renown campaign select {name}")
+
+
+@campaign_group.command("list")
+@json_option
+@click.pass_obj
+def campaign_list_command(store: Store, as_json: bool) -> None:
+    """Every campaign."""
+    from renown.perks import listed
+
+    rows = listed(store)
+    if as_json:
+        _print_json(rows)
+        return
+    for c in rows:
+        console.print(f"#{c['id']} {c['name']} ({c['brand']}): {c['budget']} perks, {c['starts_on']} – {c['ends_on']}")
+
+
+@campaign_group.command("select")
+@click.argument("name")
+@click.option("--seed", default=0, show_default=True, help="Random seed: the same seed gives the same choice.")
+@click.option("--epsilon", default=0.2, show_default=True, help="IMM's approximation slack (smaller: slower, closer).")
+@json_option
+@click.pass_obj
+def campaign_select_command(store: Store, name: str, seed: int, epsilon: float, as_json: bool) -> None:
+    """Choose NAME's recipients by influence maximisation and invite them."""
+    from renown.perks import choose
+
+    report = choose(store, name, seed, epsilon)
+    if as_json:
+        _print_json(report)
+        return
+    for label, part in (("chosen by expected spread", report["chosen"]), ("top by topic score", report["top_by_score"])):
+        r = part["expected_reach"]
+        console.print(f"{label}: expected reach {r['people']:.0f} people (95 % {r['low']:.0f}–{r['high']:.0f}): "
+                      f"{', '.join(part['accounts'])}")
+    console.print(f"{report['overlap']} in common; {report['eligible']:,} eligible; {report['rr_sets']:,} RR sets")
+
+
+@campaign_group.command("show")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def campaign_show_command(store: Store, name: str, as_json: bool) -> None:
+    """NAME's settings, selection and invitations."""
+    from renown.perks import get
+
+    campaign = get(store, name)
+    if as_json:
+        _print_json(campaign)
+        return
+    table = Table(title=f"campaign {campaign['name']} ({campaign['brand']})")
+    for column in ("#", "account", "handle", "status"):
+        table.add_column(column, overflow="fold")
+    for i in campaign["invitations"]:
+        table.add_row(str(i["rank"]), i["account"], i["handle"] or "", i["status"])
+    console.print(table)
+
+
+@campaign_group.command("respond")
+@click.argument("name")
+@click.argument("account")
+@click.option("--accept/--decline", required=True, help="Accepting consents to sharing contact details with the brand for this campaign.")
+@click.pass_obj
+def campaign_respond_command(store: Store, name: str, account: str, accept: bool) -> None:
+    """Record ACCOUNT's answer to NAME's invitation (on the person's behalf, e.g. from a reply email)."""
+    from renown.perks import respond
+
+    console.print(f"{account}: {respond(store, name, account, accept)['status']}")
+
+
+@campaign_group.command("fulfil")
+@click.argument("name")
+@click.argument("account")
+@click.pass_obj
+def campaign_fulfil_command(store: Store, name: str, account: str) -> None:
+    """Mark ACCOUNT's accepted perk as sent."""
+    from renown.perks import fulfil
+
+    console.print(f"{account}: {fulfil(store, name, account)['status']}")
+
+
+@campaign_group.command("outcome")
+@click.argument("name")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), default=None,
+              help="Also write outcome.md and outcome.png (predicted vs actual reach) into this folder.")
+@json_option
+@click.pass_obj
+def campaign_outcome_command(store: Store, name: str, report_dir: Path | None, as_json: bool) -> None:
+    """What NAME's perks did: campaign posts, reactions, people reached, against the prediction."""
+    from renown.perks import outcome, write_report
+
+    result = outcome(store, name)
+    if report_dir is not None:
+        result["report"] = [str(p) for p in write_report(result, report_dir)]
+    if as_json:
+        _print_json(result)
+        return
+    table = Table(title=f"outcome of {name}")
+    for column in ("recipient", "campaign posts", "reactions", "people reached", "new people"):
+        table.add_column(column, overflow="fold")
+    for r in result["recipients"]:
+        table.add_row(r["account"], str(r["campaign_posts"]), str(r["reactions"]), str(r["people_reached"]), str(r["new_people"]))
+    console.print(table)
+    predicted = result["predicted_reach"]
+    console.print(f"reach: predicted {predicted['people'] if predicted else '—'} (if every invitee accepted), "
+                  f"actual {result['actual_reach']}; cost per person reached: {result['cost_per_person_reached'] or '—'}")
+
+
 @app.group("keys")
 def keys_group() -> None:
     """API keys for `renown serve`: admin, brand or person."""

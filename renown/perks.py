@@ -89,7 +89,11 @@ class Invitation(Base):
 
 
 class CampaignError(RenownError):
-    """A campaign step that cannot happen (unknown campaign, wrong state, not invited)."""
+    """A campaign step that cannot happen (wrong state, not invited, nobody eligible)."""
+
+
+class UnknownCampaign(CampaignError):
+    """No campaign by that name or id (for this brand)."""
 
 
 def _split(value: str | None) -> list[str]:
@@ -151,7 +155,7 @@ def _find(session: Session, name_or_id: str | int, brand: str | None = None) -> 
     campaign = session.scalar(select(Campaign).where(Campaign.id == int(key))) if key.isdigit() else None
     campaign = campaign or session.scalar(select(Campaign).where(Campaign.name == key))
     if campaign is None or (brand is not None and campaign.brand != brand):
-        raise CampaignError(f"no campaign {key!r}" + (f" of {brand}" if brand else ""))
+        raise UnknownCampaign(f"no campaign {key!r}" + (f" of {brand}" if brand else ""))
     return campaign
 
 
@@ -340,3 +344,44 @@ def outcome(store: Store, name_or_id: str | int, url: str | None = None, brand: 
             "predicted_reach": predicted, "actual_reach": actual,
             "window": {"from": start.isoformat(), "to": end.isoformat()},
             "cost": cost, "cost_per_person_reached": round(cost / actual, 2) if actual and cost else None}
+
+
+def write_report(result: dict, folder) -> list:
+    """``outcome.md`` (a table per recipient, predicted vs actual) and, when matplotlib is
+    installed (``renown[eval]``), ``outcome.png``."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    predicted = result["predicted_reach"] or {}
+    lines = [f"# Outcome of {result['campaign']}", "",
+             f"Window {result['window']['from'][:10]} – {result['window']['to'][:10]}; {result['accepted']} accepted, "
+             f"{result['fulfilled']} fulfilled.", "",
+             "| recipient | campaign posts | reactions | people reached | new people |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['account']} | {r['campaign_posts']} | {r['reactions']} | {r['people_reached']} | {r['new_people']} |"
+              for r in result["recipients"]]
+    lines += ["", f"Predicted reach (if every invitee accepted): {predicted.get('people', '—')} "
+                  f"(95 % {predicted.get('low', '—')}–{predicted.get('high', '—')}); actual: {result['actual_reach']}; "
+                  f"cost per person reached: {result['cost_per_person_reached'] or '—'}.", ""]
+    written = [folder / "outcome.md"]
+    written[0].write_text("\n".join(lines))
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return written
+    fig, ax = plt.subplots(figsize=(5, 3))
+    values = [predicted.get("people", 0), result["actual_reach"]]
+    ax.bar(["predicted", "actual"], values, color=["#1f5fa8", "#b3541e"])
+    if predicted:
+        ax.errorbar([0], [predicted["people"]], yerr=[[predicted["people"] - predicted["low"]], [predicted["high"] - predicted["people"]]],
+                    color="black", capsize=4)
+    ax.set_ylabel("people reached")
+    ax.set_title(result["campaign"])
+    fig.tight_layout()
+    fig.savefig(folder / "outcome.png", dpi=120)
+    plt.close(fig)
+    written.append(folder / "outcome.png")
+    return written

@@ -10,7 +10,7 @@ application database:
 * its rows and evidence in every score snapshot;
 * its audience memberships, identity links, endorsements given or received,
   API keys bound to it, its opt-in, and its contact details, consents and
-  the log of releases to brands.
+  the log of releases to brands, and its perk invitations.
 
 Kept, because they are what stops renown processing the person again if their
 data is ingested anew: an opt-out and a minor flag (each is the account key
@@ -123,6 +123,7 @@ def _forget_application_state(store: Store, account: str, url: str | None) -> in
     from renown.appdb import AudienceMember, OptIn, engine_for, has_database
     from renown.consent import Consent, Contact, Release
     from renown.endorsements import Endorsement
+    from renown.perks import Invitation
     from renown.identity import IdentityLink
 
     if not has_database(store.root, url):
@@ -138,6 +139,7 @@ def _forget_application_state(store: Store, account: str, url: str | None) -> in
             delete(Contact).where(Contact.account == account),
             delete(Consent).where(Consent.account == account),
             delete(Release).where(Release.account == account),
+            delete(Invitation).where(Invitation.account == account),
         ):
             removed += session.execute(statement).rowcount or 0
     return removed
@@ -178,6 +180,7 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
 
     from renown.appdb import AudienceMember, Minor, OptIn, OptOut, engine_for, has_database
     from renown.consent import record_of as consent_record
+    from renown.perks import invitations_of
     from renown.endorsements import Endorsement
     from renown.identity import IdentityLink
 
@@ -217,6 +220,7 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
                                  for e in session.scalars(select(Endorsement).where(
                                      or_(Endorsement.endorser == account, Endorsement.endorsee == account)))],
                 **consent_record(store, account, url),
+                "perk_invitations": invitations_of(store, account, url),
                 "participation": {
                     "opted_out": session.scalar(select(OptOut).where(OptOut.account == account)) is not None,
                     "opted_in": session.scalar(select(OptIn).where(OptIn.account == account)) is not None,

@@ -160,3 +160,30 @@ def test_people_endorse_each_other_through_the_api(client, demo_store) -> None:
     assert client.post("/v1/endorsements", json={"endorsee": second, "topic": "football"}, headers=auth(brand)).status_code == 403
     received = client.get(f"/v1/accounts/{second}/endorsements", headers=auth(brand)).json()["received"]
     assert received[0]["endorser"] == first and received[0]["topic"] == "football"
+
+
+def test_campaign_consent_is_enforced_at_the_api(client, demo_store) -> None:
+    acme, globex = create_key(demo_store, "acme", "brand"), create_key(demo_store, "globex", "brand")
+    as_of = snapshots.latest(demo_store.root).as_of
+    body = {"name": "boots", "topics": ["football"], "budget": 3, "starts_on": str(as_of), "ends_on": str(as_of),
+            "tags": ["acmeboots"], "min_topic_score": 20}
+    created = client.post("/v1/campaigns", json=body, headers=auth(acme))
+    assert created.status_code == 201 and created.json()["brand"] == "acme"
+    assert client.get("/v1/campaigns/boots", headers=auth(globex)).status_code == 404
+    report = client.post("/v1/campaigns/boots/selection", json={"seed": 1}, headers=auth(acme)).json()
+    invited = report["chosen"]["accounts"]
+    assert len(invited) == 3 and report["top_by_score"]["expected_reach"]["people"] > 0
+    person = invited[0]
+    me = create_key(demo_store, "me", "person", account=person)
+    client.put(f"/v1/people/{person}/contact", json={"email": "me@example.org"}, headers=auth(me))
+    shipping = f"/v1/campaigns/boots/invitations/{person}/shipping"
+    refused = client.get(shipping, headers=auth(acme))
+    assert refused.status_code == 403 and "not accepted" in refused.json()["error"]["message"]
+    assert client.post(f"/v1/campaigns/boots/invitations/{person}/accept", headers=auth(acme)).status_code == 403
+    assert client.post(f"/v1/campaigns/boots/invitations/{person}/accept", headers=auth(me)).json()["status"] == "accepted"
+    assert client.get(shipping, headers=auth(acme)).json()["email"] == "me@example.org"
+    assert client.get(f"/v1/campaigns/boots/invitations/{person}/shipping", headers=auth(globex)).status_code == 404
+    assert client.get(f"/v1/people/{person}/contact", headers=auth(acme)).status_code == 403  # the campaign's consent only
+    assert client.post(f"/v1/campaigns/boots/invitations/{person}/fulfilment", headers=auth(acme)).json()["status"] == "fulfilled"
+    assert [i["status"] for i in client.get(f"/v1/people/{person}/invitations", headers=auth(me)).json()] == ["fulfilled"]
+    assert client.get("/v1/campaigns/boots/outcome", headers=auth(acme)).json()["fulfilled"] == 1

@@ -99,3 +99,20 @@ def test_only_acceptance_releases_shipping_details_and_outcomes_are_measured(wor
     assert result["recipients"] == [{"account": fan, "campaign_posts": 1, "reactions": 3, "people_reached": 3, "new_people": 2}]
     assert result["actual_reach"] == 4 and result["cost_per_person_reached"] == 10.0
     assert result["predicted_reach"]["people"] > 0
+
+
+def test_campaign_commands(world, cli, tmp_path) -> None:
+    begin = start_of(world)
+    assert cli("campaign", "create", "cli", "--brand", "acme", "--topic", "football", "--budget", "4", "--starts", str(begin),
+               "--ends", str(begin), "--tag", "acmeperk", data_dir=world.root).code == 0
+    chosen = cli("campaign", "select", "cli", "--seed", "2", "--json", data_dir=world.root).json()["chosen"]["accounts"]
+    assert len(chosen) == 4
+    assert cli("campaign", "respond", "cli", chosen[0], "--accept", data_dir=world.root).code == 0
+    assert cli("campaign", "fulfil", "cli", chosen[0], data_dir=world.root).code == 0
+    shown = cli("campaign", "show", "cli", "--json", data_dir=world.root).json()
+    assert [i["status"] for i in shown["invitations"]] == ["fulfilled", "invited", "invited", "invited"]
+    result = cli("campaign", "outcome", "cli", "--report", tmp_path / "report", "--json", data_dir=world.root).json()
+    assert result["fulfilled"] == 1 and (tmp_path / "report" / "outcome.md").exists() and (tmp_path / "report" / "outcome.png").exists()
+    refused = cli("campaign", "fulfil", "cli", chosen[1], data_dir=world.root)
+    assert refused.code == 1 and "only an accepted perk" in refused.err
+    assert cli("campaign", "show", "nope", data_dir=world.root).code == 1

@@ -1,8 +1,8 @@
 """The application: error bodies, the resource routers and the dashboard.
 
 Errors, all JSON ``{"error": {"code", "message"}}`` and never a stack trace:
-401 ``unauthorized`` (no or bad key), 403 ``forbidden`` (role or ownership),
-404 ``not_found`` (unknown account, topic or snapshot), 422
+401 ``unauthorized`` (no or bad key), 403 ``forbidden`` (role, ownership, or no consent),
+404 ``not_found`` (unknown account, topic, snapshot, campaign or job), 422
 ``invalid_request`` (a parameter, named), 429 ``rate_limited``, 400
 ``bad_request`` (any other :class:`~renown.errors.RenownError`), 500
 ``internal`` (logged server-side).
@@ -20,8 +20,10 @@ from fastapi.staticfiles import StaticFiles
 
 from renown import __version__
 from renown.api.deps import BURST, RATE, Context, RateLimiter
+from renown.consent import ConsentRequired
 from renown.errors import RenownError
 from renown.jobs import UnknownJob
+from renown.perks import UnknownCampaign
 from renown.score import snapshots
 from renown.score.report import UnknownAccount
 from renown.store import Store
@@ -61,7 +63,12 @@ def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burs
         where = ".".join(str(p) for p in first.get("loc", []))
         return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}", request)
 
+    @app.exception_handler(ConsentRequired)
+    async def no_consent(request: Request, exc: ConsentRequired) -> Response:
+        return _error(403, "forbidden", str(exc), request)
+
     @app.exception_handler(UnknownAccount)
+    @app.exception_handler(UnknownCampaign)
     @app.exception_handler(UnknownJob)
     @app.exception_handler(snapshots.NoSnapshot)
     async def not_found(request: Request, exc: RenownError) -> Response:
@@ -76,7 +83,7 @@ def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burs
         log.exception("unexpected error on %s", request.url.path)
         return _error(500, "internal", "something went wrong on our side; it has been logged", request)
 
-    from renown.api import accounts, admin, endorsements, jobs, leaderboard, people, privacy
+    from renown.api import accounts, admin, campaigns, endorsements, jobs, leaderboard, people, privacy
     from renown.web import pages
 
     @app.exception_handler(pages.SignInRequired)
@@ -89,7 +96,7 @@ def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burs
     def root() -> Response:
         return RedirectResponse("/ui/", status_code=307)
 
-    for module in (accounts, leaderboard, endorsements, people, privacy, jobs, admin, pages):
+    for module in (accounts, leaderboard, endorsements, people, campaigns, privacy, jobs, admin, pages):
         app.include_router(module.router)
     app.mount("/ui/static", StaticFiles(directory=pages.STATIC), name="static")
     return app
