@@ -836,3 +836,40 @@ def _write_forum_csv(world: World, folder: Path) -> list[Path]:
 
 
 __all__ = ["World", "Person", "Act", "simulate", "write_dataset", "write_truth", "TYPES", "TOPICS", "NETWORKS"]
+
+
+#: Brand mentions for the care-triage simulation: (kind, text); urgent ones carry urgency cues.
+MENTION_TEMPLATES = {
+    "complaint": ("my order arrived damaged and nobody answers", "the app keeps crashing, this is unacceptable",
+                  "still waiting for my refund after three weeks", "worst support ever, I was overcharged",
+                  "delivery delayed again and the tracking is wrong", "the update is broken, useless now"),
+    "question": ("how do i change my delivery address?", "is there a student discount?",
+                 "when will the new model ship?", "can i return an opened box?", "does it work with older chargers?"),
+    "praise": ("love the new update, great work", "thanks for the quick help, fantastic service",
+               "the new boots are amazing, would recommend", "kudos to your support team, perfect"),
+    "urgent": ("my account was hacked, help immediately", "charged twice for one order, fix this asap",
+               "the charger caught fire, this is dangerous", "locked out of my account and it's urgent"),
+}
+
+
+def mention_stream(authors: list[tuple[str, float]], hours: float, per_hour: float, seed: int = 0,
+                   start: datetime | None = None) -> list[tuple[str, str, str, datetime, float]]:
+    """Brand mentions ``(id, author, text, arrived, reach)`` arriving as a Poisson stream
+    whose rate doubles in the evening peak; authors are drawn uniformly (anyone can have a
+    problem, whatever their reach): 45 % complaints, 25 % questions, 22 % praise, 8 % urgent."""
+    rng = random.Random(seed)
+    start = start or datetime(2026, 10, 1, tzinfo=timezone.utc)
+    kinds, shares = ["complaint", "question", "praise", "urgent"], [0.45, 0.25, 0.22, 0.08]
+    out, t, n = [], 0.0, 0
+    peak = 2 * per_hour
+    while True:
+        t += rng.expovariate(peak)  # thinning: propose at the peak rate, keep by the hour's rate
+        if t >= hours:
+            return out
+        hour = (start + timedelta(hours=t)).hour
+        if rng.random() > (1.0 if 17 <= hour < 22 else 0.5):
+            continue
+        author, reach = authors[rng.randrange(len(authors))]
+        kind = rng.choices(kinds, shares)[0]
+        out.append((f"m{n}", author, rng.choice(MENTION_TEMPLATES[kind]), start + timedelta(hours=t), reach))
+        n += 1

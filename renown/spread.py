@@ -34,6 +34,9 @@ from renown.errors import RenownError
 
 #: Reactions that are a response to one post: the evidence that a post "activated" someone.
 ACTIVATING_KINDS = ("reply", "repost", "quote", "like")
+#: Pseudo-posts added to every author's count: one post that drew one reaction is weak
+#: evidence of a sure activation (shrinks ``p`` towards 0 where evidence is thin).
+PRIOR_POSTS = 4
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,10 @@ class SpreadGraph:
 
 def spread_graph(con, start: datetime, end: datetime, genuineness: dict[str, float] | None = None) -> SpreadGraph:
     """Edges author → reactor from the events in (start, end] on ``con`` (a store connection):
-    ``p = min(1, posts of the author the reactor responded to / posts of the author) ×
-    genuineness(reactor)``, so rings and bots, already discounted in scores, cannot fake spread."""
+    ``p = posts of the author the reactor responded to / (posts of the author + PRIOR_POSTS) ×
+    genuineness(reactor)`` — the share of an author's posts that moved the reactor (Goyal,
+    Bonchi and Lakshmanan, WSDM 2010), shrunk where evidence is thin; rings and bots, already
+    discounted in scores, cannot fake spread."""
     kinds = ", ".join(f"'{k}'" for k in ACTIVATING_KINDS)
     rows = con.execute(f"""
         WITH w AS (SELECT * FROM events WHERE created_at > ? AND created_at <= ?),
@@ -83,7 +88,7 @@ def spread_graph(con, start: datetime, end: datetime, genuineness: dict[str, flo
     index = {k: i for i, k in enumerate(keys)}
     src = np.fromiter((index[a] for a in authors), dtype=np.int64, count=len(rows))
     dst = np.fromiter((index[r] for r in reactors), dtype=np.int64, count=len(rows))
-    p = np.minimum(1.0, np.array([r[2] / max(r[3], 1) for r in rows]))
+    p = np.minimum(1.0, np.array([r[2] / (r[3] + PRIOR_POSTS) for r in rows]))
     if genuineness:
         p = p * np.array([genuineness.get(r, 1.0) for r in reactors])
     return SpreadGraph.from_edges(keys, src, dst, p)
@@ -111,17 +116,20 @@ class RRSets:
         return float(np.unique(owners[hit]).size / len(self))
 
 
-def rr_sets(graph: SpreadGraph, count: int, rng: np.random.Generator, batch: int = 50_000) -> RRSets:
+def rr_sets(graph: SpreadGraph, count: int, rng: np.random.Generator, work: int = 50_000_000) -> RRSets:
     """``count`` RR sets: from a uniformly random root, walk each incoming edge backwards
-    with its probability (one live-edge world per set)."""
-    result = RRSets(np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    in_ptr = graph.in_ptr
+    with its probability (one live-edge world per set). Sets are grown a batch at a time,
+    level by level, with a visited bitmap of ``batch × n`` (``work`` bounds its size)."""
     n = graph.n
+    in_ptr, src, p = graph.in_ptr, graph.src, graph.p
+    batch = int(max(1, min(count, work // max(n, 1), 100_000)))
+    visited = np.zeros(batch * n, dtype=bool)
+    ptrs, parts, done = [np.zeros(1, dtype=np.int64)], [], 0
     for offset in range(0, count, batch):
         size = min(batch, count - offset)
-        roots = rng.integers(0, n, size)
-        seen = np.arange(size, dtype=np.int64) * n + roots  # (set, node) pairs, sorted
-        frontier = seen
+        frontier = np.arange(size, dtype=np.int64) * n + rng.integers(0, n, size)
+        visited[frontier] = True
+        members = [frontier]
         while frontier.size:
             sets, nodes = frontier // n, frontier % n
             starts, lengths = in_ptr[nodes], in_ptr[nodes + 1] - in_ptr[nodes]
@@ -130,14 +138,18 @@ def rr_sets(graph: SpreadGraph, count: int, rng: np.random.Generator, batch: int
                 break
             first = np.repeat(np.cumsum(lengths) - lengths, lengths)
             edges = np.arange(total) - first + np.repeat(starts, lengths)
-            live = rng.random(total) < graph.p[edges]
-            found = np.unique(np.repeat(sets, lengths)[live] * n + graph.src[edges][live])
-            frontier = found[~np.isin(found, seen, assume_unique=True)]
-            seen = np.union1d(seen, frontier)
-        owners = seen // n
-        ptr = np.concatenate([[0], np.cumsum(np.bincount(owners, minlength=size))])
-        result = result.extend(RRSets(ptr, seen % n))
-    return result
+            live = rng.random(total) < p[edges]
+            found = np.repeat(sets, lengths)[live] * n + src[edges][live]
+            found = np.unique(found[~visited[found]])
+            visited[found] = True
+            members.append(found)
+            frontier = found
+        seen = np.sort(np.concatenate(members))
+        visited[seen] = False
+        ptrs.append(np.cumsum(np.bincount(seen // n, minlength=size)) + done)
+        parts.append(seen % n)
+        done += len(seen)
+    return RRSets(np.concatenate(ptrs), np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64))
 
 
 def greedy_cover(sets: RRSets, n: int, k: int, eligible: np.ndarray | None = None) -> tuple[np.ndarray, float]:
