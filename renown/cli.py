@@ -715,6 +715,79 @@ def campaign_outcome_command(store: Store, name: str, report_dir: Path | None, a
                   f"actual {result['actual_reach']}; cost per person reached: {result['cost_per_person_reached'] or '—'}")
 
 
+@app.group("triage")
+def triage_group() -> None:
+    """Customer care: brand mentions ranked by urgency and reach, with a response-time floor for everyone."""
+
+
+@triage_group.command("queue")
+@click.option("--term", "terms", multiple=True, required=True, help="Brand handle, name or hashtag to look for (repeatable).")
+@click.option("--audience", default=None, help="Measure reach among this customer list.")
+@click.option("--since", default=None, metavar="DATE", help="Only mentions after this day.")
+@click.option("--limit", default=50, show_default=True)
+@json_option
+@click.pass_obj
+def triage_queue_command(store: Store, terms: tuple[str, ...], audience: str | None, since: str | None, limit: int,
+                         as_json: bool) -> None:
+    """Open brand mentions in the order to answer them, each with kind, urgency, reach and deadline."""
+    from renown.score.run import end_of_day
+    from renown.triage import queue
+
+    start = end_of_day(_date(since)) if since else None
+    result = queue(store, list(terms), audience, start, limit=limit)
+    if as_json:
+        _print_json(result)
+        return
+    console.print(result["policy"]["rule"])
+    table = Table(title=f"{result['open']} open mention(s) as of {result['now']}")
+    for column in ("#", "author", "kind", "urgency", "reach", "due in h", "text"):
+        table.add_column(column, overflow="fold")
+    for n, i in enumerate(result["items"], start=1):
+        table.add_row(str(n), i["handle"] or i["author"], f"{i['kind']} ({i['confidence']:.0%})", i["urgency"],
+                      f"{i['reach']:.2f}", f"{i['due_in_hours']:.1f}", i["text"])
+    console.print(table)
+
+
+@triage_group.command("handle")
+@click.argument("event_ids", nargs=-1, required=True)
+@click.option("--by", default="operator", show_default=True, help="Who answered.")
+@click.pass_obj
+def triage_handle_command(store: Store, event_ids: tuple[str, ...], by: str) -> None:
+    """Mark mentions as answered: they leave the queue."""
+    from renown.triage import mark_handled
+
+    console.print(f"{mark_handled(store, list(event_ids), by)} mention(s) marked handled")
+
+
+@triage_group.command("simulate")
+@click.option("--agents", default=3, show_default=True)
+@click.option("--handle-minutes", default=10.0, show_default=True, help="Time one agent needs per message.")
+@click.option("--per-hour", default=14.0, show_default=True, help="Mentions per hour (doubled in the evening peak).")
+@click.option("--days", default=7.0, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--audience", default=None)
+@json_option
+@click.pass_obj
+def triage_simulate_command(store: Store, agents: int, handle_minutes: float, per_hour: float, days: float, seed: int,
+                            audience: str | None, as_json: bool) -> None:
+    """Fairness report: a simulated mention stream from the scored population, served under renown's policy,
+    reach-first and first-in-first-out; waits and SLA breaches by reach decile."""
+    from renown.triage import fairness_report
+
+    report = fairness_report(store, agents, handle_minutes, per_hour, days, seed, audience)
+    if as_json:
+        _print_json(report)
+        return
+    console.print(f"{report['messages']:,} messages, {agents} agents, capacity {report['capacity_per_hour']:.0f}/h")
+    for name, result in report["policies"].items():
+        table = Table(title=f"{name}: {result['breaches']} SLA breach(es)")
+        for column in ("reach decile", "messages", "mean wait h", "p95 wait h", "max wait h", "breaches"):
+            table.add_column(column, justify="right")
+        for r in result["by_decile"]:
+            table.add_row(*(str(r[k]) for k in ("decile", "messages", "mean_wait_hours", "p95_wait_hours", "max_wait_hours", "breaches")))
+        console.print(table)
+
+
 @app.group("keys")
 def keys_group() -> None:
     """API keys for `renown serve`: admin, brand or person."""

@@ -23,6 +23,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import DateTime, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from renown.appdb import Base, engine_for, has_database
+from renown.appdb import now as utc_now
+
 KINDS = ("complaint", "question", "praise", "other")
 URGENCIES = ("low", "normal", "high", "critical")
 #: Default SLA (hours to start handling) per urgency — the floor everyone gets.
@@ -202,3 +208,122 @@ def fairness(served: list[dict], deciles: int = 10) -> list[dict]:
                      "max_wait_hours": round(waits[-1], 2) if waits else None,
                      "breaches": sum(1 for s in group if s["breach"])})
     return rows
+
+
+POLICY_TEXT = ("Messages are ordered by urgency, kind (complaint, question, praise) and the author's reach among "
+               "the brand's audience; waiting raises priority. Every message has a deadline (arrival + the SLA of "
+               "its urgency), and a message is never picked if that would make another one miss its deadline: "
+               "then the earliest deadline goes first. Reach can move you up the queue, never anyone else out of "
+               "their SLA.")
+
+
+def policy() -> dict:
+    return {"sla_hours": dict(SLA_HOURS), "weights": dict(WEIGHTS), "kind_weights": dict(KIND_WEIGHT), "rule": POLICY_TEXT}
+
+
+def reach_percentiles(store, audience: str | None = None, url: str | None = None) -> dict[str, float]:
+    """Each scored account's standing (0–1: share of the reference group scoring below it),
+    the reference group being the audience's members when one is given."""
+    import numpy as np
+
+    from renown.score import snapshots
+
+    ranked = snapshots.ranking(snapshots.latest(store.root))
+    accounts, scores = ranked.accounts, ranked.scores.astype(float)
+    if audience:
+        from renown.audience import member_accounts
+
+        members = ranked.mask(member_accounts(store, audience, url))
+        reference = np.sort(scores[members]) if members.any() else np.sort(scores)
+    else:
+        reference = np.sort(scores)
+    below = np.searchsorted(reference, scores, side="left") / max(len(reference), 1)
+    return dict(zip(accounts, below.tolist()))
+
+
+def mentions(store, terms: list[str], since: datetime | None = None, until: datetime | None = None) -> list[tuple]:
+    """Posts, replies, quotes and mentions whose text names the brand: (event_id, actor, text, created_at)."""
+    if not terms:
+        raise ValueError("name at least one brand term (handle, name or hashtag)")
+    con = store.connect()
+    rows = con.execute(
+        """SELECT event_id, actor, text, created_at FROM events
+           WHERE kind IN ('post', 'reply', 'quote', 'mention') AND text IS NOT NULL
+             AND (? IS NULL OR created_at > ?) AND (? IS NULL OR created_at <= ?)
+             AND EXISTS (SELECT 1 FROM unnest(?::VARCHAR[]) t(term) WHERE contains(lower(text), term))
+           ORDER BY created_at, event_id""",
+        [since, since, until, until, [t.lower() for t in terms]]).fetchall()
+    con.close()
+    return rows
+
+
+def queue(store, terms: list[str], audience: str | None = None, since: datetime | None = None,
+          now: datetime | None = None, limit: int = 50, url: str | None = None) -> dict:
+    """The open brand mentions in the order one agent should take them now (not yet handled)."""
+    from renown.policy import scope
+
+    rows = mentions(store, terms, since, now)
+    done = handled(store, url)
+    allowed = scope(store.root, url)
+    reach = reach_percentiles(store, audience, url)
+    waiting = [Message(e, a, t, c, reach.get(a, 0.0), classify(t)) for e, a, t, c in rows
+               if e not in done and allowed.allows(a)]
+    now = now or (max((m.arrived for m in waiting), default=None))
+    ordered: list[Message] = []
+    pool = list(waiting)
+    handle = timedelta(0)
+    while pool and len(ordered) < limit:
+        pick = next_message(pool, now, [], handle)
+        ordered.append(pick)
+        pool.remove(pick)
+    handles = store.handles([m.author for m in ordered])
+    return {"policy": policy(), "now": now.isoformat() if now else None, "open": len(waiting),
+            "items": [{"event_id": m.id, "author": m.author, "handle": handles.get(m.author), "text": m.text,
+                       "arrived": m.arrived.isoformat(), **m.verdict.as_dict(), "reach": round(m.reach, 3),
+                       "deadline": m.deadline.isoformat(), "due_in_hours": round((m.deadline - now).total_seconds() / 3600, 2),
+                       "priority": round(priority(m, now), 3)} for m in ordered]}
+
+
+def fairness_report(store, agents: int = 3, handle_minutes: float = 10.0, per_hour: float = 14.0, days: float = 7.0,
+                    seed: int = 1, audience: str | None = None, url: str | None = None) -> dict:
+    """The queue under load: a simulated mention stream from the scored population (anyone may
+    write, whatever their reach), served by ``agents``, under renown's policy and, for
+    comparison, reach-first and first-in-first-out. Response time and SLA breaches by decile."""
+    from renown.simulate import mention_stream
+
+    reach = reach_percentiles(store, audience, url)
+    stream = mention_stream(sorted(reach.items()), days * 24, per_hour, seed)
+    messages = [Message(i, a, t, at, r, classify(t)) for i, a, t, at, r in stream]
+    result = {"messages": len(messages), "agents": agents, "handle_minutes": handle_minutes, "per_hour": per_hour,
+              "days": days, "capacity_per_hour": agents * 60 / handle_minutes, "policy": policy(), "policies": {}}
+    for name in ("renown", "reach-first", "fifo"):
+        served = simulate_queue(messages, agents, handle_minutes, name)
+        result["policies"][name] = {"breaches": sum(1 for s in served if s["breach"]), "by_decile": fairness(served)}
+    return result
+
+
+def handled(store, url: str | None = None) -> set[str]:
+    if not has_database(store.root, url):
+        return set()
+    with Session(engine_for(store.root, url)) as session:
+        return set(session.scalars(select(CareHandled.event_id)))
+
+
+def mark_handled(store, event_ids: list[str], by: str, url: str | None = None) -> int:
+    added = 0
+    with Session(engine_for(store.root, url)) as session, session.begin():
+        for event_id in dict.fromkeys(event_ids):
+            if session.scalar(select(CareHandled).where(CareHandled.event_id == event_id)) is None:
+                session.add(CareHandled(event_id=event_id, handled_by=by, handled_at=utc_now()))
+                added += 1
+    return added
+
+
+class CareHandled(Base):
+    """A brand mention someone answered: it leaves the queue."""
+
+    __tablename__ = "care_handled"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(400), unique=True)
+    handled_by: Mapped[str] = mapped_column(String(200))
+    handled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -100,6 +100,7 @@ def app_db(request, monkeypatch):
     import renown.identity  # noqa: F401
     import renown.jobs  # noqa: F401
     import renown.perks  # noqa: F401
+    import renown.triage  # noqa: F401
     from renown.appdb import Base, forget_engines
 
     engine = sqlalchemy.create_engine(url)

@@ -1,0 +1,80 @@
+"""Care triage: an offline classifier, a queue that weighs reach, and a response-time floor
+that holds for everyone under simulated load — where a reach-first queue breaks it."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from renown import triage
+from renown.ingest.pipeline import ingest
+from renown.score import snapshots
+from renown.score.run import run_score
+from renown.simulate import simulate, write_dataset
+from renown.store import Store
+
+
+@pytest.mark.parametrize(("text", "kind", "urgency"), [
+    ("My order arrived damaged and nobody answers", "complaint", "normal"),
+    ("How do I change my delivery address?", "question", "normal"),
+    ("Love the new update, great work!", "praise", "low"),
+    ("Not happy at all, this is not great", "complaint", "normal"),
+    ("My account was hacked, help immediately", "complaint", "critical"),
+    ("Charged twice for one order, fix this asap", "complaint", "critical"),
+    ("Just saw your ad on the bus", "other", "low"),
+])
+def test_classifier_reads_kind_urgency_and_negation(text, kind, urgency) -> None:
+    verdict = triage.classify(text)
+    assert (verdict.kind, verdict.urgency) == (kind, urgency), verdict
+    assert 0 < verdict.confidence <= 1 and (verdict.cues or kind == "other")
+
+
+def test_nobody_waits_past_the_sla_under_load_while_a_reach_first_queue_fails_the_many(demo_store) -> None:
+    report = triage.fairness_report(demo_store, agents=3, handle_minutes=10, per_hour=14, days=7, seed=1)
+    assert report["messages"] > 1500 and report["per_hour"] < report["capacity_per_hour"]
+    ours, reach_first = report["policies"]["renown"], report["policies"]["reach-first"]
+    assert ours["breaches"] == 0
+    assert all(row["breaches"] == 0 for row in ours["by_decile"])
+    assert reach_first["breaches"] > 0
+    lower = sum(r["breaches"] for r in reach_first["by_decile"][:5])
+    assert lower > sum(r["breaches"] for r in reach_first["by_decile"][5:])  # two-tier service hurts the many
+    assert report["policies"]["fifo"]["breaches"] > 0  # first come, first served misses the urgent ones
+    # reach still counts: the most influential decile waits less on average than the least
+    assert ours["by_decile"][-1]["mean_wait_hours"] < ours["by_decile"][0]["mean_wait_hours"]
+
+
+@pytest.fixture
+def world(tmp_path) -> Store:
+    write_dataset(simulate(accounts=300, days=6, seed=5), tmp_path / "source")
+    store = Store(tmp_path / "data")
+    ingest(store, [tmp_path / "source"])
+    run_score(store)
+    return store
+
+
+def test_queue_from_brand_mentions_and_handling(world, tmp_path, cli) -> None:
+    ranked = snapshots.ranking(snapshots.latest(world.root))
+    star, nobody = str(ranked.accounts[0]), str(ranked.accounts[-1])
+    when = datetime(2026, 9, 7, 9, tzinfo=timezone.utc)
+    path = tmp_path / "mentions.csv"
+    with open(path, "w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["event_id", "network", "kind", "actor", "target", "created_at", "post_id", "text"])
+        for n, (who, text) in enumerate([(star, "love @acme, great boots"), (nobody, "@acme my account was hacked, help immediately"),
+                                          (star, "@acme how do i change my address?")]):
+            network, native = who.split(":", 1)
+            out.writerow([f"care-{n}", network, "post", native, "", (when + timedelta(minutes=n)).isoformat(), f"carepost{n}", text])
+    ingest(world, [path])
+    result = cli("triage", "queue", "--term", "@acme", "--json", data_dir=world.root).json()
+    order = [i["text"] for i in result["items"]]
+    assert order[0].endswith("help immediately")  # urgency beats reach
+    assert result["items"][0]["urgency"] == "critical" and result["items"][0]["reach"] < 0.1
+    assert result["open"] == 3 and "deadline" in result["policy"]["rule"]
+    first = result["items"][0]["event_id"]
+    assert cli("triage", "handle", first, data_dir=world.root).code == 0
+    after = cli("triage", "queue", "--term", "@acme", "--json", data_dir=world.root).json()
+    assert after["open"] == 2 and first not in [i["event_id"] for i in after["items"]]
+    simulated = cli("triage", "simulate", "--days", "2", "--json", data_dir=world.root).json()
+    assert simulated["policies"]["renown"]["breaches"] == 0
