@@ -269,13 +269,11 @@ def queue(store, terms: list[str], audience: str | None = None, since: datetime 
     waiting = [Message(e, a, t, c, reach.get(a, 0.0), classify(t)) for e, a, t, c in rows
                if e not in done and allowed.allows(a)]
     now = now or (max((m.arrived for m in waiting), default=None))
-    ordered: list[Message] = []
-    pool = list(waiting)
-    handle = timedelta(0)
-    while pool and len(ordered) < limit:
-        pick = next_message(pool, now, [], handle)
-        ordered.append(pick)
-        pool.remove(pick)
+    # what next_message does for one agent at ``now``: past-deadline messages first (earliest
+    # deadline first), then by priority
+    overdue = sorted((m for m in waiting if m.deadline <= now), key=lambda m: (m.deadline, m.id))
+    rest = sorted((m for m in waiting if m.deadline > now), key=lambda m: (-priority(m, now), m.arrived, m.id))
+    ordered = (overdue + rest)[:limit]
     handles = store.handles([m.author for m in ordered])
     return {"policy": policy(), "now": now.isoformat() if now else None, "open": len(waiting),
             "items": [{"event_id": m.id, "author": m.author, "handle": handles.get(m.author), "text": m.text,

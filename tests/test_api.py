@@ -187,3 +187,15 @@ def test_campaign_consent_is_enforced_at_the_api(client, demo_store) -> None:
     assert client.post(f"/v1/campaigns/boots/invitations/{person}/fulfilment", headers=auth(acme)).json()["status"] == "fulfilled"
     assert [i["status"] for i in client.get(f"/v1/people/{person}/invitations", headers=auth(me)).json()] == ["fulfilled"]
     assert client.get("/v1/campaigns/boots/outcome", headers=auth(acme)).json()["fulfilled"] == 1
+
+
+def test_care_queue_and_fairness_through_the_api(client, demo_store) -> None:
+    brand, person = create_key(demo_store, "acme", "brand"), create_key(demo_store, "me", "person", account="twitter:1")
+    assert client.get("/v1/triage/queue?term=acme", headers=auth(person)).status_code == 403
+    queue = client.get("/v1/triage/queue?term=goal&limit=5", headers=auth(brand)).json()
+    assert queue["open"] > 0 and len(queue["items"]) == 5 and "deadline" in queue["policy"]["rule"]
+    first = queue["items"][0]["event_id"]
+    assert client.post("/v1/triage/handled", json={"event_ids": [first]}, headers=auth(brand)).json() == {"marked": 1}
+    assert first not in [i["event_id"] for i in client.get("/v1/triage/queue?term=goal&limit=500", headers=auth(brand)).json()["items"]]
+    report = client.get("/v1/triage/fairness?days=1", headers=auth(brand)).json()
+    assert report["policies"]["renown"]["breaches"] == 0

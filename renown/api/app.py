@@ -83,7 +83,7 @@ def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burs
         log.exception("unexpected error on %s", request.url.path)
         return _error(500, "internal", "something went wrong on our side; it has been logged", request)
 
-    from renown.api import accounts, admin, campaigns, endorsements, jobs, leaderboard, people, privacy
+    from renown.api import accounts, admin, campaigns, endorsements, jobs, leaderboard, people, privacy, triage
     from renown.web import pages
 
     @app.exception_handler(pages.SignInRequired)
@@ -96,7 +96,7 @@ def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burs
     def root() -> Response:
         return RedirectResponse("/ui/", status_code=307)
 
-    for module in (accounts, leaderboard, endorsements, people, campaigns, privacy, jobs, admin, pages):
+    for module in (accounts, leaderboard, endorsements, people, campaigns, triage, privacy, jobs, admin, pages):
         app.include_router(module.router)
     app.mount("/ui/static", StaticFiles(directory=pages.STATIC), name="static")
     return app
