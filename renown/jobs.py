@@ -137,7 +137,8 @@ class Jobs:
         return job
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
+        """Finish the running job; queued ones are cancelled (a restart would mark them failed anyway)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _submit(self, job_id: str, kind: str, requested_by: str, work: Callable) -> dict:
         with Session(self.engine) as session, session.begin():

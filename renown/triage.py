@@ -287,8 +287,15 @@ def fairness_report(store, agents: int = 3, handle_minutes: float = 10.0, per_ho
     """The queue under load: a simulated mention stream from the scored population (anyone may
     write, whatever their reach), served by ``agents``, under renown's policy and, for
     comparison, reach-first and first-in-first-out. Response time and SLA breaches by decile."""
+    from renown.errors import RenownError
     from renown.simulate import mention_stream
 
+    capacity = agents * 60 / handle_minutes
+    if per_hour > capacity:
+        raise RenownError(f"{per_hour:g} mentions an hour on average is more than {agents} agent(s) can handle "
+                          f"({capacity:g} an hour): the backlog grows without end and no policy meets an SLA; add agents")
+    if per_hour * days * 24 > 50_000:
+        raise RenownError("simulate at most about 50,000 mentions (per_hour × days × 24)")
     reach = reach_percentiles(store, audience, url)
     stream = mention_stream(sorted(reach.items()), days * 24, per_hour, seed)
     messages = [Message(i, a, t, at, r, classify(t)) for i, a, t, at, r in stream]

@@ -37,4 +37,5 @@ def test_no_generated_request_gets_a_server_error(tmp_path) -> None:
                 failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:200]}")
 
         check()
+    app.state.renown.close()  # let the background jobs the fuzzer started end
     assert failures == []

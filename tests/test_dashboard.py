@@ -280,3 +280,45 @@ def test_sign_in_page_is_accessible_and_explains_a_refusal(page, live) -> None:
     assert "not accepted" in page.get_by_role("alert").text_content()
     assert page.evaluate(AUDIT) == []
     shoot(page, "sign-in-refused")
+
+
+def test_brand_runs_a_campaign_and_a_person_accepts_it(page, live, keys, demo_store) -> None:
+    from renown import perks
+    from renown.score import snapshots
+
+    as_of = snapshots.latest(demo_store.root).as_of
+    perks.create(demo_store, "ui-boots", "acme", ["football"], budget=3, starts_on=as_of, ends_on=as_of, offer="trail boots",
+                 tags=["acmeboots"], min_topic_score=20)
+    chosen = perks.choose(demo_store, "ui-boots", seed=2)["chosen"]["accounts"]
+    sign_in(page, live, keys["brand"])
+    page.get_by_role("link", name="Campaigns").click()
+    page.wait_for_load_state()
+    page.get_by_role("link", name="ui-boots").click()
+    page.wait_for_load_state()
+    assert "Expected reach" in page.locator("svg.reach title").text_content()
+    statuses = page.locator("table >> nth=0 >> tbody td:nth-child(3)").all_text_contents()
+    assert statuses == ["invited"] * 3
+    audit(page)
+    shoot(page, "campaign")
+    page.get_by_role("link", name="Care queue").click()
+    page.wait_for_load_state()
+    assert "never anyone else out of their SLA" in page.get_by_role("heading", name="How this queue is ordered").locator("xpath=..").text_content()
+    page.get_by_label("Brand handle, name or hashtag").fill("goal")
+    page.get_by_role("button", name="Show queue").click()
+    page.wait_for_load_state()
+    assert page.locator("table tbody tr").count() == 100
+    audit(page)
+    shoot(page, "care-queue")
+
+    page.context.clear_cookies()
+    person = create_key(demo_store, "invitee", "person", account=chosen[0])
+    sign_in(page, live, person)
+    page.get_by_role("link", name="Invitations").click()
+    page.wait_for_load_state()
+    audit(page)
+    shoot(page, "invitations")
+    page.get_by_role("button", name="Accept ui-boots from acme").click()
+    page.wait_for_load_state()
+    row = page.locator("table tbody tr", has_text="ui-boots")
+    assert row.locator("td:nth-child(5)").text_content() == "accepted"
+    assert perks.get(demo_store, "ui-boots")["invitations"][0]["status"] == "accepted"

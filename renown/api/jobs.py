@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 class ScoreIn(BaseModel):
     as_of: date | None = Field(None, description="score as of the end of this day; default: the newest event's day")
-    weekly: int = Field(0, ge=0, le=52, description="also write the snapshots of this many weeks before")
+    weekly: int = Field(0, ge=0, le=12, description="also write the snapshots of this many weeks before")
 
 
 @router.post("/ingest", status_code=202)

@@ -96,3 +96,23 @@ def meter(points: float, maximum: float = 50) -> str:
     w = 100 * max(0.0, min(points, maximum)) / maximum
     return (f'<svg class="meter" viewBox="0 0 100 10" aria-hidden="true" focusable="false">'
             f'<rect width="100" height="10" class="bar-track"/><rect width="{w:.1f}" height="10" class="seg c0"/></svg>')
+
+
+def compare_reach(rows: list[tuple[str, dict]], width: int = 560) -> str:
+    """Horizontal bars of expected reach with their 95 % intervals, on one scale."""
+    top = max((r["high"] for _, r in rows), default=1) or 1
+    left, bar_h, gap = 150, 22, 14
+    height = len(rows) * (bar_h + gap) + 10
+    description = "; ".join(f"{label}: {r['people']:.0f} people (95 % {r['low']:.0f} to {r['high']:.0f})" for label, r in rows)
+    parts = [f'<svg class="reach" viewBox="0 0 {width} {height}" role="img" aria-labelledby="reach-title">'
+             f'<title id="reach-title">Expected reach: {escape(description)}</title>']
+    for i, (label, r) in enumerate(rows):
+        y = 5 + i * (bar_h + gap)
+        scale = (width - left - 60) / top
+        parts.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end" class="axis">{escape(label)}</text>'
+                     f'<rect x="{left}" y="{y}" width="{r["people"] * scale:.1f}" height="{bar_h}" class="seg c{i}"/>'
+                     f'<line x1="{left + r["low"] * scale:.1f}" x2="{left + r["high"] * scale:.1f}" y1="{y + bar_h / 2}" '
+                     f'y2="{y + bar_h / 2}" class="interval"/>'
+                     f'<text x="{left + r["high"] * scale + 6:.1f}" y="{y + 15}" class="axis">{r["people"]:.0f}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -184,3 +184,64 @@ def admin(request: Request, key: ApiKey = Depends(viewer), ctx: Context = Depend
 
     return render(request, "admin.html", key, title="Admin", stats=stats, ingests=ingests, sources=list(sources.values()),
                   runs=runs, quarantine=ctx.store.quarantine_summary(20), jobs=recent(ctx.store, ctx.db_url, 10))
+
+
+def _brand_or_admin(key: ApiKey) -> str | None:
+    if key.role not in ("brand", "admin"):
+        raise HTTPException(403, "campaigns and the care queue are for brands")
+    return None if key.role == "admin" else key.name
+
+
+@router.get("/campaigns")
+def campaigns(request: Request, key: ApiKey = Depends(viewer), ctx: Context = Depends(context)) -> HTMLResponse:
+    from renown import perks
+
+    rows = perks.listed(ctx.store, ctx.db_url, _brand_or_admin(key))
+    return render(request, "campaigns.html", key, title="Campaigns", campaigns=rows)
+
+
+@router.get("/campaigns/{campaign}")
+def campaign(request: Request, campaign: str, key: ApiKey = Depends(viewer), ctx: Context = Depends(context)) -> HTMLResponse:
+    from renown import perks
+
+    detail = perks.get(ctx.store, campaign, ctx.db_url, _brand_or_admin(key))
+    selection = detail["selection"]
+    bars = None
+    if selection:
+        bars = Markup(charts.compare_reach([("chosen for spread", selection["chosen"]["expected_reach"]),
+                                            ("top by score", selection["top_by_score"]["expected_reach"])]))
+    result = perks.outcome(ctx.store, campaign, ctx.db_url, _brand_or_admin(key)) if detail["invitations"] else None
+    return render(request, "campaign.html", key, title=detail["name"], c=detail, bars=bars, result=result)
+
+
+@router.get("/care")
+def care(request: Request, term: list[str] = Query(default=[], max_length=20), audience: str | None = None,
+         key: ApiKey = Depends(viewer), ctx: Context = Depends(context)) -> HTMLResponse:
+    from renown import triage
+
+    _brand_or_admin(key)
+    terms = [t for t in term if t.strip()] or ([f"@{key.name}"] if key.role == "brand" else [])
+    result = triage.queue(ctx.store, terms, audience or None, limit=100, url=ctx.db_url) if terms else None
+    return render(request, "care.html", key, title="Care queue", terms=terms, result=result, policy=triage.policy(),
+                  audience=audience or "")
+
+
+@router.get("/invitations")
+def invitations(request: Request, key: ApiKey = Depends(viewer), ctx: Context = Depends(context)) -> HTMLResponse:
+    from renown import perks
+
+    if key.role != "person" or not key.account:
+        raise HTTPException(403, "invitations are for people: sign in with a person key")
+    return render(request, "invitations.html", key, title="Invitations", rows=perks.invitations_of(ctx.store, key.account, ctx.db_url))
+
+
+@router.post("/invitations/{campaign}")
+def answer(campaign: str, choice: str = Form(..., pattern="^(accept|decline)$"), key: ApiKey = Depends(viewer),
+           ctx: Context = Depends(context)) -> Response:
+    """The person's answer; the session cookie is same-site only, so another site cannot post this."""
+    from renown import perks
+
+    if key.role != "person" or not key.account:
+        raise HTTPException(403, "only the invited person can answer")
+    perks.respond(ctx.store, campaign, key.account, choice == "accept", ctx.db_url)
+    return RedirectResponse("/ui/invitations", status_code=303)
