@@ -591,17 +591,19 @@ def campaign_group() -> None:
 @click.option("--min-topic-score", default=1, show_default=True, help="Eligibility: at least this score in a campaign topic.")
 @click.option("--network", "networks", multiple=True, help="Eligibility: only these networks (repeatable).")
 @click.option("--language", default=None, help="Eligibility: people who mostly post in this language (e.g. en).")
+@click.option("--region", default=None, help="Eligibility: profile location contains this (where the network gives one).")
 @click.option("--perk-cost", default=0.0, show_default=True, help="Cost of one perk, for cost per person reached.")
 @json_option
 @click.pass_obj
 def campaign_create_command(store: Store, name: str, brand: str, topics: tuple[str, ...], budget: int, starts: str, ends: str,
                             offer: str, tags: tuple[str, ...], audience: str | None, min_topic_score: int,
-                            networks: tuple[str, ...], language: str | None, perk_cost: float, as_json: bool) -> None:
+                            networks: tuple[str, ...], language: str | None, region: str | None, perk_cost: float,
+                            as_json: bool) -> None:
     """Create campaign NAME."""
     from renown.perks import create
 
     created = create(store, name, brand, list(topics), budget, _date(starts), _date(ends), offer, list(tags), audience,
-                     min_topic_score, list(networks) or None, language, perk_cost)
+                     min_topic_score, list(networks) or None, language, perk_cost, region=region)
     if as_json:
         _print_json(created)
     else:

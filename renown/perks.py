@@ -1,7 +1,8 @@
 """Perks campaigns: give a product to the people whose word spreads furthest, with consent.
 
 A campaign names a brand, topics, an optional customer audience, eligibility
-(minimum topic score, networks, language), a budget (number of perks), dates,
+(minimum topic score, networks, language, region — the profile's location,
+where the network gives one), a budget (number of perks), dates,
 the offer and the tags that mark campaign posts. Then:
 
 1. **select** — eligible people are those scoring at least the minimum in one
@@ -51,6 +52,7 @@ class Campaign(Base):
     min_topic_score: Mapped[int] = mapped_column(Integer, default=1)
     networks: Mapped[str | None] = mapped_column(String(500), nullable=True)
     language: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(200), nullable=True)
     budget: Mapped[int] = mapped_column(Integer)
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
@@ -65,7 +67,7 @@ class Campaign(Base):
 
         return {"id": self.id, "name": self.name, "brand": self.brand, "topics": _split(self.topics),
                 "audience": self.audience, "min_topic_score": self.min_topic_score, "networks": _split(self.networks),
-                "language": self.language, "budget": self.budget, "starts_on": self.starts_on.isoformat(),
+                "language": self.language, "region": self.region, "budget": self.budget, "starts_on": self.starts_on.isoformat(),
                 "ends_on": self.ends_on.isoformat(), "offer": self.offer, "tags": _split(self.tags),
                 "perk_cost": self.perk_cost, "created_at": self.created_at.isoformat(),
                 "selection": orjson.loads(self.selection) if self.selection else None}
@@ -108,7 +110,7 @@ def purpose(campaign_id: int) -> str:
 def create(store: Store, name: str, brand: str, topics: list[str], budget: int, starts_on: date, ends_on: date,
            offer: str = "", tags: list[str] | None = None, audience: str | None = None, min_topic_score: int = 1,
            networks: list[str] | None = None, language: str | None = None, perk_cost: float = 0.0,
-           url: str | None = None) -> dict:
+           url: str | None = None, region: str | None = None) -> dict:
     from renown.topics import taxonomy
 
     if budget < 1:
@@ -123,7 +125,7 @@ def create(store: Store, name: str, brand: str, topics: list[str], budget: int, 
             raise CampaignError(f"a campaign named {name!r} exists already")
         campaign = Campaign(name=name, brand=brand, topics=",".join(slugs), audience=audience,
                             min_topic_score=min_topic_score, networks=",".join(networks or []) or None,
-                            language=language, budget=budget, starts_on=starts_on, ends_on=ends_on, offer=offer,
+                            language=language, region=region, budget=budget, starts_on=starts_on, ends_on=ends_on, offer=offer,
                             tags=",".join(t.lower().lstrip("#") for t in tags or []), perk_cost=perk_cost,
                             created_at=now())
         session.add(campaign)
@@ -192,6 +194,14 @@ def eligible(store: Store, campaign: dict, url: str | None = None) -> Eligible:
                GROUP BY actor HAVING mode(lang) = ?""", [sorted(best), campaign["language"]]).fetchall()}
         con.close()
         best = {a: s for a, s in best.items() if a in speaking}
+    if campaign["region"] and best:
+        con = store.connect()
+        local = {a for (a,) in con.execute(
+            """SELECT key FROM accounts WHERE key IN (SELECT unnest(?))
+               AND contains(lower(coalesce(json_extract_string(profile, '$.location'), '')), lower(?))""",
+            [sorted(best), campaign["region"]]).fetchall()}
+        con.close()
+        best = {a: s for a, s in best.items() if a in local}
     ordered = sorted(best, key=lambda a: (-best[a], a))
     return Eligible(ordered, best)
 

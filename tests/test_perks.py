@@ -116,3 +116,22 @@ def test_campaign_commands(world, cli, tmp_path) -> None:
     refused = cli("campaign", "fulfil", "cli", chosen[1], data_dir=world.root)
     assert refused.code == 1 and "only an accepted perk" in refused.err
     assert cli("campaign", "show", "nope", data_dir=world.root).code == 1
+
+
+def test_eligibility_by_network_language_and_region(world) -> None:
+    begin = start_of(world)
+    con = world.connect()
+    located = dict(con.execute("SELECT key, json_extract_string(profile, '$.location') FROM accounts "
+                               "WHERE json_extract_string(profile, '$.location') IS NOT NULL").fetchall())
+    con.close()
+    everyone = perks.eligible(world, perks.create(world, "all", "acme", ["football"], 1, begin, begin))
+    place = max({v for k, v in located.items() if k in everyone.topic_scores},
+                key=lambda v: sum(1 for k in everyone.accounts if located.get(k) == v))
+    local = perks.eligible(world, perks.create(world, "local", "acme", ["football"], 1, begin, begin, region=place.lower()))
+    assert local.accounts and all(place.lower() in (located.get(a) or "").lower() for a in local.accounts)
+    assert len(local.accounts) < len(everyone.accounts)
+    network = everyone.accounts[0].split(":", 1)[0]
+    one = perks.eligible(world, perks.create(world, "one", "acme", ["football"], 1, begin, begin, networks=[network]))
+    assert one.accounts and all(a.startswith(network + ":") for a in one.accounts)
+    english = perks.eligible(world, perks.create(world, "en", "acme", ["football"], 1, begin, begin, language="xx"))
+    assert english.accounts == []  # nobody posts in language "xx"

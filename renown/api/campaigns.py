@@ -31,6 +31,7 @@ class CampaignIn(BaseModel):
     min_topic_score: int = Field(1, ge=1, le=100)
     networks: list[str] | None = Field(None, max_length=20)
     language: str | None = Field(None, max_length=20)
+    region: str | None = Field(None, max_length=200, description="profile location contains this (where networks give one)")
     perk_cost: float = Field(0.0, ge=0)
     brand: str | None = Field(None, max_length=200, description="admins only: the brand the campaign is for")
 
@@ -51,7 +52,7 @@ def create_campaign(body: CampaignIn, key: ApiKey = Depends(role("admin", "brand
     brand = body.brand if key.role == "admin" and body.brand else key.name
     return perks.create(ctx.store, body.name, brand, body.topics, body.budget, body.starts_on, body.ends_on, body.offer,
                         body.tags, body.audience, body.min_topic_score, body.networks, body.language, body.perk_cost,
-                        ctx.db_url)
+                        ctx.db_url, body.region)
 
 
 @router.get("/campaigns")
