@@ -25,8 +25,11 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="module")
-def keys(demo_store) -> dict[str, str]:
+pytestmark = pytest.mark.usefixtures("app_db")
+
+
+@pytest.fixture
+def keys(demo_store, app_db) -> dict[str, str]:
     leader = top(demo_store, 1)[0]["account"]
     return {"admin": create_key(demo_store, "ops", "admin"), "brand": create_key(demo_store, "acme", "brand"),
             "person": create_key(demo_store, "me", "person", account=leader), "leader": leader}
