@@ -8,7 +8,7 @@ exit status 1 — in :func:`main`, the one place that handles them.
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
@@ -189,6 +189,33 @@ def demo_command(store: Store, accounts: int, days: int, seed: int) -> None:
             table.add_row(str(r["rank"]), r["account"], str(r["score"]), str(r["global_score"]),
                           str(r["audience_reactors"]), f"{r['offline']:.1f}")
         console.print(table)
+    _demo_brand_programs(store, info.run.as_of)
+
+
+def _demo_brand_programs(store: Store, as_of: date) -> None:
+    """The demo's last act: a perks campaign chosen for spread, and the care queue's fairness."""
+    from renown import perks
+    from renown.triage import fairness_report
+
+    name = "demo-boots"
+    existing = [c for c in perks.listed(store) if c["name"] == name]
+    if not existing:
+        perks.create(store, name, "demo-brand", ["football"], budget=5, starts_on=as_of, ends_on=as_of + timedelta(days=14),
+                     offer="a pair of boots", tags=["demoboots"], min_topic_score=20)
+    try:
+        selection = perks.get(store, name)["selection"] or perks.choose(store, name, seed=1)
+    except perks.CampaignError as exc:  # a small custom population may have nobody eligible
+        console.print(f"\nperks campaign skipped: {exc}")
+        return
+    chosen, top = selection["chosen"]["expected_reach"], selection["top_by_score"]["expected_reach"]
+    console.print(f"\nperks campaign {name!r}, 5 perks on football: the 5 chosen for spread are expected to reach "
+                  f"{chosen['people']:.0f} people (95 % {chosen['low']:.0f}–{chosen['high']:.0f}); the 5 top scores "
+                  f"{top['people']:.0f} ({top['low']:.0f}–{top['high']:.0f}) — see `renown campaign show {name}`")
+    report = fairness_report(store, days=3)
+    breaches = {k: v["breaches"] for k, v in report["policies"].items()}
+    console.print(f"care triage, {report['messages']:,} simulated mentions over 3 days, 3 agents: SLA breaches "
+                  f"{breaches['renown']} with renown's queue, {breaches['reach-first']} answering the most influential "
+                  f"first, {breaches['fifo']} first-come-first-served — see `renown triage simulate`")
 
 
 @app.command("simulate")

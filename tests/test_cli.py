@@ -98,3 +98,12 @@ def test_help_teaches_the_commands() -> None:
     assert result.returncode == 0
     for command in ("ingest", "stats", "demo", "simulate", "--data-dir"):
         assert command in result.stdout
+
+
+def test_demo_runs_end_to_end_twice(tmp_path, capsys) -> None:
+    from renown.cli import main
+
+    for _ in range(2):  # a second run reuses the data directory: nothing duplicates, nothing fails
+        assert main(["--data-dir", str(tmp_path / "d"), "demo", "--accounts", "300", "--days", "8"]) == 0
+        out = capsys.readouterr().out
+        assert "scored" in out and "care triage" in out and ("perks campaign" in out)
