@@ -66,3 +66,38 @@ def test_post_text_joins_topics_already_in_use_as_tags(tmp_path, cli, store) -> 
     topics = {(r["account"], r["topic"]) for r in snapshots.query(f"SELECT account, topic FROM read_parquet('{run.topics}')")}
     assert ("forum:writer", "antennas") in topics  # named in the text, the topic is in use as a tag
     assert not any(t == "typing" for _, t in topics)  # a Klout topic, but nobody tags it: text alone does not make it
+
+
+def test_every_topic_in_use_is_scored_in_blocks_that_do_not_change_the_result(demo_store, monkeypatch) -> None:
+    """Topic PageRank runs a block of topics at a time; the block size is a memory knob, not a
+    modelling choice: one topic per block and all at once give the same scores."""
+    import pyarrow.compute as pc
+
+    from renown.score import topics as topic_model
+    from renown.score.features import compute
+    from renown.score.model import score
+    from renown.score.run import Window, end_of_day
+
+    run = snapshots.latest(demo_store.root)
+    window = Window(end_of_day(run.as_of))
+
+    def scores_with(block: int):
+        monkeypatch.setattr(topic_model, "BLOCK", block)
+        con = demo_store.connect()
+        s = score(compute(con, window))
+        table = topic_model.topic_scores(con, s, window)
+        con.close()
+        return table.sort_by([("topic", "ascending"), ("account", "ascending")])
+
+    one, many = scores_with(1), scores_with(64)
+    assert one.column("account").to_pylist() == many.column("account").to_pylist()
+    # equal up to PageRank's tolerance (a block iterates until its slowest column converges)
+    assert max(abs(a - b) for a, b in zip(one.column("exact").to_pylist(), many.column("exact").to_pylist())) < 1e-4
+    con = demo_store.connect()
+    authors: dict[str, set] = {}
+    for actor, tag in con.execute("""SELECT actor, unnest(tags) FROM events WHERE kind IN ('post', 'reply', 'quote')
+                                     AND created_at > ? AND created_at <= ?""", [window.start, window.as_of]).fetchall():
+        authors.setdefault(taxonomy().topic_of(tag), set()).add(actor)
+    con.close()
+    in_use = {t for t, who in authors.items() if len(who) >= 2}
+    assert set(pc.unique(many.column("topic")).to_pylist()) == in_use

@@ -40,7 +40,7 @@ REFERENCE = {"accounts": 2000, "days": 30, "seed": 2026}
 TARGET_QUANTILES = (0.25, 0.50, 0.75, 0.90, 0.99, 0.999)
 TARGET_SCORES = (12.0, 22.0, 33.0, 45.0, 72.0, 85.0)
 
-#: (z, score) knots for SCORING_VERSION 1.0.0, from ``python -m renown.score.calibration``.
+#: (z, score) knots (unchanged since SCORING_VERSION 1.0.0), from ``python -m renown.score.calibration``.
 KNOTS: tuple[tuple[float, float], ...] = (
     (0.0, 1.0),
     (1.098, 12.0),

@@ -31,8 +31,9 @@ from renown.topics import taxonomy
 
 _WORDS = re.compile(r"[a-z0-9]+")
 
-#: How many topics get their own PageRank in one scoring run.
-MAX_TOPICS = 30
+#: Topics per block PageRank (an n × BLOCK dense personalisation): every topic in use is
+#: scored, this many at a time, so memory stays bounded however many topics there are.
+BLOCK = 32
 #: A topic needs this many distinct authors to be scored.
 MIN_AUTHORS = 2
 
@@ -86,7 +87,7 @@ def topic_scores(con, s: Scores, window: Window, endorsements: list[tuple] = ())
         JOIN _tag_topics tt ON tt.tag = e.tag JOIN nodes ON nodes.key = e.actor""")
     chosen = [row[0] for row in con.execute(f"""
         SELECT topic FROM post_topics GROUP BY topic HAVING count(DISTINCT author) >= {MIN_AUTHORS}
-        ORDER BY count(DISTINCT author) DESC, topic LIMIT {MAX_TOPICS}""").fetchall()]
+        ORDER BY count(DISTINCT author) DESC, topic""").fetchall()]
     if not chosen:
         return empty
     _add_keyword_matches(con, chosen, start, as_of, decay)
@@ -115,37 +116,43 @@ def topic_scores(con, s: Scores, window: Window, endorsements: list[tuple] = ())
         vouched.setdefault(topic, np.zeros(f.n))[position[endorsee]] += weight
         vouches.setdefault(topic, np.zeros(f.n, dtype=np.int64))[position[endorsee]] += 1
     selectivity = ctx.genuine.selectivity
-    teleport = np.zeros((f.n, len(chosen)))
-    for column, topic in enumerate(chosen):
-        mine = np.asarray(posts["topic"] == topic)
-        teleport[np.asarray(posts["author"][mine], dtype=np.int64), column] = np.asarray(posts["posts"][mine], dtype=np.float64)
-    ranks = pagerank(ctx.graph, damping=DAMPING, personalization=teleport, keep=g)  # all topics in one block
-    for column, topic in enumerate(chosen):
-        mine = np.asarray(posts["topic"] == topic)
-        authors = np.asarray(posts["author"][mine], dtype=np.int64)
-        decayed = np.asarray(posts["posts"][mine], dtype=np.float64)
-        rank = ranks[:, column]
-        sel = np.asarray(per_reactor["topic"] == topic)
-        dst = np.asarray(per_reactor["dst"][sel], dtype=np.int64)
-        src = np.asarray(per_reactor["src"][sel], dtype=np.int64)
-        reach = np.bincount(dst, weights=g[src] * per_reactor["recency"][sel], minlength=f.n)
-        effective = np.bincount(dst, weights=np.log2(1 + per_reactor["weight"][sel]) * g[src] * selectivity[src], minlength=f.n)
-        topic_posts = np.zeros(f.n)
-        topic_posts[authors] = decayed
-        network = np.maximum(0.0, rank * f.n - 1.0)
-        endorsed = np.minimum(CAP, np.log2(1 + vouched.get(topic, np.zeros(f.n))[authors]))
-        z = np.log2(1 + reach[authors]) + np.log2(1 + effective[authors] / (topic_posts[authors] + POST_PRIOR)) \
-            + np.log2(1 + network[authors]) + endorsed
-        rows["account"] += f.keys[authors].tolist()
-        rows["topic"] += [topic] * len(authors)
-        rows["name"] += [tax.name_of(topic)] * len(authors)
-        rows["exact"] += calibration.calibrate(z).tolist()
-        rows["reach"] += reach[authors].tolist()
-        rows["amplification"] += (effective[authors] / (topic_posts[authors] + POST_PRIOR)).tolist()
-        rows["network"] += network[authors].tolist()
-        rows["posts"] += np.asarray(posts["n"][mine], dtype=np.int64).tolist()
-        rows["endorsements"] += vouches.get(topic, np.zeros(f.n, dtype=np.int64))[authors].tolist()
-        rows["endorsement_value"] += endorsed.tolist()
+    for first in range(0, len(chosen), BLOCK):
+        block = chosen[first:first + BLOCK]
+        teleport = np.zeros((f.n, len(block)))
+        for column, topic in enumerate(block):
+            mine = np.asarray(posts["topic"] == topic)
+            teleport[np.asarray(posts["author"][mine], dtype=np.int64), column] = np.asarray(posts["posts"][mine], dtype=np.float64)
+        ranks = pagerank(ctx.graph, damping=DAMPING, personalization=teleport, keep=g)  # a block of topics at once
+        for column, topic in enumerate(block):
+            _topic_rows(rows, topic, ranks[:, column], posts, per_reactor, f, g, selectivity, vouched, vouches, tax)
     table = pa.table(rows)
     score = np.floor(np.asarray(rows["exact"]) + 0.5).astype(np.int64)
     return table.append_column("score", pa.array(score, pa.int64()))
+
+
+def _topic_rows(rows: dict, topic: str, rank: np.ndarray, posts, per_reactor, f, g, selectivity, vouched, vouches, tax) -> None:
+    """Append one topic's rows: its authors' reach, amplification and network within the topic."""
+    mine = np.asarray(posts["topic"] == topic)
+    authors = np.asarray(posts["author"][mine], dtype=np.int64)
+    decayed = np.asarray(posts["posts"][mine], dtype=np.float64)
+    sel = np.asarray(per_reactor["topic"] == topic)
+    dst = np.asarray(per_reactor["dst"][sel], dtype=np.int64)
+    src = np.asarray(per_reactor["src"][sel], dtype=np.int64)
+    reach = np.bincount(dst, weights=g[src] * per_reactor["recency"][sel], minlength=f.n)
+    effective = np.bincount(dst, weights=np.log2(1 + per_reactor["weight"][sel]) * g[src] * selectivity[src], minlength=f.n)
+    topic_posts = np.zeros(f.n)
+    topic_posts[authors] = decayed
+    network = np.maximum(0.0, rank * f.n - 1.0)
+    endorsed = np.minimum(CAP, np.log2(1 + vouched.get(topic, np.zeros(f.n))[authors]))
+    z = np.log2(1 + reach[authors]) + np.log2(1 + effective[authors] / (topic_posts[authors] + POST_PRIOR)) \
+        + np.log2(1 + network[authors]) + endorsed
+    rows["account"] += f.keys[authors].tolist()
+    rows["topic"] += [topic] * len(authors)
+    rows["name"] += [tax.name_of(topic)] * len(authors)
+    rows["exact"] += calibration.calibrate(z).tolist()
+    rows["reach"] += reach[authors].tolist()
+    rows["amplification"] += (effective[authors] / (topic_posts[authors] + POST_PRIOR)).tolist()
+    rows["network"] += network[authors].tolist()
+    rows["posts"] += np.asarray(posts["n"][mine], dtype=np.int64).tolist()
+    rows["endorsements"] += vouches.get(topic, np.zeros(f.n, dtype=np.int64))[authors].tolist()
+    rows["endorsement_value"] += endorsed.tolist()
