@@ -47,7 +47,7 @@ def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burs
         yield
         context.close()
 
-    app = FastAPI(title="renown", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="renown", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Open, explainable influence scores. Every endpoint needs an API key; "
                               "the dashboard is at /ui.")
     app.state.renown = context
@@ -99,4 +99,25 @@ def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burs
     for module in (accounts, leaderboard, endorsements, people, campaigns, triage, privacy, jobs, admin, pages):
         app.include_router(module.router)
     app.mount("/ui/static", StaticFiles(directory=pages.STATIC), name="static")
+    _self_hosted_docs(app)
     return app
+
+
+def _self_hosted_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` from the assets the ``fastapi-offline`` package ships (Swagger UI 5,
+    which reads OpenAPI 3.1), not a CDN: the API's documentation works without internet, like
+    the dashboard."""
+    from pathlib import Path
+
+    import fastapi_offline
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="renown API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon.png")
