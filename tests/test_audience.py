@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import orjson
 import pytest
 
-from renown.cli import main
 
 pytestmark = pytest.mark.usefixtures("app_db")
 

@@ -14,7 +14,7 @@ from renown.ingest.pipeline import ingest
 from renown.score import snapshots
 from renown.score.report import explain
 from renown.score.run import run_score
-from renown.simulate import DEMO, simulate, write_dataset
+from renown.simulate import simulate, write_dataset
 from renown.store import Store
 
 

@@ -8,7 +8,6 @@ import itertools
 import math
 
 import numpy as np
-import pytest
 
 from renown.score import snapshots
 from renown.score.run import end_of_day
