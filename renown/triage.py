@@ -21,6 +21,7 @@ import heapq
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 from sqlalchemy import DateTime, Integer, String, select
@@ -71,19 +72,25 @@ class Verdict:
         return {"kind": self.kind, "confidence": round(self.confidence, 3), "urgency": self.urgency, "cues": list(self.cues)}
 
 
-def _find(text: str, term: str) -> list[int]:
-    """Token positions where ``term`` starts (whole words; '?' matches anywhere)."""
-    return [m.start() for m in re.finditer(r"(?<![\w'])" + re.escape(term) + r"(?![\w'])", text)]
+def _word(term: str) -> re.Pattern:
+    """``term`` as whole words (not inside another word)."""
+    return re.compile(r"(?<![\w'])" + re.escape(term) + r"(?![\w'])")
 
 
+_PATTERNS = {kind: [(term, weight, _word(term)) for term, weight in terms.items()] for kind, terms in LEXICON.items()}
+_URGENCY_PATTERNS = [(term, weight, _word(term)) for term, weight in URGENCY_CUES.items()]
+
+
+@lru_cache(maxsize=65_536)
 def classify(text: str) -> Verdict:
-    """Kind (complaint, question, praise, other), confidence and urgency of one message."""
+    """Kind (complaint, question, praise, other), confidence and urgency of one message
+    (a pure function of the text, so repeated texts are classified once)."""
     lowered = " ".join((text or "").lower().split())
     scores = {k: 0.0 for k in LEXICON}
     cues: list[str] = []
-    for kind, terms in LEXICON.items():
-        for term, weight in terms.items():
-            for at in _find(lowered, term):
+    for kind, patterns in _PATTERNS.items():
+        for term, weight, pattern in patterns:
+            for at in (m.start() for m in pattern.finditer(lowered)):
                 before = lowered[max(0, at - 20):at].split()[-2:]
                 if kind == "praise" and any(w in NEGATIONS for w in before):
                     scores["complaint"] += weight  # "not happy", "never great"
@@ -99,8 +106,8 @@ def classify(text: str) -> Verdict:
     kind = ranked[0][0] if ranked[0][1] > 0 else "other"
     confidence = exps[kind] / sum(exps.values())
     urgency_score = 0.0
-    for term, weight in URGENCY_CUES.items():
-        if _find(lowered, term):
+    for term, weight, pattern in _URGENCY_PATTERNS:
+        if pattern.search(lowered):
             urgency_score += weight
             cues.append(f"urgent: {term}")
     if "!!" in lowered:
@@ -294,8 +301,8 @@ def fairness_report(store, agents: int = 3, handle_minutes: float = 10.0, per_ho
     if per_hour > capacity:
         raise RenownError(f"{per_hour:g} mentions an hour on average is more than {agents} agent(s) can handle "
                           f"({capacity:g} an hour): the backlog grows without end and no policy meets an SLA; add agents")
-    if per_hour * days * 24 > 50_000:
-        raise RenownError("simulate at most about 50,000 mentions (per_hour × days × 24)")
+    if per_hour * days * 24 > 30_000:
+        raise RenownError("simulate at most about 30,000 mentions (per_hour × days × 24)")
     reach = reach_percentiles(store, audience, url)
     stream = mention_stream(sorted(reach.items()), days * 24, per_hour, seed)
     messages = [Message(i, a, t, at, r, classify(t)) for i, a, t, at, r in stream]
