@@ -852,10 +852,14 @@ MENTION_TEMPLATES = {
 }
 
 
+#: The share of the day in the evening peak (17–22 h), when mentions come at twice the rate.
+MENTION_PEAK_SHARE = 5 / 24
+
+
 def mention_stream(authors: list[tuple[str, float]], hours: float, per_hour: float, seed: int = 0,
                    start: datetime | None = None) -> list[tuple[str, str, str, datetime, float]]:
-    """Brand mentions ``(id, author, text, arrived, reach)`` arriving as a Poisson stream
-    whose rate doubles in the evening peak; authors are drawn uniformly (anyone can have a
+    """Brand mentions ``(id, author, text, arrived, reach)`` arriving as a Poisson stream of
+    ``per_hour`` an hour, doubled in the evening peak (17–22 h); authors are drawn uniformly (anyone can have a
     problem, whatever their reach): 45 % complaints, 25 % questions, 22 % praise, 8 % urgent."""
     rng = random.Random(seed)
     start = start or datetime(2026, 10, 1, tzinfo=timezone.utc)

@@ -144,61 +144,79 @@ def priority(message: Message, now: datetime, sla_hours: dict[str, float] = SLA_
             + WEIGHTS["reach"] * message.reach + WEIGHTS["ageing"] * min(1.0, waited / sla_hours[message.verdict.urgency]))
 
 
-def _feasible(waiting: list[Message], free_at: list[datetime], handle: timedelta) -> bool:
-    """Can every waiting message start by its deadline, serving them earliest-deadline-first
-    as agents come free?"""
-    agents = list(free_at)
-    heapq.heapify(agents)
-    for message in sorted(waiting, key=lambda m: (m.deadline, m.id)):
-        start = max(heapq.heappop(agents), message.arrived)
-        if start > message.deadline:
-            return False
-        heapq.heappush(agents, start + handle)
-    return True
-
-
-def next_message(waiting: list[Message], now: datetime, others_free_at: list[datetime], handle: timedelta,
-                 policy: str = "renown") -> Message:
-    """The message an agent free at ``now`` takes next.
-
-    ``renown``: highest priority, unless taking it would make another waiting message miss
-    its deadline (checked against the other agents' free times), then earliest deadline.
-    ``reach-first``: the most influential author first (the two-tier queue, for comparison).
-    ``fifo``: oldest first."""
-    if policy == "fifo":
-        return min(waiting, key=lambda m: (m.arrived, m.id))
-    if policy == "reach-first":
-        return max(waiting, key=lambda m: (m.reach, -m.arrived.timestamp(), m.id))
-    best = max(waiting, key=lambda m: (priority(m, now), -m.arrived.timestamp(), m.id))
-    rest = [m for m in waiting if m is not best]
-    if _feasible(rest, [*others_free_at, now + handle], handle):
-        return best
-    return min(waiting, key=lambda m: (m.deadline, m.id))
+def _static_priority(message: Message) -> float:
+    return (WEIGHTS["urgency"] * URGENCIES.index(message.verdict.urgency) + WEIGHTS["kind"] * KIND_WEIGHT[message.verdict.kind]
+            + WEIGHTS["reach"] * message.reach)
 
 
 def simulate_queue(messages: list[Message], agents: int, handle_minutes: float, policy: str = "renown") -> list[dict]:
-    """Serve ``messages`` (any order) with ``agents`` people who each take ``handle_minutes``
-    per message; returns, per message, when handling started and whether the SLA held."""
-    handle = timedelta(minutes=handle_minutes)
+    """Serve ``messages`` with ``agents`` people who each take ``handle_minutes`` per message;
+    returns, per message, when handling started and whether the SLA held.
+
+    Policies, for the agent that comes free at ``now``:
+
+    ``renown``
+        the highest :func:`priority`, unless taking it would make a waiting message miss its
+        deadline — then the earliest deadline. The check is exact: every agent is free within
+        one handling time of ``now``, so serving the rest earliest-deadline-first starts the
+        k-th of them at ``free[k mod agents] + (k div agents) × handle``.
+    ``reach-first``
+        the most influential author first (the two-tier queue, for comparison).
+    ``fifo``
+        oldest first.
+    ``edf``
+        earliest deadline first (meets every deadline whenever any order can; the yardstick).
+    """
+    import numpy as np
+
+    step = handle_minutes * 60.0
     pending = sorted(messages, key=lambda m: (m.arrived, m.id))
-    free_at = [pending[0].arrived if pending else datetime.min] * agents
+    start = pending[0].arrived.timestamp() if pending else 0.0
+    free_at = [start] * agents
     heapq.heapify(free_at)
-    waiting: list[Message] = []
+    waiting: list[Message] = []  # in arrival order
+    static: list[float] = []
+    arrived: list[float] = []
+    sla: list[float] = []
+    deadline: list[float] = []
     served, i = [], 0
     while i < len(pending) or waiting:
         now = heapq.heappop(free_at)
-        if not waiting and i < len(pending) and pending[i].arrived > now:
-            now = pending[i].arrived
-        while i < len(pending) and pending[i].arrived <= now:
-            waiting.append(pending[i])
+        if not waiting and i < len(pending) and pending[i].arrived.timestamp() > now:
+            now = pending[i].arrived.timestamp()
+        while i < len(pending) and pending[i].arrived.timestamp() <= now:
+            m = pending[i]
+            waiting.append(m)
+            static.append(_static_priority(m))
+            arrived.append(m.arrived.timestamp())
+            sla.append(SLA_HOURS[m.verdict.urgency] * 3600.0)
+            deadline.append(m.deadline.timestamp())
             i += 1
-        chosen = next_message(waiting, now, list(free_at), handle, policy)
-        waiting.remove(chosen)
+        if policy == "fifo":
+            pick = 0
+        elif policy == "edf":
+            pick = int(np.argmin(deadline))
+        elif policy == "reach-first":
+            pick = int(np.argmax([m.reach for m in waiting]))
+        else:
+            waited = now - np.array(arrived)
+            score = np.array(static) + WEIGHTS["ageing"] * np.minimum(1.0, waited / np.array(sla))
+            pick = int(np.argmax(score))
+            if len(waiting) > 1:
+                rest = np.sort(np.delete(np.array(deadline), pick))
+                free = np.sort(np.maximum(np.array([*free_at, now + step]), now))
+                k = np.arange(len(rest))
+                starts = free[k % len(free)] + (k // len(free)) * step
+                if not np.all(starts <= rest):
+                    pick = int(np.argmin(deadline))
+        chosen = waiting.pop(pick)
+        for column in (static, arrived, sla, deadline):
+            column.pop(pick)
+        began = datetime.fromtimestamp(now, tz=chosen.arrived.tzinfo)
         served.append({"id": chosen.id, "author": chosen.author, "reach": chosen.reach, "kind": chosen.verdict.kind,
-                       "urgency": chosen.verdict.urgency, "arrived": chosen.arrived, "started": now,
-                       "wait_hours": (now - chosen.arrived).total_seconds() / 3600,
-                       "breach": now > chosen.deadline})
-        heapq.heappush(free_at, now + handle)
+                       "urgency": chosen.verdict.urgency, "arrived": chosen.arrived, "started": began,
+                       "wait_hours": (now - chosen.arrived.timestamp()) / 3600, "breach": now > chosen.deadline.timestamp()})
+        heapq.heappush(free_at, now + step)
     return served
 
 
@@ -276,8 +294,7 @@ def queue(store, terms: list[str], audience: str | None = None, since: datetime 
     waiting = [Message(e, a, t, c, reach.get(a, 0.0), classify(t)) for e, a, t, c in rows
                if e not in done and allowed.allows(a)]
     now = now or (max((m.arrived for m in waiting), default=None))
-    # what next_message does for one agent at ``now``: past-deadline messages first (earliest
-    # deadline first), then by priority
+    # for one agent at ``now``: past-deadline messages first (earliest deadline first), then by priority
     overdue = sorted((m for m in waiting if m.deadline <= now), key=lambda m: (m.deadline, m.id))
     rest = sorted((m for m in waiting if m.deadline > now), key=lambda m: (-priority(m, now), m.arrived, m.id))
     ordered = (overdue + rest)[:limit]
@@ -297,10 +314,14 @@ def fairness_report(store, agents: int = 3, handle_minutes: float = 10.0, per_ho
     from renown.errors import RenownError
     from renown.simulate import mention_stream
 
+    from renown.simulate import MENTION_PEAK_SHARE
+
     capacity = agents * 60 / handle_minutes
-    if per_hour > capacity:
-        raise RenownError(f"{per_hour:g} mentions an hour on average is more than {agents} agent(s) can handle "
-                          f"({capacity:g} an hour): the backlog grows without end and no policy meets an SLA; add agents")
+    average = per_hour * (1 + MENTION_PEAK_SHARE)
+    if average > capacity:
+        raise RenownError(f"{per_hour:g} mentions an hour off-peak (doubled 17–22 h: {average:.1f} an hour on average) is "
+                          f"more than {agents} agent(s) can handle ({capacity:g} an hour): the backlog grows without end "
+                          f"and no policy meets an SLA; add agents")
     if per_hour * days * 24 > 30_000:
         raise RenownError("simulate at most about 30,000 mentions (per_hour × days × 24)")
     reach = reach_percentiles(store, audience, url)

@@ -39,7 +39,7 @@ def handled(body: HandledIn, key: ApiKey = Depends(role("admin", "brand")), ctx:
 
 @router.get("/fairness")
 def fairness(agents: int = Query(3, ge=1, le=100), handle_minutes: float = Query(10.0, ge=1, le=240),
-             per_hour: float = Query(14.0, gt=0, le=500), days: float = Query(7.0, gt=0, le=14), seed: int = Query(1, ge=0, le=2**31 - 1),
+             per_hour: float = Query(14.0, gt=0, le=500), days: float = Query(7.0, gt=0, le=7), seed: int = Query(1, ge=0, le=2**31 - 1),
              audience: str | None = None, key: ApiKey = Depends(role("admin", "brand")),
              ctx: Context = Depends(context)) -> dict:
     """Waits and SLA breaches by reach decile on a simulated load: renown's policy vs reach-first and FIFO."""
