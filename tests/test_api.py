@@ -81,15 +81,9 @@ def test_openapi_document_is_served(client) -> None:
 
 
 def test_privacy_requests_are_for_the_person_or_an_admin(tmp_path) -> None:
-    from renown.ingest.pipeline import ingest
-    from renown.score.run import run_score
-    from renown.simulate import simulate, write_dataset
-    from renown.store import Store
+    from worlds import scored_world
 
-    write_dataset(simulate(accounts=200, days=5, seed=13), tmp_path / "source")
-    store = Store(tmp_path / "data")
-    ingest(store, [tmp_path / "source"])
-    run_score(store)
+    store = scored_world(tmp_path, accounts=200, days=5, seed=13)
     client = TestClient(create_app(store), raise_server_exceptions=False)
     rows = snapshots.query(f"SELECT account FROM read_parquet('{snapshots.latest(store.root).scores}') "
                            "ORDER BY exact DESC LIMIT 2")

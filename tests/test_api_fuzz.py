@@ -8,17 +8,11 @@ from hypothesis import HealthCheck, given, settings
 
 from renown.api import create_app
 from renown.api.keys import create_key
-from renown.ingest.pipeline import ingest
-from renown.score.run import run_score
-from renown.simulate import simulate, write_dataset
-from renown.store import Store
+from worlds import scored_world
 
 
 def test_no_generated_request_gets_a_server_error(tmp_path) -> None:
-    write_dataset(simulate(accounts=150, days=4, seed=17), tmp_path / "source")
-    store = Store(tmp_path / "data")
-    ingest(store, [tmp_path / "source"])
-    run_score(store)
+    store = scored_world(tmp_path, accounts=150, days=4, seed=17)
     app = create_app(store, rate=1e9, burst=1e9)
     key = create_key(store, "fuzz", "admin")
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)

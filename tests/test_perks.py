@@ -11,18 +11,13 @@ import pytest
 from renown import consent, perks
 from renown.ingest.pipeline import ingest
 from renown.score import snapshots
-from renown.score.run import run_score
-from renown.simulate import simulate, write_dataset
 from renown.store import Store
+from worlds import scored_world
 
 
 @pytest.fixture
 def world(tmp_path) -> Store:
-    write_dataset(simulate(accounts=400, days=10, seed=21), tmp_path / "source")
-    store = Store(tmp_path / "data")
-    ingest(store, [tmp_path / "source"])
-    run_score(store)
-    return store
+    return scored_world(tmp_path, accounts=400, days=10, seed=21)
 
 
 def start_of(store: Store) -> date:

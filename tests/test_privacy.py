@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from renown.ingest.pipeline import ingest
 from renown.privacy import identifiers, mentions_of
 from renown.score import snapshots
-from renown.score.run import run_score
-from renown.simulate import simulate, write_dataset
 from renown.store import Store
+from worlds import scored_world
 
 
 @pytest.fixture
 def world(tmp_path) -> Store:
-    write_dataset(simulate(accounts=300, days=6, seed=9), tmp_path / "source")
-    store = Store(tmp_path / "data")
-    ingest(store, [tmp_path / "source"])
-    run_score(store)
-    return store
+    return scored_world(tmp_path, accounts=300, days=6, seed=9)
 
 
 @pytest.mark.usefixtures("app_db")

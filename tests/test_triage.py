@@ -11,9 +11,8 @@ import pytest
 from renown import triage
 from renown.ingest.pipeline import ingest
 from renown.score import snapshots
-from renown.score.run import run_score
-from renown.simulate import simulate, write_dataset
 from renown.store import Store
+from worlds import scored_world
 
 
 @pytest.mark.parametrize(("text", "kind", "urgency"), [
@@ -47,11 +46,7 @@ def test_nobody_waits_past_the_sla_under_load_while_a_reach_first_queue_fails_th
 
 @pytest.fixture
 def world(tmp_path) -> Store:
-    write_dataset(simulate(accounts=300, days=6, seed=5), tmp_path / "source")
-    store = Store(tmp_path / "data")
-    ingest(store, [tmp_path / "source"])
-    run_score(store)
-    return store
+    return scored_world(tmp_path, accounts=300, days=6, seed=5)
 
 
 def test_queue_from_brand_mentions_and_handling(world, tmp_path, cli) -> None:
