@@ -137,16 +137,16 @@ class Message:
         self.deadline = self.arrived + timedelta(hours=SLA_HOURS[self.verdict.urgency])
 
 
-def priority(message: Message, now: datetime, sla_hours: dict[str, float] = SLA_HOURS) -> float:
-    """Urgency, kind and reach, plus ageing: a message near its deadline outranks fresh ones."""
-    waited = (now - message.arrived).total_seconds() / 3600
-    return (WEIGHTS["urgency"] * URGENCIES.index(message.verdict.urgency) + WEIGHTS["kind"] * KIND_WEIGHT[message.verdict.kind]
-            + WEIGHTS["reach"] * message.reach + WEIGHTS["ageing"] * min(1.0, waited / sla_hours[message.verdict.urgency]))
-
-
 def _static_priority(message: Message) -> float:
+    """The part of the priority that does not change while the message waits."""
     return (WEIGHTS["urgency"] * URGENCIES.index(message.verdict.urgency) + WEIGHTS["kind"] * KIND_WEIGHT[message.verdict.kind]
             + WEIGHTS["reach"] * message.reach)
+
+
+def priority(message: Message, now: datetime) -> float:
+    """Urgency, kind and reach, plus ageing: a message near its deadline outranks fresh ones."""
+    waited = (now - message.arrived).total_seconds() / 3600
+    return _static_priority(message) + WEIGHTS["ageing"] * min(1.0, waited / SLA_HOURS[message.verdict.urgency])
 
 
 def simulate_queue(messages: list[Message], agents: int, handle_minutes: float, policy: str = "renown") -> list[dict]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from renown import perks
-from renown.api.deps import Context, caller, context, own_or_admin, role
+from renown.api.deps import Context, brand_of, caller, context, only_the_person, own_or_admin, role
 from renown.api.keys import ApiKey
 
 router = APIRouter(prefix="/v1", tags=["campaigns"])
@@ -41,11 +41,6 @@ class SelectionIn(BaseModel):
     epsilon: float = Field(0.2, ge=0.05, le=0.9, description="IMM's approximation slack: smaller is slower and closer")
 
 
-def _brand(key: ApiKey) -> str | None:
-    """The brand a key may act for (None: an admin, who may act for any)."""
-    return None if key.role == "admin" else key.name
-
-
 @router.post("/campaigns", status_code=201)
 def create_campaign(body: CampaignIn, key: ApiKey = Depends(role("admin", "brand")), ctx: Context = Depends(context)) -> dict:
     """Create a campaign: topics, optional audience, eligibility, budget, dates, offer, tags."""
@@ -57,38 +52,38 @@ def create_campaign(body: CampaignIn, key: ApiKey = Depends(role("admin", "brand
 
 @router.get("/campaigns")
 def list_campaigns(key: ApiKey = Depends(role("admin", "brand")), ctx: Context = Depends(context)) -> list[dict]:
-    return perks.listed(ctx.store, ctx.db_url, _brand(key))
+    return perks.listed(ctx.store, ctx.db_url, brand_of(key))
 
 
 @router.get("/campaigns/{campaign}")
 def campaign_detail(campaign: str, key: ApiKey = Depends(role("admin", "brand")), ctx: Context = Depends(context)) -> dict:
     """The campaign, its selection report (chosen set vs top-N by score) and invitations (handles and status)."""
-    return perks.get(ctx.store, campaign, ctx.db_url, _brand(key))
+    return perks.get(ctx.store, campaign, ctx.db_url, brand_of(key))
 
 
 @router.post("/campaigns/{campaign}/selection")
 def select_recipients(campaign: str, body: SelectionIn, key: ApiKey = Depends(role("admin", "brand")),
                       ctx: Context = Depends(context)) -> dict:
     """Choose the budget's recipients by influence maximisation and invite them."""
-    return perks.choose(ctx.store, campaign, body.seed, body.epsilon, ctx.db_url, _brand(key))
+    return perks.choose(ctx.store, campaign, body.seed, body.epsilon, ctx.db_url, brand_of(key))
 
 
 @router.get("/campaigns/{campaign}/outcome")
 def campaign_outcome(campaign: str, key: ApiKey = Depends(role("admin", "brand")), ctx: Context = Depends(context)) -> dict:
     """Campaign posts, reactions and people reached per recipient; predicted vs actual reach; cost per person."""
-    return perks.outcome(ctx.store, campaign, ctx.db_url, _brand(key))
+    return perks.outcome(ctx.store, campaign, ctx.db_url, brand_of(key))
 
 
 @router.post("/campaigns/{campaign}/invitations/{account}/accept")
 def accept(campaign: str, account: str, key: ApiKey = Depends(caller), ctx: Context = Depends(context)) -> dict:
     """Accept the perk: consent, for this campaign only, to give the brand your shipping details."""
-    _the_person(account, key)
+    only_the_person(account, key, "accept or decline a perk")
     return perks.respond(ctx.store, campaign, account, True, ctx.db_url)
 
 
 @router.post("/campaigns/{campaign}/invitations/{account}/decline")
 def decline(campaign: str, account: str, key: ApiKey = Depends(caller), ctx: Context = Depends(context)) -> dict:
-    _the_person(account, key)
+    only_the_person(account, key, "accept or decline a perk")
     return perks.respond(ctx.store, campaign, account, False, ctx.db_url)
 
 
@@ -101,7 +96,7 @@ def shipping(campaign: str, account: str, key: ApiKey = Depends(role("brand")), 
 @router.post("/campaigns/{campaign}/invitations/{account}/fulfilment")
 def fulfil(campaign: str, account: str, key: ApiKey = Depends(role("admin", "brand")), ctx: Context = Depends(context)) -> dict:
     """Mark an accepted perk as sent."""
-    return perks.fulfil(ctx.store, campaign, account, _brand(key), ctx.db_url)
+    return perks.fulfil(ctx.store, campaign, account, brand_of(key), ctx.db_url)
 
 
 @router.get("/people/{account}/invitations")
@@ -109,8 +104,3 @@ def my_invitations(account: str, key: ApiKey = Depends(caller), ctx: Context = D
     """The person's perk invitations: brand, offer, dates and status."""
     own_or_admin(account, key)
     return perks.invitations_of(ctx.store, account, ctx.db_url)
-
-
-def _the_person(account: str, key: ApiKey) -> None:
-    if not (key.role == "person" and key.account == account):
-        raise HTTPException(403, "only the invited person can accept or decline")

@@ -96,6 +96,17 @@ def role(*allowed: str):
     return check
 
 
+def brand_of(key: ApiKey) -> str | None:
+    """The brand a key acts for: its name; None for an admin, who may act for any brand."""
+    return None if key.role == "admin" else key.name
+
+
+def only_the_person(account: str, key: ApiKey, action: str) -> None:
+    """Some acts are the person's alone (consent, accepting a perk): not even an admin's."""
+    if not (key.role == "person" and key.account == account):
+        raise HTTPException(403, f"only the person themself can {action}")
+
+
 def own_or_admin(account: str, key: ApiKey) -> None:
     """Only the person themself (a person key bound to ``account``) or an admin."""
     if key.role == "admin" or (key.role == "person" and key.account == account):

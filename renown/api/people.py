@@ -7,11 +7,11 @@ is active (403 ``forbidden`` otherwise); every release is logged and listed in
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from renown import consent
-from renown.api.deps import Context, caller, context, own_or_admin
+from renown.api.deps import Context, caller, context, only_the_person, own_or_admin
 from renown.api.keys import ApiKey
 
 router = APIRouter(prefix="/v1/people", tags=["people and consent"])
@@ -53,8 +53,7 @@ def list_consents(account: str, key: ApiKey = Depends(caller), ctx: Context = De
 @router.post("/{account}/consents")
 def grant(account: str, body: ConsentIn, key: ApiKey = Depends(caller), ctx: Context = Depends(context)) -> dict:
     """Agree to share contact details with one brand for one purpose. Only the person can consent."""
-    if not (key.role == "person" and key.account == account):
-        raise HTTPException(403, "only the person themself can give consent")
+    only_the_person(account, key, "give consent")
     return consent.grant(ctx.store, account, body.brand, body.purpose, ctx.db_url)
 
 

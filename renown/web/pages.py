@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from renown.api.deps import COOKIE, Context, authenticate, context
+from renown.api.deps import COOKIE, Context, authenticate, brand_of, context
 from renown.api.keys import ApiKey
 from renown.api.leaderboard import ranking
 from renown.score import report, snapshots
@@ -189,7 +189,7 @@ def admin(request: Request, key: ApiKey = Depends(viewer), ctx: Context = Depend
 def _brand_or_admin(key: ApiKey) -> str | None:
     if key.role not in ("brand", "admin"):
         raise HTTPException(403, "campaigns and the care queue are for brands")
-    return None if key.role == "admin" else key.name
+    return brand_of(key)
 
 
 @router.get("/campaigns")
