@@ -126,7 +126,7 @@ class Jobs:
         return recent(self.store, self.url, limit)
 
     def wait(self, job_id: str, timeout: float = 60.0) -> dict:
-        """Block until the job ends (for tests and the CLI)."""
+        """Block until the job ends, for callers that cannot poll (the tests)."""
         import time
 
         deadline = time.monotonic() + timeout
