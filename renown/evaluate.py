@@ -205,7 +205,7 @@ def run(store: Store, split_at: date | None = None, horizon_days: int | None = N
         truth: Path | None = None, rounds: int = 100, seed: int = 0) -> dict:
     """The whole evaluation as one JSON-able object (the ``--json`` contract)."""
     con = store.connect()
-    first = con.execute("SELECT min(created_at) FROM events_all").fetchone()[0]
+    first = con.execute("SELECT min(created_at) FROM events_all").fetchall()[0][0]
     last = latest_event_time(con)
     con.close()
     if last is None:

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 from renown.events import ANONYMOUS, OFFLINE_KINDS, REACTION_KINDS
+from renown.score.engine import Engine, as_engine
 
 if TYPE_CHECKING:
     from renown.policy import Scope
@@ -83,73 +85,75 @@ class Features:
         return len(self.keys)
 
 
-def _ts(value: datetime) -> str:
-    return f"TIMESTAMPTZ '{value.isoformat()}'"
-
-
 def _kind_case() -> str:
     return "CASE kind " + " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " END"
 
 
-def compute(con: duckdb.DuckDBPyConnection, window: Window, scope: "Scope | None" = None) -> Features:
+def decay_sql(engine: Engine, window: Window) -> str:
+    """Weight of an event by its age at ``as_of``: halves every ``half_life_days``."""
+    age_days = f"({engine.epoch(engine.timestamp(window.as_of))} - {engine.epoch('created_at')}) / 86400e0"
+    return f"CAST(pow(0.5e0, {age_days} / {float(window.half_life_days)}e0) AS DOUBLE)"
+
+
+def window_sql(engine: Engine, window: Window) -> str:
+    """The condition for an event inside the window (as_of − days, as_of]."""
+    return f"created_at > {engine.timestamp(window.start)} AND created_at <= {engine.timestamp(window.as_of)}"
+
+
+def compute(con: "duckdb.DuckDBPyConnection | Engine", window: Window, scope: "Scope | None" = None) -> Features:
     """Aggregate the window's events into :class:`Features`. Leaves temp tables
-    ``nodes`` (key, idx), ``r`` (reactions by node index) and ``p`` (posts) on ``con``.
+    ``nodes`` (key, idx) and ``r`` (reactions by node index) on the engine.
 
     Accounts ``scope`` does not allow (opted out, minors, or not opted in under an
     opted-in-only policy: :mod:`renown.policy`) are left out entirely: not scored,
     and their reactions count for nobody."""
-    as_of, start = _ts(window.as_of), _ts(window.start)
+    engine = as_engine(con)
     kinds = ", ".join(f"'{k}'" for k in REACTION_KINDS)
-    decay = f"pow(0.5, (epoch({as_of}) - epoch(created_at)) / 86400.0 / {float(window.half_life_days)})"
-    in_window = f"created_at > {start} AND created_at <= {as_of}"
+    decay = decay_sql(engine, window)
+    in_window = window_sql(engine, window)
     if scope is not None and scope.excluded:
-        con.execute("CREATE OR REPLACE TEMP TABLE _excluded AS SELECT unnest(?::VARCHAR[]) AS key", [sorted(scope.excluded)])
+        engine.register("_excluded", pa.table({"key": pa.array(sorted(scope.excluded), pa.string())}))
         in_window += (" AND actor NOT IN (SELECT key FROM _excluded)"
                       " AND coalesce(target, '') NOT IN (SELECT key FROM _excluded)")
     if scope is not None and scope.only is not None:
-        con.execute("CREATE OR REPLACE TEMP TABLE _only AS SELECT unnest(?::VARCHAR[]) AS key", [sorted(scope.only) or [""]])
+        engine.register("_only", pa.table({"key": pa.array(sorted(scope.only) or [""], pa.string())}))
         in_window += (" AND actor IN (SELECT key FROM _only)"
                       " AND (target IS NULL OR target IN (SELECT key FROM _only))")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE r_keys AS
-        SELECT actor, target, kind, network, parent_post_id, created_at, CAST({decay} AS DOUBLE) AS decay
+    engine.materialize("r_keys", f"""
+        SELECT actor, target, kind, network, parent_post_id, created_at, {decay} AS decay
         FROM events WHERE {in_window} AND kind IN ({kinds}) AND target IS NOT NULL AND actor <> target
-                      AND NOT suffix(actor, ':{ANONYMOUS}')""")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE p_keys AS
-        SELECT actor, network, post_id, CAST({decay} AS DOUBLE) AS decay
+                      AND actor NOT LIKE '%:{ANONYMOUS}'""")
+    engine.materialize("p_keys", f"""
+        SELECT actor, network, post_id, {decay} AS decay
         FROM events WHERE {in_window} AND kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL""")
     offline = ", ".join(f"'{k}'" for k in OFFLINE_KINDS)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE o_keys AS
-        SELECT actor, target, kind, attrs, created_at, CAST({decay} AS DOUBLE) AS decay
+    engine.materialize("o_keys", f"""
+        SELECT actor, target, kind, attrs, created_at, {decay} AS decay
         FROM events WHERE {in_window} AND kind IN ({offline})""")
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE nodes AS
+    engine.materialize("nodes", """
         SELECT key, CAST(row_number() OVER (ORDER BY key) - 1 AS BIGINT) AS idx
         FROM (SELECT actor AS key FROM r_keys UNION SELECT target FROM r_keys UNION SELECT actor FROM p_keys
-              UNION SELECT actor FROM o_keys)""")
+              UNION SELECT actor FROM o_keys) all_keys""")
     # from here on accounts are integers: each string key is joined exactly once
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE r AS
+    engine.materialize("r", """
         SELECT a.idx AS src, t.idx AS dst, kind, network, parent_post_id, created_at, decay
         FROM r_keys JOIN nodes a ON a.key = r_keys.actor JOIN nodes t ON t.key = r_keys.target""")
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE p AS
+    engine.materialize("p", """
         SELECT nodes.idx AS author, network, post_id, decay FROM p_keys JOIN nodes ON nodes.key = p_keys.actor""")
-    con.execute("DROP TABLE r_keys; DROP TABLE p_keys")
-    key_column = con.sql("SELECT key FROM nodes ORDER BY idx").to_arrow_table().column("key").combine_chunks()
+    engine.drop("r_keys")
+    engine.drop("p_keys")
+    key_column = engine.table("SELECT key FROM nodes ORDER BY idx").column("key").combine_chunks()
     keys = np.asarray(key_column.to_numpy(zero_copy_only=False), dtype=object)
     n = len(keys)
 
     kind_columns = ", ".join(f"CAST(count(*) FILTER (WHERE kind = '{k}') AS BIGINT) AS n_{k}" for k in KIND_WEIGHTS)
-    pairs = _columns(con, f"""
+    pairs = _columns(engine, f"""
         SELECT src, dst, {fixed_sum(_kind_case() + " * decay")} AS weight,
                CAST(count(*) AS BIGINT) AS count, CAST(max(decay) AS DOUBLE) AS recency, {kind_columns}
         FROM r GROUP BY src, dst ORDER BY src, dst""")
 
     def per_node(sql: str, columns: list[str]) -> dict[str, np.ndarray]:
-        rows = _columns(con, sql)
+        rows = _columns(engine, sql)
         out = {}
         for column in columns:
             values = np.zeros(n) if column not in ("age_days", "nps") else np.full(n, np.nan)
@@ -159,33 +163,34 @@ def compute(con: duckdb.DuckDBPyConnection, window: Window, scope: "Scope | None
         return out
 
     posts = per_node(f"""
-        SELECT p.author AS idx, {fixed_sum("p.decay")} AS posts, count(*) AS posts_count,
-               {fixed_sum("CASE WHEN rp.parent_post_id IS NOT NULL THEN p.decay ELSE 0 END")} AS responded
+        SELECT p.author AS idx, {fixed_sum("p.decay")} AS posts, CAST(count(*) AS BIGINT) AS posts_count,
+               {fixed_sum("CASE WHEN rp.parent_post_id IS NOT NULL THEN p.decay ELSE 0e0 END")} AS responded
         FROM p LEFT JOIN (SELECT DISTINCT network, parent_post_id FROM r WHERE parent_post_id IS NOT NULL) rp
                ON rp.network = p.network AND rp.parent_post_id = p.post_id
         GROUP BY p.author""", ["posts", "posts_count", "responded"])
-    con.execute("DROP TABLE p")  # posts are aggregated; free them before the numpy phase
+    engine.drop("p")  # posts are aggregated; free them before the numpy phase
     # pairs are unique, so a reactor's distinct targets and reactions come from them; only
     # burst timing needs the individual reactions, and only of reactors active enough to be judged
     src, dst = pairs["src"], pairs["dst"]
     targets = np.bincount(src, minlength=n).astype(np.float64)
     reactions = np.bincount(src, weights=pairs["count"], minlength=n)
+    seconds = engine.epoch("created_at")
     bursts = per_node(f"""
         SELECT src AS idx, CAST(count(*) FILTER (WHERE gap < {BURST_SECONDS}) AS DOUBLE) / count(*) AS bursts
-        FROM (SELECT src, epoch(created_at) - lag(epoch(created_at)) OVER (PARTITION BY src ORDER BY created_at) AS gap
-              FROM r WHERE src IN (SELECT src FROM r GROUP BY src HAVING count(*) >= {BURST_MIN_REACTIONS}))
+        FROM (SELECT src, {seconds} - lag({seconds}) OVER (PARTITION BY src ORDER BY created_at) AS gap
+              FROM r WHERE src IN (SELECT src FROM r GROUP BY src HAVING count(*) >= {BURST_MIN_REACTIONS})) gaps
         GROUP BY src""", ["bursts"])["bursts"]
-    value = "greatest(coalesce(TRY_CAST(json_extract_string(attrs, '$.value') AS DOUBLE), 0), 0)"
+    value = f"greatest(coalesce(TRY_CAST({engine.json_field('attrs', '$.value')} AS DOUBLE), 0e0), 0e0)"
     crm = per_node(f"""
-        SELECT nodes.idx, count(DISTINCT target) FILTER (WHERE kind = 'referral') AS referred,
-               {fixed_sum(f"CASE WHEN kind = 'referral' THEN {value} * decay ELSE 0 END")} AS referred_value,
-               arg_max(TRY_CAST(json_extract_string(attrs, '$.score') AS DOUBLE), created_at)
+        SELECT nodes.idx, CAST(count(DISTINCT target) FILTER (WHERE kind = 'referral') AS BIGINT) AS referred,
+               {fixed_sum(f"CASE WHEN kind = 'referral' THEN {value} * decay ELSE 0e0 END")} AS referred_value,
+               max_by(TRY_CAST({engine.json_field('attrs', '$.score')} AS DOUBLE), created_at)
                    FILTER (WHERE kind = 'nps') AS nps
         FROM o_keys JOIN nodes ON nodes.key = o_keys.actor GROUP BY nodes.idx""", ["referred", "referred_value", "nps"])
-    con.execute("DROP TABLE o_keys")
+    engine.drop("o_keys")
     attrs = per_node(f"""
-        SELECT nodes.idx, (epoch({as_of}) - epoch(a.created_at)) / 86400.0 AS age_days,
-               CASE WHEN a.bot THEN 1.0 ELSE 0.0 END AS bot_flag
+        SELECT nodes.idx, ({engine.epoch(engine.timestamp(window.as_of))} - {engine.epoch('a.created_at')}) / 86400e0 AS age_days,
+               CASE WHEN a.bot THEN 1e0 ELSE 0e0 END AS bot_flag
         FROM accounts a JOIN nodes ON nodes.key = a.key""", ["age_days", "bot_flag"])
     return Features(
         keys=keys,
@@ -198,9 +203,9 @@ def compute(con: duckdb.DuckDBPyConnection, window: Window, scope: "Scope | None
     )
 
 
-def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
+def _columns(engine: Engine, sql: str) -> dict[str, np.ndarray]:
     """A query's columns as numpy arrays (through Arrow; NULL numbers become NaN)."""
-    table = con.sql(sql).to_arrow_table()
+    table = engine.table(sql)
     out = {}
     for name in table.column_names:
         column = table.column(name)
@@ -211,6 +216,7 @@ def _columns(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
     return out
 
 
-def latest_event_time(con: duckdb.DuckDBPyConnection) -> datetime | None:
+def latest_event_time(con: "duckdb.DuckDBPyConnection | Engine") -> datetime | None:
     """Newest event time (read from the stored files; deletes do not matter for this)."""
-    return con.execute("SELECT max(created_at) FROM events_all").fetchone()[0]
+    value = as_engine(con).table("SELECT max(created_at) AS newest FROM events_all").column("newest")[0].as_py()
+    return value

@@ -65,7 +65,8 @@ class Context:
     rank: np.ndarray  # discounted PageRank per node
     rank_base: float  # rank of a node without in-edges
     transition: np.ndarray  # per pair: probability the reactor's rank walks this edge
-    graph: object = None  # the sparse reaction graph (reactor → author, weight log2(1 + w)), reused per topic
+    graph: object = None  # the sparse reaction graph (reactor → author, weight log2(1 + w)), embedded engine only
+    ranker: "Ranker | None" = None  # discounted PageRank for a personalization (n × K, None = uniform)
 
 
 @dataclass(frozen=True)
@@ -133,28 +134,50 @@ class Scores:
     evidence: list[dict] = field(default_factory=list)
 
 
-def build_context(f: Features) -> Context:
+Ranker = Callable[[np.ndarray | None], np.ndarray]
+#: Builds the ranker of a run's reaction graph from its features and genuineness; the embedded
+#: engine's is :func:`scipy_ranker`, Spark's runs the same iteration as DataFrame joins.
+RankerFactory = Callable[[Features, np.ndarray, np.ndarray], Ranker]
+#: PageRank is kept to multiples of 2⁻⁴⁸ (≈ 4·10⁻¹⁵ of the total): engines that add the same terms
+#: in different orders then agree bit for bit, as the fixed-point feature sums do.
+RANK_QUANTUM = 2.0**-48
+
+
+def scipy_ranker(f: Features, strength: np.ndarray, keep: np.ndarray) -> tuple[Ranker, object]:
+    W = adjacency(f.src, f.dst, strength, f.n)
+    return (lambda u: pagerank(W, damping=DAMPING, personalization=u, keep=keep)), W
+
+
+def build_context(f: Features, ranker: RankerFactory | None = None) -> Context:
     genuine = assess(f)
     strength = np.log2(1.0 + f.weight)
     effective = strength * genuine.g[f.src] * genuine.selectivity[f.src]
     n = f.n
     W = None
     if n:
-        W = adjacency(f.src, f.dst, strength, n)
-        rank = pagerank(W, damping=DAMPING, keep=genuine.g)
+        if ranker is None:
+            rank_with, W = scipy_ranker(f, strength, genuine.g)
+        else:
+            rank_with = ranker(f, strength, genuine.g)
+        rank = quantize(rank_with(None))
         out = np.bincount(f.src, weights=strength, minlength=n)
         transition = np.divide(strength, out[f.src], out=np.zeros_like(strength), where=out[f.src] > 0) * genuine.g[f.src]
         passed = out > 0
         leaked = float(((np.where(passed, 1.0 - genuine.g, 1.0)) * rank).sum())
         rank_base = ((1.0 - DAMPING) + DAMPING * leaked) / n
     else:
-        rank, transition, rank_base = np.zeros(0), np.zeros(0), 1.0
-    return Context(f, genuine, strength, effective, rank, rank_base, transition, W)
+        rank, transition, rank_base, rank_with = np.zeros(0), np.zeros(0), 1.0, None
+    return Context(f, genuine, strength, effective, rank, rank_base, transition, W,
+                   (lambda u: quantize(rank_with(u))) if rank_with else None)
 
 
-def score(f: Features, components: list[Component] | None = None) -> Scores:
+def quantize(rank: np.ndarray) -> np.ndarray:
+    return np.round(rank / RANK_QUANTUM) * RANK_QUANTUM
+
+
+def score(f: Features, components: list[Component] | None = None, ranker: RankerFactory | None = None) -> Scores:
     components = components or COMPONENTS
-    ctx = build_context(f)
+    ctx = build_context(f, ranker)
     values = {c.name: c.value(ctx) for c in components}
     measures = {c.name: c.measure(ctx) for c in components}
     weighted = {c.name: c.weight * values[c.name] for c in components}

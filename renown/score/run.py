@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time as dtime, timedelta, timezone
 
@@ -11,8 +13,9 @@ import pyarrow as pa
 
 from renown.errors import RenownError
 from renown.score import snapshots
+from renown.score.engine import DuckDBEngine, Engine
 from renown.score.features import KIND_WEIGHTS, Window, compute, fixed_sum, latest_event_time
-from renown.score.model import COMPONENTS, EVIDENCE_TOP, Scores, evidence, score
+from renown.score.model import COMPONENTS, EVIDENCE_TOP, RankerFactory, Scores, evidence, score
 from renown import endorsements
 from renown.score.topics import topic_scores
 from renown.score.version import SCORING_VERSION
@@ -41,6 +44,39 @@ def resolve_as_of(con, as_of: date | None) -> datetime:
     return end_of_day(newest.astimezone(timezone.utc).date())
 
 
+ENGINES = ("embedded", "spark")
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """Which engine runs the SQL and the graph: ``embedded`` (DuckDB + scipy, the default)
+    or ``spark`` (``master`` URL, default ``local[2]``; extra ``conf`` settings)."""
+
+    name: str = "embedded"
+    master: str | None = None
+    conf: tuple[tuple[str, str], ...] = ()
+
+
+@contextmanager
+def open_engine(store: Store, choice: EngineChoice) -> Iterator[tuple[Engine, RankerFactory | None]]:
+    if choice.name == "embedded":
+        con = store.connect()
+        try:
+            yield DuckDBEngine(con), None
+        finally:
+            con.close()
+    elif choice.name == "spark":
+        from renown.score.spark import SparkEngine
+
+        engine = SparkEngine.open(store, choice.master, dict(choice.conf))
+        try:
+            yield engine, engine.ranker
+        finally:
+            engine.close()
+    else:
+        raise RenownError(f"unknown engine {choice.name!r}: choose one of {', '.join(ENGINES)}")
+
+
 def run_weekly(store: Store, weeks: int, as_of: date | None = None, **options) -> list[RunInfo]:
     """Snapshots for the ``weeks`` weeks before ``as_of`` and for ``as_of`` itself, oldest
     first: backfills the history that profiles chart and "since last week" compares to."""
@@ -50,33 +86,41 @@ def run_weekly(store: Store, weeks: int, as_of: date | None = None, **options) -
     return [run_score(store, end - timedelta(weeks=w), **options) for w in range(weeks, -1, -1)]
 
 
-def run_score(store: Store, as_of: date | None = None, window_days: int = 90, half_life_days: float = 30.0) -> RunInfo:
-    seconds: dict[str, float] = {}
-    tick = time.perf_counter()
-    con = store.connect()
-    window = Window(resolve_as_of(con, as_of), window_days, half_life_days)
+def run_score(store: Store, as_of: date | None = None, window_days: int = 90, half_life_days: float = 30.0,
+              engine: EngineChoice = EngineChoice()) -> RunInfo:
+    """Score the window ending ``as_of`` and write a snapshot; both engines write the same one."""
     from renown.policy import scope
 
-    features = compute(con, window, scope(store.root))
+    with open_engine(store, engine) as (sql, ranker):
+        return _run(store, sql, ranker, as_of, window_days, half_life_days, scope(store.root))
+
+
+def _run(store: Store, engine: Engine, ranker: RankerFactory | None, as_of: date | None, window_days: int,
+         half_life_days: float, allowed) -> RunInfo:
+    seconds: dict[str, float] = {}
+    tick = time.perf_counter()
+    window = Window(resolve_as_of(engine, as_of), window_days, half_life_days)
+    features = compute(engine, window, allowed)
     seconds["features"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    scores = score(features)
+    scores = score(features, ranker=ranker)
     seconds["graph+model"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    topics_table = topic_scores(con, scores, window, endorsements.in_window(store, window.start, window.as_of))
+    topics_table = topic_scores(engine, scores, window, endorsements.in_window(store, window.start, window.as_of))
     seconds["topics"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     keys = features.key_array if features.key_array is not None else pa.array(features.keys, pa.string())
-    evidence_table = _evidence_table(con, scores, keys)
+    evidence_table = _evidence_table(engine, scores, keys)
     scores_table = _scores_table(scores, keys)
     seconds["evidence"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     meta = {
         "scoring_version": SCORING_VERSION,
+        "engine": engine.name,
         "as_of": window.as_of.isoformat(),
         "window_days": window.days,
         "half_life_days": window.half_life_days,
@@ -87,7 +131,6 @@ def run_score(store: Store, as_of: date | None = None, window_days: int = 90, ha
     }
     run = snapshots.write(store.root, window.as_of.date(), {"scores": scores_table, "evidence": evidence_table, "topics": topics_table}, meta)
     seconds["snapshot"] = time.perf_counter() - tick
-    con.close()
     return RunInfo(run, int(features.n), int(len(features.src)), seconds)
 
 
@@ -116,7 +159,7 @@ def _scores_table(s: Scores, keys: pa.Array) -> pa.Table:
     return pa.table(columns)
 
 
-def _evidence_table(con, s: Scores, keys: pa.Array) -> pa.Table:
+def _evidence_table(engine: Engine, s: Scores, keys: pa.Array) -> pa.Table:
     """People, discounts (from the model) and top posts (from SQL) behind each score."""
     e = evidence(s)
 
@@ -132,20 +175,22 @@ def _evidence_table(con, s: Scores, keys: pa.Array) -> pa.Table:
         "ring_size": pa.array(e.ring_size), **{f"n_{k}": pa.array(e.counts[k]) for k in KIND_WEIGHTS},
     })
     g = s.context.genuine.g
-    con.register("_genuine", pa.table({"idx": pa.array(np.arange(len(g)), pa.int64()), "g": pa.array(g, pa.float64())}))
+    engine.register("_genuine", pa.table({"idx": pa.array(np.arange(len(g)), pa.int64()), "g": pa.array(g, pa.float64())}))
     kind_weight = "CASE kind " + " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " END"
     counts = ", ".join(f"CAST(count(*) FILTER (WHERE kind = '{k}') AS BIGINT) AS n_{k}" for k in KIND_WEIGHTS)
     weight = fixed_sum(f"{kind_weight} * r.decay * gen.g")
-    posts = con.sql(f"""
-        SELECT nodes.key AS account, top.* EXCLUDE (dst) FROM (
-            SELECT r.dst, 'amplification' AS component,
-                   CAST(row_number() OVER (PARTITION BY r.dst ORDER BY {weight} DESC, r.parent_post_id) AS BIGINT) AS rank,
-                   'post' AS kind, r.parent_post_id AS ref, {weight} AS weight,
-                   CAST(count(DISTINCT r.src) AS BIGINT) AS reactors, CAST(0 AS BIGINT) AS ring_size, {counts}
-            FROM r JOIN _genuine gen ON gen.idx = r.src
-            WHERE r.parent_post_id IS NOT NULL
-            GROUP BY r.dst, r.parent_post_id
-            QUALIFY rank <= {EVIDENCE_TOP}) top JOIN nodes ON nodes.idx = top.dst""").to_arrow_table()
+    columns = ", ".join(f"top.{name}" for name in table.column_names if name != "account")
+    posts = engine.table(f"""
+        SELECT nodes.key AS account, {columns} FROM (
+            SELECT * FROM (
+                SELECT r.dst, 'amplification' AS component,
+                       CAST(row_number() OVER (PARTITION BY r.dst ORDER BY {weight} DESC, r.parent_post_id) AS BIGINT) AS rank,
+                       'post' AS kind, r.parent_post_id AS ref, {weight} AS weight,
+                       CAST(count(DISTINCT r.src) AS BIGINT) AS reactors, CAST(0 AS BIGINT) AS ring_size, {counts}
+                FROM r JOIN _genuine gen ON gen.idx = r.src
+                WHERE r.parent_post_id IS NOT NULL
+                GROUP BY r.dst, r.parent_post_id) ranked
+            WHERE rank <= {EVIDENCE_TOP}) top JOIN nodes ON nodes.idx = top.dst""")
     return pa.concat_tables([table, posts.select(table.column_names).cast(table.schema)])
 
 

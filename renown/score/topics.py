@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import re
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
 from renown.endorsements import CAP
 from renown.score import calibration
-from renown.score.features import KIND_WEIGHTS, Window, fixed_sum
-from renown.score.graph import pagerank
+from renown.score.engine import Engine, as_engine
+from renown.score.features import KIND_WEIGHTS, Window, decay_sql, fixed_sum, window_sql
 from renown.score.model import DAMPING, POST_PRIOR, Scores
 from renown.topics import taxonomy
 
@@ -44,65 +45,69 @@ def phrases(topic: str) -> set[str]:
     return {p for p in (" ".join(_WORDS.findall(name.lower())), " ".join(_WORDS.findall(topic.lower()))) if len(p) >= 4}
 
 
-def _add_keyword_matches(con, chosen: list[str], start: str, as_of: str, decay: str) -> None:
+def _keyword_matches(engine: Engine, chosen: list[str], in_window: str, decay: str) -> str:
     """Posts whose text names one of the chosen topics join that topic too (the keyword taxonomy).
     Only topics already in use as tags are matched, which keeps common words from inventing topics."""
     pairs = [(phrase, topic) for topic in chosen for phrase in phrases(topic)]
-    con.register("_phrases", pa.table({"phrase": [p for p, _ in pairs], "topic": [t for _, t in pairs]}))
-    con.execute(f"""
-        INSERT INTO post_topics
-        SELECT DISTINCT nodes.idx, e.network, e.post_id, ph.topic, CAST({decay} AS DOUBLE)
-        FROM (SELECT actor, network, post_id, created_at,
-                     ' ' || trim(regexp_replace(lower(text), '[^a-z0-9]+', ' ', 'g')) || ' ' AS words
-              FROM events WHERE created_at > {start} AND created_at <= {as_of}
+    engine.register("_phrases", pa.table({"phrase": pa.array([p for p, _ in pairs], pa.string()),
+                                          "topic": pa.array([t for _, t in pairs], pa.string())}))
+    words = engine.replace_all("lower(text)", "[^a-z0-9]+", " ")
+    return f"""
+        SELECT nodes.idx AS author, e.network, e.post_id, ph.topic, {decay} AS decay
+        FROM (SELECT actor, network, post_id, created_at, ' ' || trim({words}) || ' ' AS words
+              FROM events WHERE {in_window}
                 AND kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL AND text IS NOT NULL) e
         JOIN _phrases ph ON contains(e.words, ' ' || ph.phrase || ' ')
-        JOIN nodes ON nodes.key = e.actor
-        WHERE NOT EXISTS (SELECT 1 FROM post_topics pt WHERE pt.network = e.network AND pt.post_id = e.post_id
-                          AND pt.topic = ph.topic)""")
+        JOIN nodes ON nodes.key = e.actor"""
 
 
-def topic_scores(con, s: Scores, window: Window, endorsements: list[tuple] = ()) -> pa.Table:
-    """One row per (account, topic) for the window's main topics (needs ``compute``'s temp tables).
+def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: Window,
+                 endorsements: list[tuple] = ()) -> pa.Table:
+    """One row per (account, topic) for the window's main topics (needs ``compute``'s temp
+    tables; leaves ``post_topics``).
 
     ``endorsements`` are ``(endorser, endorsee, topic, when)``; each adds the endorser's
     genuineness × age decay to the endorsee's topic, the sum capped (see :mod:`renown.endorsements`)."""
+    engine = as_engine(con)
     f, ctx = s.context.f, s.context
     tax = taxonomy()
-    as_of, start = f"TIMESTAMPTZ '{window.as_of.isoformat()}'", f"TIMESTAMPTZ '{window.start.isoformat()}'"
-    tags = [row[0] for row in con.execute(
-        f"""SELECT DISTINCT unnest(tags) FROM events WHERE created_at > {start} AND created_at <= {as_of}
-            AND kind IN ('post', 'reply', 'quote') AND len(tags) > 0""").fetchall()]
+    in_window = window_sql(engine, window)
+    posts_in_window = f"{in_window} AND kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL"
+    tags = engine.table(f"""SELECT DISTINCT tag FROM (SELECT {engine.explode('tags')} AS tag FROM events
+                            WHERE {posts_in_window}) t""").column("tag").to_pylist()
     empty = pa.table({"account": pa.array([], pa.string()), "topic": pa.array([], pa.string())})
     if not tags or f.n == 0:
         return empty
-    con.register("_tag_topics", pa.table({"tag": tags, "topic": [tax.topic_of(t) for t in tags]}))
-    decay = f"pow(0.5, (epoch({as_of}) - epoch(created_at)) / 86400.0 / {float(window.half_life_days)})"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE post_topics AS
-        SELECT DISTINCT nodes.idx AS author, e.network, e.post_id, tt.topic, CAST({decay} AS DOUBLE) AS decay
-        FROM (SELECT actor, network, post_id, created_at, unnest(tags) AS tag FROM events
-              WHERE created_at > {start} AND created_at <= {as_of} AND kind IN ('post', 'reply', 'quote')
-                AND post_id IS NOT NULL AND len(tags) > 0) e
-        JOIN _tag_topics tt ON tt.tag = e.tag JOIN nodes ON nodes.key = e.actor""")
-    chosen = [row[0] for row in con.execute(f"""
+    engine.register("_tag_topics", pa.table({"tag": pa.array(tags, pa.string()),
+                                             "topic": pa.array([tax.topic_of(t) for t in tags], pa.string())}))
+    decay = decay_sql(engine, window)
+    tagged = f"""
+        SELECT DISTINCT nodes.idx AS author, e.network, e.post_id, tt.topic, {decay} AS decay
+        FROM (SELECT actor, network, post_id, created_at, {engine.explode('tags')} AS tag FROM events
+              WHERE {posts_in_window}) e
+        JOIN _tag_topics tt ON tt.tag = e.tag JOIN nodes ON nodes.key = e.actor"""
+    engine.materialize("post_topics", tagged)
+    chosen = engine.table(f"""
         SELECT topic FROM post_topics GROUP BY topic HAVING count(DISTINCT author) >= {MIN_AUTHORS}
-        ORDER BY count(DISTINCT author) DESC, topic""").fetchall()]
+        ORDER BY count(DISTINCT author) DESC, topic""").column("topic").to_pylist()
     if not chosen:
         return empty
-    _add_keyword_matches(con, chosen, start, as_of, decay)
+    # UNION, not UNION ALL: a post tagged with a topic and naming it is in the topic once
+    engine.materialize("post_topics", f"{tagged} UNION {_keyword_matches(engine, chosen, in_window, decay)}")
+    engine.register("_chosen", pa.table({"topic": pa.array(chosen, pa.string())}))
     g = ctx.genuine.g
-    con.register("_g", pa.table({"idx": pa.array(np.arange(f.n), pa.int64()), "g": pa.array(g, pa.float64())}))
+    engine.register("_g", pa.table({"idx": pa.array(np.arange(f.n), pa.int64()), "g": pa.array(g, pa.float64())}))
     kind_weight = "CASE r.kind " + " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " END"
     # reactions to an account's posts in a topic, per (account, topic, reactor)
-    per_reactor = con.execute(f"""
+    per_reactor = _numpy(engine.table(f"""
         SELECT pt.author AS dst, pt.topic, r.src, max(r.decay) AS recency,
                {fixed_sum(kind_weight + " * r.decay")} AS weight
         FROM r JOIN post_topics pt ON pt.network = r.network AND pt.post_id = r.parent_post_id AND pt.author = r.dst
-        WHERE list_contains(?, pt.topic)
-        GROUP BY ALL ORDER BY dst, topic, src""", [chosen]).fetchnumpy()
-    posts = con.execute(f"""SELECT author, topic, {fixed_sum("decay")} AS posts, count(*) AS n FROM post_topics
-                            WHERE list_contains(?, topic) GROUP BY ALL ORDER BY topic, author""", [chosen]).fetchnumpy()
+        WHERE pt.topic IN (SELECT topic FROM _chosen)
+        GROUP BY ALL ORDER BY dst, topic, src"""))
+    posts = _numpy(engine.table(f"""
+        SELECT author, topic, {fixed_sum("decay")} AS posts, CAST(count(*) AS BIGINT) AS n FROM post_topics
+        WHERE topic IN (SELECT topic FROM _chosen) GROUP BY ALL ORDER BY topic, author"""))
     rows = {"account": [], "topic": [], "name": [], "exact": [], "reach": [], "amplification": [], "network": [],
             "posts": [], "endorsements": [], "endorsement_value": []}
     position = {k: i for i, k in enumerate(f.keys.tolist())}
@@ -122,12 +127,16 @@ def topic_scores(con, s: Scores, window: Window, endorsements: list[tuple] = ())
         for column, topic in enumerate(block):
             mine = np.asarray(posts["topic"] == topic)
             teleport[np.asarray(posts["author"][mine], dtype=np.int64), column] = np.asarray(posts["posts"][mine], dtype=np.float64)
-        ranks = pagerank(ctx.graph, damping=DAMPING, personalization=teleport, keep=g)  # a block of topics at once
+        ranks = ctx.ranker(teleport)  # a block of topics at once
         for column, topic in enumerate(block):
             _topic_rows(rows, topic, ranks[:, column], posts, per_reactor, f, g, selectivity, vouched, vouches, tax)
     table = pa.table(rows)
     score = np.floor(np.asarray(rows["exact"]) + 0.5).astype(np.int64)
     return table.append_column("score", pa.array(score, pa.int64()))
+
+
+def _numpy(table: pa.Table) -> dict[str, np.ndarray]:
+    return {name: table.column(name).to_numpy() for name in table.column_names}
 
 
 def _topic_rows(rows: dict, topic: str, rank: np.ndarray, posts, per_reactor, f, g, selectivity, vouched, vouches, tax) -> None:
