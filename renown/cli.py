@@ -252,21 +252,46 @@ date_option = click.option("--as-of", "as_of", default=None, metavar="DATE",
 @click.option("--half-life-days", default=30.0, show_default=True, help="Older reactions count half as much every this many days.")
 @click.option("--weekly", default=0, show_default=True, metavar="N",
               help="Also write snapshots for the N weeks before, to backfill history.")
+@click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
+              help="Where the SQL and PageRank run: embedded DuckDB, or Apache Spark (pip install 'renown[spark]'); "
+                   "both write the same snapshot.")
+@click.option("--master", default=None, metavar="URL",
+              help="Spark master (spark://host:7077, yarn, k8s://…); default local[2]. Only with --engine spark.")
+@click.option("--conf", "conf", multiple=True, metavar="KEY=VALUE",
+              help="A Spark setting, e.g. --conf spark.driver.memory=8g (repeatable). Only with --engine spark.")
 @json_option
 @click.pass_obj
-def score_command(store: Store, as_of: str | None, window_days: int, half_life_days: float, weekly: int, as_json: bool) -> None:
-    """Score every account and write a dated snapshot (atomic) stamped with the scoring version."""
-    from renown.score.run import run_weekly
+def score_command(store: Store, as_of: str | None, window_days: int, half_life_days: float, weekly: int, engine: str,
+                  master: str | None, conf: tuple[str, ...], as_json: bool) -> None:
+    """Score every account and write a dated snapshot (atomic) stamped with the scoring version.
 
-    info = run_weekly(store, max(weekly, 0), _date(as_of), window_days=window_days, half_life_days=half_life_days)[-1]
+    \b
+    renown score                                  # embedded engine, newest day in the log
+    renown score --engine spark                   # the same on Spark, local[2]
+    renown score --engine spark --master spark://head:7077 --conf spark.executor.memory=8g
+    """
+    from renown.score.run import EngineChoice, run_weekly
+
+    if engine == "embedded" and (master or conf):
+        raise click.UsageError("--master and --conf are Spark settings: add --engine spark")
+    settings = []
+    for item in conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--conf")
+        settings.append((key.strip(), value.strip()))
+    choice = EngineChoice(engine, master, tuple(settings))
+    info = run_weekly(store, max(weekly, 0), _date(as_of), window_days=window_days, half_life_days=half_life_days,
+                      engine=choice)[-1]
     meta = info.run.meta
-    result = {"as_of": info.run.as_of.isoformat(), "scoring_version": meta["scoring_version"], "accounts": info.accounts,
+    result = {"as_of": info.run.as_of.isoformat(), "scoring_version": meta["scoring_version"], "engine": engine,
+              "accounts": info.accounts,
               "pairs": info.pairs, "snapshot": str(info.run.path), "seconds": {k: round(v, 3) for k, v in info.seconds.items()}}
     if as_json:
         _print_json(result)
     else:
         console.print(f"scored {info.accounts:,} accounts ({info.pairs:,} reactor→author pairs) as of {result['as_of']} "
-                      f"with scoring version {result['scoring_version']}; snapshot {info.run.path}")
+                      f"with scoring version {result['scoring_version']} on the {engine} engine; snapshot {info.run.path}")
 
 
 def print_top(rows: list[dict]) -> None:

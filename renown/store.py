@@ -61,6 +61,29 @@ def _sql_list(paths: Iterable[Path]) -> str:
     return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
 
 
+#: Reactions stored without a target: their parent post had not arrived yet.
+UNRESOLVED = "target IS NULL AND parent_post_id IS NOT NULL"
+
+
+def live_events_sql(unresolved: bool) -> str:
+    """The ``events`` view over ``events_all``, in SQL both engines run. Deletes are applied
+    when they are ingested and targets resolved then when the parent is known; when some
+    were not (``unresolved``), the view resolves them from the parent post's author."""
+    if not unresolved:
+        return "SELECT * FROM events_all"
+    columns = ", ".join(f"u.{c}" if c != "target" else "a.actor AS target" for c in EVENT_COLUMNS)
+    return f"""
+        SELECT * FROM events_all WHERE target IS NOT NULL OR parent_post_id IS NULL
+        UNION ALL
+        SELECT {columns}, u.day
+        FROM (SELECT * FROM events_all WHERE {UNRESOLVED}) u
+        LEFT JOIN (SELECT network, post_id, min(actor) AS actor FROM events_all
+                   WHERE kind IN ('post', 'reply', 'quote') AND post_id IN
+                         (SELECT parent_post_id FROM events_all WHERE {UNRESOLVED})
+                   GROUP BY network, post_id) a
+          ON a.network = u.network AND a.post_id = u.parent_post_id"""
+
+
 @dataclass
 class CommitResult:
     ingest_id: str
@@ -157,23 +180,8 @@ class Store:
 
     @staticmethod
     def _live_events_sql(con: duckdb.DuckDBPyConnection) -> str:
-        """The ``events`` view. Deletes are applied when they are ingested and targets
-        resolved then when the parent is known; the view resolves only the targets
-        whose parent post arrived later (found by one cheap scan of two columns)."""
-        unresolved = con.execute(
-            "SELECT count(*) FROM events_all WHERE target IS NULL AND parent_post_id IS NOT NULL").fetchone()[0]
-        if not unresolved:
-            return "SELECT * FROM events_all"
-        return """
-            SELECT * FROM events_all WHERE target IS NOT NULL OR parent_post_id IS NULL
-            UNION ALL
-            SELECT u.* REPLACE (a.actor AS target)
-            FROM (SELECT * FROM events_all WHERE target IS NULL AND parent_post_id IS NOT NULL) u
-            LEFT JOIN (SELECT network, post_id, min(actor) AS actor FROM events_all
-                       WHERE kind IN ('post', 'reply', 'quote') AND post_id IN
-                             (SELECT parent_post_id FROM events_all WHERE target IS NULL AND parent_post_id IS NOT NULL)
-                       GROUP BY ALL) a
-              ON a.network = u.network AND a.post_id = u.parent_post_id"""
+        unresolved = con.execute(f"SELECT count(*) FROM events_all WHERE {UNRESOLVED}").fetchall()[0][0]
+        return live_events_sql(bool(unresolved))
 
     def recover_if_unlocked(self) -> None:
         """Readers roll forward a crashed transaction too, unless a writer is busy."""

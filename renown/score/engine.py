@@ -27,12 +27,18 @@ class Engine(Protocol):
     """What a scoring run needs from a SQL engine."""
 
     name: str
+    #: Topic PageRanks computed together (None: all at once). Each topic stops at its own
+    #: convergence, so the grouping changes speed and memory, never results.
+    topic_block: int | None
 
     def table(self, sql: str) -> pa.Table:
         """Run a query and return its result."""
 
     def materialize(self, name: str, sql: str) -> None:
         """Compute a query once and keep it as temporary table ``name``."""
+
+    def view(self, name: str, sql: str) -> None:
+        """Name a query without computing it."""
 
     def register(self, name: str, table: pa.Table) -> None:
         """Make an Arrow table queryable as ``name``."""
@@ -60,6 +66,8 @@ class DuckDBEngine:
     """The embedded engine: a DuckDB connection with the store's views."""
 
     name = "embedded"
+    #: an n × 32 dense block: memory stays bounded however many topics there are
+    topic_block = 32
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
@@ -69,6 +77,9 @@ class DuckDBEngine:
 
     def materialize(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+
+    def view(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
 
     def register(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)

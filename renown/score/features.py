@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from renown.events import ANONYMOUS, OFFLINE_KINDS, REACTION_KINDS
+from renown.events import ANONYMOUS, OFFLINE_KINDS, REACTION_KINDS, utc
 from renown.score.engine import Engine, as_engine
 
 if TYPE_CHECKING:
@@ -102,7 +102,8 @@ def window_sql(engine: Engine, window: Window) -> str:
 
 def compute(con: "duckdb.DuckDBPyConnection | Engine", window: Window, scope: "Scope | None" = None) -> Features:
     """Aggregate the window's events into :class:`Features`. Leaves temp tables
-    ``nodes`` (key, idx) and ``r`` (reactions by node index) on the engine.
+    ``nodes`` (key, idx) and ``r`` (reactions by node index), and view ``pairs``
+    (one row per reactor and author) on the engine.
 
     Accounts ``scope`` does not allow (opted out, minors, or not opted in under an
     opted-in-only policy: :mod:`renown.policy`) are left out entirely: not scored,
@@ -147,10 +148,11 @@ def compute(con: "duckdb.DuckDBPyConnection | Engine", window: Window, scope: "S
     n = len(keys)
 
     kind_columns = ", ".join(f"CAST(count(*) FILTER (WHERE kind = '{k}') AS BIGINT) AS n_{k}" for k in KIND_WEIGHTS)
-    pairs = _columns(engine, f"""
+    engine.view("pairs", f"""
         SELECT src, dst, {fixed_sum(_kind_case() + " * decay")} AS weight,
                CAST(count(*) AS BIGINT) AS count, CAST(max(decay) AS DOUBLE) AS recency, {kind_columns}
-        FROM r GROUP BY src, dst ORDER BY src, dst""")
+        FROM r GROUP BY src, dst""")
+    pairs = _columns(engine, "SELECT * FROM pairs ORDER BY src, dst")
 
     def per_node(sql: str, columns: list[str]) -> dict[str, np.ndarray]:
         rows = _columns(engine, sql)
@@ -219,4 +221,4 @@ def _columns(engine: Engine, sql: str) -> dict[str, np.ndarray]:
 def latest_event_time(con: "duckdb.DuckDBPyConnection | Engine") -> datetime | None:
     """Newest event time (read from the stored files; deletes do not matter for this)."""
     value = as_engine(con).table("SELECT max(created_at) AS newest FROM events_all").column("newest")[0].as_py()
-    return value
+    return utc(value) if value is not None else None

@@ -32,9 +32,6 @@ from renown.topics import taxonomy
 
 _WORDS = re.compile(r"[a-z0-9]+")
 
-#: Topics per block PageRank (an n × BLOCK dense personalisation): every topic in use is
-#: scored, this many at a time, so memory stays bounded however many topics there are.
-BLOCK = 32
 #: A topic needs this many distinct authors to be scored.
 MIN_AUTHORS = 2
 
@@ -88,8 +85,8 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
         JOIN _tag_topics tt ON tt.tag = e.tag JOIN nodes ON nodes.key = e.actor"""
     engine.materialize("post_topics", tagged)
     chosen = engine.table(f"""
-        SELECT topic FROM post_topics GROUP BY topic HAVING count(DISTINCT author) >= {MIN_AUTHORS}
-        ORDER BY count(DISTINCT author) DESC, topic""").column("topic").to_pylist()
+        SELECT topic, count(DISTINCT author) AS authors FROM post_topics GROUP BY topic
+        HAVING count(DISTINCT author) >= {MIN_AUTHORS} ORDER BY authors DESC, topic""").column("topic").to_pylist()
     if not chosen:
         return empty
     # UNION, not UNION ALL: a post tagged with a topic and naming it is in the topic once
@@ -121,8 +118,9 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
         vouched.setdefault(topic, np.zeros(f.n))[position[endorsee]] += weight
         vouches.setdefault(topic, np.zeros(f.n, dtype=np.int64))[position[endorsee]] += 1
     selectivity = ctx.genuine.selectivity
-    for first in range(0, len(chosen), BLOCK):
-        block = chosen[first:first + BLOCK]
+    size = engine.topic_block or len(chosen)
+    for first in range(0, len(chosen), size):
+        block = chosen[first:first + size]
         teleport = np.zeros((f.n, len(block)))
         for column, topic in enumerate(block):
             mine = np.asarray(posts["topic"] == topic)

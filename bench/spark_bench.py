@@ -1,0 +1,74 @@
+"""Both engines on the same event log: wall time, peak memory and the Spark/embedded ratio.
+
+    python bench/spark_bench.py [--sizes 1000000:100000 10000000:1000000] [--master local[2]]
+
+Uses ``score_bench``'s synthetic heavy-tailed event logs (cached under ``bench/out``) and
+runs ``renown score --engine E --json`` in a fresh process per engine. Peak memory is the
+largest *sum* of resident memory over the process tree, sampled every 0.1 s: the Python
+driver plus, for Spark, its JVM (in local mode the executors run inside the driver JVM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import psutil
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ingest_bench import machine  # noqa: E402
+from score_bench import generate  # noqa: E402
+
+
+def run(data_dir: Path, engine: str, master: str | None) -> dict:
+    command = [sys.executable, "-m", "renown", "--data-dir", str(data_dir), "score", "--engine", engine, "--json"]
+    if master and engine == "spark":
+        command += ["--master", master]
+    start = time.perf_counter()
+    process = psutil.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    peak = 0
+    while process.poll() is None:
+        try:
+            tree = [process, *process.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    wall = time.perf_counter() - start
+    out = process.stdout.read()
+    if process.returncode != 0:
+        raise SystemExit(f"{engine} run failed ({process.returncode})")
+    return {**orjson.loads(out), "wall": wall, "peak_mb": peak / 2**20}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["1000000:100000", "10000000:1000000"])
+    parser.add_argument("--workdir", type=Path, default=Path("bench/out"))
+    parser.add_argument("--master", default=None)
+    args = parser.parse_args()
+    print(f"machine: {machine()}\n")
+    print("| events | engine | accounts | pairs | wall s | features s | graph+model s | topics s | evidence s "
+          "| peak memory MB | Spark/embedded wall |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for size in args.sizes:
+        events, accounts = (int(x) for x in size.split(":"))
+        data_dir = args.workdir / f"score-{events}-{accounts}"
+        generate(data_dir, events, accounts)
+        walls = {}
+        for engine in ("embedded", "spark"):
+            r = run(data_dir, engine, args.master)
+            s = r["seconds"]
+            walls[engine] = r["wall"]
+            ratio = f"{walls['spark'] / walls['embedded']:.1f}" if engine == "spark" else ""
+            print(f"| {events:,} | {engine} | {r['accounts']:,} | {r['pairs']:,} | {r['wall']:.1f} | {s['features']:.1f} | "
+                  f"{s['graph+model']:.1f} | {s['topics']:.1f} | {s['evidence']:.1f} | {r['peak_mb']:.0f} | {ratio} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""The Spark engine: the scoring SQL and PageRank on Apache Spark (``renown[spark]``).
+
+``renown score --engine spark [--master URL]`` runs the statements of
+:mod:`renown.score.features`, :mod:`renown.score.topics` and the evidence
+query on Spark SQL over the same partitioned Parquet event log
+(``events/network=…/day=…``), and PageRank as iterated DataFrame joins
+(:func:`spark_pagerank`). What Spark returns — one row per (reactor, author)
+pair and per account — feeds the same model, calibration and snapshot code as
+the embedded engine, so both write the same snapshot (``tests/test_spark.py``
+proves it on simulated and real data).
+
+Local mode is tuned for small machines: a few shuffle partitions (Spark's
+default of 200 turns a one-minute 1M-event run on 2 cores into several
+minutes), no UI, UTC session time. ``--conf key=value`` overrides any setting;
+``docs/spark.md`` covers clusters.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from renown.errors import RenownError
+from renown.events import ACCOUNT_SCHEMA, EVENT_COLUMNS
+from renown.score.graph import ConvergenceError
+from renown.score.model import DAMPING, Ranker
+from renown.store import UNRESOLVED, Store, live_events_sql
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from renown.score.features import Features
+
+LOCAL_MASTER = "local[2]"
+INSTALL_HINT = "pip install 'renown[spark]'"
+
+
+class SparkUnavailable(RenownError):
+    """PySpark or Java is missing; the message says how to install it."""
+
+
+def local_settings(master: str) -> dict[str, str]:
+    """Settings for ``master``: on ``local[N]``, ``2·N`` shuffle partitions (measured: 200
+    made a 1M-event run on 2 cores take over 4 minutes, 4 took under one)."""
+    settings = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.ansi.enabled": "true",
+    }
+    local = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
+    if local:
+        threads = local.group(1)
+        cores = 1 if threads is None else (os.cpu_count() or 2) if threads == "*" else int(threads)
+        settings["spark.sql.shuffle.partitions"] = str(2 * cores)
+        settings["spark.default.parallelism"] = str(2 * cores)
+        settings["spark.driver.memory"] = "4g"
+    return settings
+
+
+def session(master: str | None = None, conf: dict[str, str] | None = None) -> "SparkSession":
+    """The Spark session (created once per process, then reused)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as error:
+        raise SparkUnavailable(f"the Spark engine needs PySpark: {INSTALL_HINT}") from error
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        raise SparkUnavailable("the Spark engine needs Java 17 or newer: install a JDK (e.g. `apt install "
+                               "openjdk-17-jre-headless`) or set JAVA_HOME")
+    master = master or LOCAL_MASTER
+    builder = SparkSession.builder.master(master).appName("renown")
+    for key, value in {**local_settings(master), **(conf or {})}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+class SparkEngine:
+    """The :class:`~renown.score.engine.Engine` protocol on a Spark session."""
+
+    name = "spark"
+    #: ranks are long rows, so all topics go in one PageRank: steps cost Spark's overhead, not data
+    topic_block = None
+
+    def __init__(self, spark: "SparkSession") -> None:
+        self.spark = spark
+        self._kept: dict[str, "DataFrame"] = {}
+
+    @classmethod
+    def open(cls, store: Store, master: str | None = None, conf: dict[str, str] | None = None) -> "SparkEngine":
+        """An engine with views ``events_all``, ``events`` and ``accounts`` over the store's files."""
+        store.recover_if_unlocked()
+        if not store.event_files():
+            raise RenownError("the event log is empty: run `renown ingest` (or `renown demo`) first")
+        engine = cls(session(master, conf))
+        spark = engine.spark
+        stored = (spark.read.option("mergeSchema", "true").option("basePath", str(store.events_dir))
+                  .parquet(str(store.events_dir)))
+        stored.selectExpr(*EVENT_COLUMNS, "CAST(day AS DATE) AS day").createOrReplaceTempView("events_all")
+        unresolved = spark.sql(f"SELECT count(*) AS n FROM events_all WHERE {UNRESOLVED}").first()["n"]
+        spark.sql(live_events_sql(bool(unresolved))).createOrReplaceTempView("events")
+        if store.accounts_file.exists():
+            spark.read.parquet(str(store.accounts_file)).createOrReplaceTempView("accounts")
+        else:
+            engine.register("accounts", ACCOUNT_SCHEMA.empty_table())
+        return engine
+
+    def table(self, sql: str) -> pa.Table:
+        return self.spark.sql(sql).toArrow()
+
+    def materialize(self, name: str, sql: str) -> None:
+        frame = self.spark.sql(sql).localCheckpoint(eager=True)
+        self.drop(name)
+        frame.createOrReplaceTempView(name)
+        self._kept[name] = frame
+
+    def view(self, name: str, sql: str) -> None:
+        self.spark.sql(sql).createOrReplaceTempView(name)
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.spark.createDataFrame(table).createOrReplaceTempView(name)
+
+    def drop(self, name: str) -> None:
+        frame = self._kept.pop(name, None)
+        if frame is not None:
+            frame.unpersist()
+        self.spark.catalog.dropTempView(name)
+
+    def close(self) -> None:
+        for name in list(self._kept):
+            self.drop(name)
+        for view in self.spark.catalog.listTables():
+            if view.isTemporary:
+                self.spark.catalog.dropTempView(view.name)
+
+    def timestamp(self, value: datetime) -> str:
+        return f"TIMESTAMP '{value.isoformat()}'"
+
+    def epoch(self, expression: str) -> str:
+        return f"(unix_micros({expression}) / 1e6)"
+
+    def json_field(self, expression: str, path: str) -> str:
+        return f"get_json_object({expression}, '{path}')"
+
+    def explode(self, expression: str) -> str:
+        return f"explode({expression})"
+
+    def replace_all(self, expression: str, pattern: str, replacement: str) -> str:
+        return f"regexp_replace({expression}, '{pattern}', '{replacement}')"
+
+    def ranker(self, f: "Features", strength: np.ndarray, keep: np.ndarray) -> Ranker:
+        """PageRank of the ``pairs`` view's reaction graph, on Spark (see :func:`spark_pagerank`)."""
+        self.register("_keep", pa.table({"idx": pa.array(np.arange(f.n), pa.int64()),
+                                         "keep": pa.array(np.clip(keep, 0.0, 1.0), pa.float64())}))
+        edges = self.spark.sql("""
+            SELECT e.src, e.dst, e.strength / o.total * k.keep AS p
+            FROM (SELECT src, dst, log2(1e0 + weight) AS strength FROM pairs) e
+            JOIN (SELECT src, sum(log2(1e0 + weight)) AS total FROM pairs GROUP BY src) o ON o.src = e.src
+            JOIN _keep k ON k.idx = e.src""").localCheckpoint(eager=True)
+        return lambda personalization: spark_pagerank(self, edges, f.n, personalization)
+
+
+def spark_pagerank(engine: SparkEngine, edges: "DataFrame", n: int, personalization: np.ndarray | None = None,
+                   damping: float = DAMPING, tol: float = 1e-10, max_iter: int = 200) -> np.ndarray:
+    """The iteration of :func:`renown.score.graph.pagerank` as DataFrame joins::
+
+        x_t ← d · (Pᵀ x_t  +  leaked_t · u_t) + (1 − d) · u_t
+
+    ``edges`` holds (src, dst, p), ``p`` the keep-scaled transition probability. Ranks are
+    long rows (idx, t, u, x), one per node and personalization ``t`` that has mass, so K topics
+    cost what their non-zero entries cost, not n × K. The mass a node does not pass on
+    (dangling, or discounted: ``1 − keep``) is ``leaked_t = Σ x_t − Σ flow_t``, so no per-node
+    leak is needed. A step is one join of the edges with the ranks, one outer join of the flow
+    back, then a checkpoint (cutting the plan's lineage, so step 80 costs what step 1 did) and
+    one aggregate for each t's L1 change. Like the embedded engine, each t stops when its change
+    is below ``n · tol``; :class:`ConvergenceError` after ``max_iter`` steps. Measured: a step
+    costs ≈ 0.3 s of Spark job overhead even on a tiny graph."""
+    from pyspark.sql import functions as F
+
+    spark = engine.spark
+    single = personalization is None
+    if single:
+        K = 1
+        start = spark.range(n).select(F.col("id").alias("idx"), F.lit(0).cast("int").alias("t"),
+                                      F.lit(1.0 / n).alias("u"))
+    else:
+        u = np.asarray(personalization, dtype=np.float64).reshape(n, -1)
+        if (u < 0).any() or (u.sum(axis=0) <= 0).any():
+            raise ValueError("personalization must be non-negative, of length n, with a positive sum (per column)")
+        u = u / u.sum(axis=0)
+        K = u.shape[1]
+        rows, columns = np.nonzero(u)
+        start = spark.createDataFrame(pa.table({"idx": pa.array(rows, pa.int64()), "t": pa.array(columns, pa.int32()),
+                                                "u": pa.array(u[rows, columns], pa.float64())}))
+    state = start.withColumn("x", F.col("u")).localCheckpoint(eager=True)
+    result = np.zeros((n, K))
+    active = set(range(K))
+    for _ in range(max_iter):
+        flow = (edges.join(state.select("idx", "t", "x"), edges.src == state.idx)
+                .groupBy(F.col("dst").alias("idx"), "t").agg(F.sum(F.col("p") * F.col("x")).alias("f")))
+        leaked = (state.groupBy("t").agg(F.sum("x").alias("s"))
+                  .join(flow.groupBy("t").agg(F.sum("f").alias("fs")), "t", "left")
+                  .select("t", (F.col("s") - F.coalesce(F.col("fs"), F.lit(0.0))).alias("leaked")))
+        teleport = F.coalesce(F.col("u"), F.lit(0.0))
+        new = (state.withColumnRenamed("x", "old").join(flow, ["idx", "t"], "full_outer")
+               .join(F.broadcast(leaked), "t")
+               .select("idx", "t", teleport.alias("u"), F.coalesce(F.col("old"), F.lit(0.0)).alias("old"),
+                       (F.lit(damping) * (F.coalesce(F.col("f"), F.lit(0.0)) + F.col("leaked") * teleport)
+                        + F.lit(1.0 - damping) * teleport).alias("x"))
+               ).localCheckpoint(eager=True)
+        change = {row["t"]: row["change"] for row in
+                  new.groupBy("t").agg(F.sum(F.abs(F.col("x") - F.col("old"))).alias("change")).collect()}
+        state.unpersist()
+        done = sorted(t for t in active if change.get(t, 0.0) < n * tol)
+        if done:
+            finished = new.filter(F.col("t").isin(done)).select("idx", "t", "x").toArrow()
+            result[finished.column("idx").to_numpy(), finished.column("t").to_numpy()] = finished.column("x").to_numpy()
+            active.difference_update(done)
+        if not active:
+            new.unpersist()
+            result = result / result.sum(axis=0)
+            return result[:, 0] if single else result
+        state = new.filter(F.col("t").isin(sorted(active))).select("idx", "t", "u", "x") if done else new.drop("old")
+    raise ConvergenceError(f"PageRank did not converge to {tol:g} within {max_iter} iterations")

@@ -1,0 +1,180 @@
+"""The Spark engine gives the embedded engine's snapshot: on simulated data and on real data.
+
+Runs Spark in local[2] mode. ``./scripts/test.sh`` installs PySpark (the ``spark`` extra) and
+Java when missing and sets ``RENOWN_REQUIRE_SPARK=1``, so there these tests cannot skip.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from renown.cli import main
+from renown.ingest.pipeline import ingest
+from renown.score import snapshots
+from renown.score.run import EngineChoice, run_score
+from renown.store import Store
+from tests.worlds import scored_world
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _spark_missing() -> str | None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "PySpark is not installed (pip install 'renown[spark]')"
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        return "no Java runtime"
+    return None
+
+
+missing = _spark_missing()
+if missing and os.environ.get("RENOWN_REQUIRE_SPARK") == "1":
+    raise RuntimeError(f"RENOWN_REQUIRE_SPARK=1 but {missing}")
+needs_spark = pytest.mark.skipif(missing is not None, reason=missing or "")
+SPARK = EngineChoice("spark")
+
+
+def assert_same_snapshot(embedded: snapshots.Run, spark: snapshots.Run) -> None:
+    """Every account within 0.5 points (measured: ≤ 1e-12), the same top 100, the same explanations."""
+    assert embedded.as_of == spark.as_of and spark.meta["engine"] == "spark" and embedded.meta["engine"] == "embedded"
+    a = pq.read_table(embedded.path / "scores.parquet").sort_by("account")
+    b = pq.read_table(spark.path / "scores.parquet").sort_by("account")
+    assert a.schema == b.schema and a.column("account").equals(b.column("account"))
+    exact_a, exact_b = a.column("exact").to_numpy(), b.column("exact").to_numpy()
+    assert np.abs(exact_a - exact_b).max() <= 0.5
+    assert np.abs(exact_a - exact_b).max() < 1e-6
+    assert a.column("score").equals(b.column("score"))
+    for name in a.column_names:
+        if name.endswith(("_points", "_value", "_measure")) or name in ("genuineness", "ring_size", "flags", "reactors"):
+            x, y = a.column(name).to_numpy(zero_copy_only=False), b.column(name).to_numpy(zero_copy_only=False)
+            if x.dtype.kind == "f":
+                np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-12, err_msg=name)
+            else:
+                assert (x == y).all(), name
+    top_a = snapshots.ranking(embedded).accounts[:100].tolist()
+    top_b = snapshots.ranking(spark).accounts[:100].tolist()
+    assert top_a == top_b and len(top_a) == min(100, a.num_rows)
+
+    keys = ["account", "component", "kind", "rank", "ref"]
+    ea = pq.read_table(embedded.path / "evidence.parquet").sort_by([(k, "ascending") for k in keys])
+    eb = pq.read_table(spark.path / "evidence.parquet").sort_by([(k, "ascending") for k in keys])
+    assert ea.num_rows == eb.num_rows > 0
+    for name in ea.column_names:
+        if name == "weight":
+            np.testing.assert_allclose(ea.column(name).to_numpy(), eb.column(name).to_numpy(), rtol=1e-9, atol=1e-12)
+        else:
+            assert ea.column(name).to_pylist() == eb.column(name).to_pylist(), name
+
+    ta = pq.read_table(embedded.path / "topics.parquet")
+    tb = pq.read_table(spark.path / "topics.parquet")
+    if ta.num_rows:
+        ta, tb = ta.sort_by([("topic", "ascending"), ("account", "ascending")]), tb.sort_by([("topic", "ascending"), ("account", "ascending")])
+        assert ta.column("account").equals(tb.column("account")) and ta.column("topic").equals(tb.column("topic"))
+        np.testing.assert_allclose(ta.column("exact").to_numpy(), tb.column("exact").to_numpy(), atol=1e-6)
+        assert ta.column("score").equals(tb.column("score"))
+    else:
+        assert tb.num_rows == 0
+
+
+@needs_spark
+def test_spark_scores_the_simulated_world_like_the_embedded_engine(tmp_path, capsys) -> None:
+    """Planted rings, bots, topics and CRM records: the CLI's Spark run writes the same snapshot."""
+    store = scored_world(tmp_path, accounts=400, days=45, seed=11)
+    embedded = snapshots.latest(store.root)
+    assert main(["--data-dir", str(store.root), "score", "--engine", "spark", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["engine"] == "spark" and result["accounts"] == embedded.meta["accounts"]
+    spark = snapshots.latest(store.root)
+    assert spark.path != embedded.path
+    assert_same_snapshot(embedded, spark)
+
+
+@needs_spark
+@pytest.mark.skipif(not (SHARED / "stackexchange" / "cardano").exists(), reason="../shared/data is not present")
+def test_spark_agrees_on_a_real_stack_exchange_site(tmp_path) -> None:
+    """Cardano Stack Exchange (answers, comments, votes, accepted answers; tags as topics)."""
+    store = Store(tmp_path / "data")
+    ingest(store, [SHARED / "stackexchange" / "cardano"])
+    assert_same_snapshot(run_score(store).run, run_score(store, engine=SPARK).run)
+
+
+@needs_spark
+@pytest.mark.skipif(not (SHARED / "higgs-twitter").exists(), reason="../shared/data is not present")
+def test_spark_agrees_on_a_sample_of_real_twitter_interactions(tmp_path) -> None:
+    """The first 40,000 Higgs retweets, mentions and replies (no topics, no account data)."""
+    sample = tmp_path / "higgs-sample.txt"
+    with gzip.open(SHARED / "higgs-twitter" / "higgs-activity_time.txt.gz", "rt") as source:
+        sample.write_text("".join(itertools.islice(source, 40_000)))
+    store = Store(tmp_path / "data")
+    ingest(store, [sample])
+    assert_same_snapshot(run_score(store).run, run_score(store, engine=SPARK).run)
+
+
+@needs_spark
+def test_spark_pagerank_matches_the_embedded_pagerank(tmp_path) -> None:
+    """Random weighted graph with dangling nodes, discounted reactors and two personalizations."""
+    import pyarrow as pa
+
+    from renown.score.graph import ConvergenceError, adjacency, pagerank
+    from renown.score.spark import SparkEngine, session, spark_pagerank
+
+    rng = np.random.default_rng(3)
+    n, m = 300, 1500
+    src, dst = rng.integers(0, n - 20, m), rng.integers(0, n, m)  # the last 20 nodes are dangling
+    keep_ = np.where(rng.random(n) < 0.1, 0.05, 1.0)
+    W = adjacency(src, dst, rng.random(m) + 0.1, n)
+    coo = W.tocoo()
+    engine = SparkEngine(session())
+    out = np.asarray(W.sum(axis=1)).ravel()
+    p = coo.data / out[coo.row] * keep_[coo.row]
+    edges = engine.spark.createDataFrame(pa.table({"src": coo.row.astype(np.int64), "dst": coo.col.astype(np.int64), "p": p}))
+    np.testing.assert_allclose(spark_pagerank(engine, edges, n), pagerank(W, keep=keep_), rtol=1e-9, atol=1e-15)
+    teleport = np.zeros((n, 3))
+    teleport[:10, 0], teleport[50:55, 1], teleport[n - 1, 2] = 1.0, rng.random(5), 1.0
+    np.testing.assert_allclose(spark_pagerank(engine, edges, n, teleport), pagerank(W, personalization=teleport, keep=keep_),
+                               rtol=1e-9, atol=1e-15)
+    with pytest.raises(ConvergenceError):
+        spark_pagerank(engine, edges, n, max_iter=3)
+
+
+def test_missing_pyspark_names_the_extra_to_install(monkeypatch) -> None:
+    from renown.score.spark import SparkUnavailable, session
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    with pytest.raises(SparkUnavailable, match=r"pip install 'renown\[spark\]'"):
+        session()
+
+
+def test_missing_java_says_how_to_get_it(monkeypatch, tmp_path) -> None:
+    pytest.importorskip("pyspark")
+    from renown.score.spark import SparkUnavailable, session
+
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SparkUnavailable, match="Java 17"):
+        session()
+
+
+def test_local_mode_uses_a_handful_of_shuffle_partitions() -> None:
+    from renown.score.spark import local_settings
+
+    assert local_settings("local[2]")["spark.sql.shuffle.partitions"] == "4"
+    assert local_settings("local")["spark.sql.shuffle.partitions"] == "2"
+    assert "spark.sql.shuffle.partitions" not in local_settings("spark://head:7077")
+
+
+def test_spark_options_need_the_spark_engine(tmp_path, capsys) -> None:
+    assert main(["--data-dir", str(tmp_path), "score", "--master", "local[2]"]) != 0
+    assert "--engine spark" in capsys.readouterr().err
