@@ -122,6 +122,32 @@ def test_spark_agrees_on_a_sample_of_real_twitter_interactions(tmp_path) -> None
 
 
 @needs_spark
+def test_spark_submit_runs_renown_with_the_settings_it_was_given(tmp_path) -> None:
+    """The cluster launch of docs/spark.md: spark-submit runs renown's entry point, which keeps
+    spark-submit's master instead of forcing local mode, and writes the embedded engine's scores."""
+    import subprocess
+
+    import pyspark
+    import renown
+
+    store = scored_world(tmp_path, accounts=120, days=20, seed=5)
+    embedded = snapshots.latest(store.root)
+    submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
+    entry = Path(renown.__file__).parent / "__main__.py"
+    out = subprocess.run([str(submit), "--master", "local[1]", "--conf", "spark.sql.shuffle.partitions=2", str(entry),
+                          "--data-dir", str(store.root), "score", "--engine", "spark", "--json"],
+                         env={**os.environ, "PYSPARK_PYTHON": sys.executable}, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout)["engine"] == "spark"
+    spark = snapshots.latest(store.root)
+    assert spark.meta["engine"] == "spark"
+    assert spark.meta["spark_master"] == "local[1]"
+    a = pq.read_table(embedded.path / "scores.parquet").sort_by("account")
+    b = pq.read_table(spark.path / "scores.parquet").sort_by("account")
+    np.testing.assert_allclose(a.column("exact").to_numpy(), b.column("exact").to_numpy(), atol=1e-6)
+
+
+@needs_spark
 def test_spark_pagerank_matches_the_embedded_pagerank(tmp_path) -> None:
     """Random weighted graph with dangling nodes, discounted reactors and two personalizations."""
     import pyarrow as pa

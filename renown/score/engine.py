@@ -31,6 +31,9 @@ class Engine(Protocol):
     #: convergence, so the grouping changes speed and memory, never results.
     topic_block: int | None
 
+    def details(self) -> dict[str, str]:
+        """What ran the query, for a snapshot's provenance (engine version, Spark master)."""
+
     def table(self, sql: str) -> pa.Table:
         """Run a query and return its result."""
 
@@ -71,6 +74,9 @@ class DuckDBEngine:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
+
+    def details(self) -> dict[str, str]:
+        return {"duckdb_version": duckdb.__version__}
 
     def table(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()

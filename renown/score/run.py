@@ -121,6 +121,7 @@ def _run(store: Store, engine: Engine, ranker: RankerFactory | None, as_of: date
     meta = {
         "scoring_version": SCORING_VERSION,
         "engine": engine.name,
+        **engine.details(),
         "as_of": window.as_of.isoformat(),
         "window_days": window.days,
         "half_life_days": window.half_life_days,

@@ -67,7 +67,8 @@ def local_settings(master: str) -> dict[str, str]:
 
 
 def session(master: str | None = None, conf: dict[str, str] | None = None) -> "SparkSession":
-    """The Spark session (created once per process, then reused)."""
+    """The Spark session (created once per process, then reused). Under ``spark-submit``
+    without ``master``, the cluster settings spark-submit was given are kept."""
     try:
         from pyspark.sql import SparkSession
     except ImportError as error:
@@ -75,8 +76,12 @@ def session(master: str | None = None, conf: dict[str, str] | None = None) -> "S
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         raise SparkUnavailable("the Spark engine needs Java 17 or newer: install a JDK (e.g. `apt install "
                                "openjdk-17-jre-headless`) or set JAVA_HOME")
-    master = master or LOCAL_MASTER
-    builder = SparkSession.builder.master(master).appName("renown")
+    builder = SparkSession.builder.appName("renown")
+    if master is None and "PYSPARK_GATEWAY_PORT" in os.environ:
+        master = ""  # launched by spark-submit: its --master and --conf stand
+    else:
+        master = master or LOCAL_MASTER
+        builder = builder.master(master)
     for key, value in {**local_settings(master), **(conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
@@ -113,6 +118,9 @@ class SparkEngine:
         else:
             engine.register("accounts", ACCOUNT_SCHEMA.empty_table())
         return engine
+
+    def details(self) -> dict[str, str]:
+        return {"spark_version": self.spark.version, "spark_master": self.spark.sparkContext.master}
 
     def table(self, sql: str) -> pa.Table:
         return self.spark.sql(sql).toArrow()
@@ -204,6 +212,7 @@ def spark_pagerank(engine: SparkEngine, edges: "DataFrame", n: int, personalizat
     state = start.withColumn("x", F.col("u")).localCheckpoint(eager=True)
     result = np.zeros((n, K))
     active = set(range(K))
+    held = None  # the stored frame behind ``state``, released once the next step is computed
     for _ in range(max_iter):
         flow = (edges.join(state.select("idx", "t", "x"), edges.src == state.idx)
                 .groupBy(F.col("dst").alias("idx"), "t").agg(F.sum(F.col("p") * F.col("x")).alias("f")))
@@ -215,11 +224,15 @@ def spark_pagerank(engine: SparkEngine, edges: "DataFrame", n: int, personalizat
                .join(F.broadcast(leaked), "t")
                .select("idx", "t", teleport.alias("u"), F.coalesce(F.col("old"), F.lit(0.0)).alias("old"),
                        (F.lit(damping) * (F.coalesce(F.col("f"), F.lit(0.0)) + F.col("leaked") * teleport)
-                        + F.lit(1.0 - damping) * teleport).alias("x"))
-               ).localCheckpoint(eager=True)
+                        + F.lit(1.0 - damping) * teleport).alias("x")))
+        # checkpointed every step: ``state`` feeds three joins, so an uncut plan grows threefold per
+        # step (measured: caching instead stalled after a few steps; a lazy checkpoint saved nothing)
+        new = new.localCheckpoint(eager=True)
         change = {row["t"]: row["change"] for row in
                   new.groupBy("t").agg(F.sum(F.abs(F.col("x") - F.col("old"))).alias("change")).collect()}
-        state.unpersist()
+        if held is not None:
+            held.unpersist()
+        held = new
         done = sorted(t for t in active if change.get(t, 0.0) < n * tol)
         if done:
             finished = new.filter(F.col("t").isin(done)).select("idx", "t", "x").toArrow()
