@@ -204,3 +204,27 @@ def test_local_mode_uses_a_handful_of_shuffle_partitions() -> None:
 def test_spark_options_need_the_spark_engine(tmp_path, capsys) -> None:
     assert main(["--data-dir", str(tmp_path), "score", "--master", "local[2]"]) != 0
     assert "--engine spark" in capsys.readouterr().err
+
+
+@needs_spark
+def test_both_engines_number_accounts_identically_in_byte_order() -> None:
+    """Node indices are part of the contract between SQL and the model: Spark numbers keys
+    without a global window, and must agree with DuckDB's row_number over the same keys."""
+    import duckdb
+    import pyarrow as pa
+
+    from renown.score.engine import DuckDBEngine
+    from renown.score.spark import SparkEngine, session
+
+    rng = np.random.default_rng(7)
+    keys = [f"net:{i}" for i in rng.permutation(5000)] + ["é:1", "Z:1", "a:1", "ß:2", "net:17"]  # one repeat
+    table = pa.table({"key": pa.array(keys, pa.string())})
+    numbered = {}
+    for engine in (DuckDBEngine(duckdb.connect()), SparkEngine(session())):
+        engine.register("_keys", table)
+        engine.number("_numbered", "SELECT key FROM _keys")
+        result = engine.table("SELECT key, idx FROM _numbered ORDER BY idx")
+        numbered[engine.name] = (result.column("key").to_pylist(), result.column("idx").to_pylist())
+        engine.drop("_numbered")
+    expected = sorted(set(keys), key=lambda k: k.encode())
+    assert numbered["embedded"] == numbered["spark"] == (expected, list(range(len(expected))))

@@ -43,6 +43,10 @@ class Engine(Protocol):
     def view(self, name: str, sql: str) -> None:
         """Name a query without computing it."""
 
+    def number(self, name: str, sql: str) -> None:
+        """Keep table ``name`` (key, idx): the distinct ``key`` values of a query, numbered
+        0, 1, … in byte order of the key — the same numbering on every engine."""
+
     def register(self, name: str, table: pa.Table) -> None:
         """Make an Arrow table queryable as ``name``."""
 
@@ -86,6 +90,10 @@ class DuckDBEngine:
 
     def view(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+
+    def number(self, name: str, sql: str) -> None:
+        self.materialize(name, f"SELECT key, CAST(row_number() OVER (ORDER BY key) - 1 AS BIGINT) AS idx "
+                               f"FROM (SELECT DISTINCT key FROM ({sql}) k) distinct_keys")
 
     def register(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)

@@ -131,10 +131,9 @@ def compute(con: "duckdb.DuckDBPyConnection | Engine", window: Window, scope: "S
     engine.materialize("o_keys", f"""
         SELECT actor, target, kind, attrs, created_at, {decay} AS decay
         FROM events WHERE {in_window} AND kind IN ({offline})""")
-    engine.materialize("nodes", """
-        SELECT key, CAST(row_number() OVER (ORDER BY key) - 1 AS BIGINT) AS idx
-        FROM (SELECT actor AS key FROM r_keys UNION SELECT target FROM r_keys UNION SELECT actor FROM p_keys
-              UNION SELECT actor FROM o_keys) all_keys""")
+    engine.number("nodes", """
+        SELECT actor AS key FROM r_keys UNION SELECT target FROM r_keys UNION SELECT actor FROM p_keys
+        UNION SELECT actor FROM o_keys""")
     # from here on accounts are integers: each string key is joined exactly once
     engine.materialize("r", """
         SELECT a.idx AS src, t.idx AS dst, kind, network, parent_post_id, created_at, decay

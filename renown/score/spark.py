@@ -134,6 +134,29 @@ class SparkEngine:
     def view(self, name: str, sql: str) -> None:
         self.spark.sql(sql).createOrReplaceTempView(name)
 
+    def number(self, name: str, sql: str) -> None:
+        """Range-partitioned and sorted, then numbered by partition offset + position: no global
+        window (``row_number() OVER (ORDER BY key)`` would pull every key through one task)."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        keys = self.spark.sql(f"SELECT DISTINCT key FROM ({sql}) k")
+        ordered = (keys.repartitionByRange("key").sortWithinPartitions("key")
+                   .withColumn("part", F.spark_partition_id()).localCheckpoint(eager=True))
+        counts = dict(ordered.groupBy("part").count().collect())
+        offsets, total = [], 0
+        for part in sorted(counts):
+            offsets.append((part, total))
+            total += counts[part]
+        starts = self.spark.createDataFrame(offsets or [(0, 0)], "part INT, start BIGINT")
+        numbered = ordered.join(F.broadcast(starts), "part").select(
+            "key", (F.col("start") + F.row_number().over(Window.partitionBy("part").orderBy("key")) - 1)
+            .cast("bigint").alias("idx")).localCheckpoint(eager=True)
+        self.drop(name)
+        numbered.createOrReplaceTempView(name)
+        self._kept[name] = numbered
+        ordered.unpersist()
+
     def register(self, name: str, table: pa.Table) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
 
