@@ -89,9 +89,16 @@ def assert_same_snapshot(embedded: snapshots.Run, spark: snapshots.Run) -> None:
 
 @needs_spark
 def test_spark_scores_the_simulated_world_like_the_embedded_engine(tmp_path, capsys) -> None:
-    """Planted rings, bots, topics and CRM records: the CLI's Spark run writes the same snapshot."""
+    """Planted rings, bots, topics and CRM records, an opt-out and a minor (the privacy scope reaches
+    Spark's SQL too): the CLI's Spark run writes the same snapshot."""
+    from renown import policy, privacy
+
     store = scored_world(tmp_path, accounts=400, days=45, seed=11)
-    embedded = snapshots.latest(store.root)
+    top = snapshots.ranking(snapshots.latest(store.root)).accounts[:2].tolist()
+    privacy.opt_out(store, top[0])
+    policy.flag_minor(store.root, top[1])
+    embedded = run_score(store).run
+    assert not {top[0], top[1]} & set(pq.read_table(embedded.path / "scores.parquet").column("account").to_pylist())
     assert main(["--data-dir", str(store.root), "score", "--engine", "spark", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["engine"] == "spark" and result["accounts"] == embedded.meta["accounts"]
