@@ -8,6 +8,7 @@ exit status 1 — in :func:`main`, the one place that handles them.
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -281,8 +282,13 @@ def score_command(store: Store, as_of: str | None, window_days: int, half_life_d
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--conf")
         settings.append((key.strip(), value.strip()))
     choice = EngineChoice(engine, master, tuple(settings))
-    info = run_weekly(store, max(weekly, 0), _date(as_of), window_days=window_days, half_life_days=half_life_days,
-                      engine=choice)[-1]
+    with err_console.status("scoring", spinner="dots") if err_console.is_terminal else nullcontext() as status:
+        def on_step(name: str) -> None:
+            if status is not None:
+                status.update(f"scoring on the {engine} engine: {'starting' if name == 'start' else name}")
+
+        info = run_weekly(store, max(weekly, 0), _date(as_of), window_days=window_days, half_life_days=half_life_days,
+                          engine=choice, on_step=on_step)[-1]
     meta = info.run.meta
     result = {"as_of": info.run.as_of.isoformat(), "scoring_version": meta["scoring_version"], "engine": engine,
               "accounts": info.accounts,

@@ -181,3 +181,12 @@ def test_a_crash_while_writing_a_snapshot_leaves_no_trace(tmp_path, monkeypatch)
     monkeypatch.undo()
     assert snapshots.latest(store.root).path == good.path
     assert len([p for p in good.path.parent.iterdir() if not p.name.startswith(".")]) == 1
+
+
+def test_a_scoring_run_reports_each_step_as_it_starts(demo_store) -> None:
+    """What `renown score` shows while it works (Spark runs take minutes)."""
+    from renown.score.run import STEPS
+
+    steps: list[str] = []
+    run_score(demo_store, on_step=steps.append)
+    assert steps == ["start", *STEPS]

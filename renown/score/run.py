@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time as dtime, timedelta, timezone
@@ -86,37 +86,48 @@ def run_weekly(store: Store, weeks: int, as_of: date | None = None, **options) -
     return [run_score(store, end - timedelta(weeks=w), **options) for w in range(weeks, -1, -1)]
 
 
+STEPS = ("features", "graph+model", "topics", "evidence", "snapshot")
+
+
 def run_score(store: Store, as_of: date | None = None, window_days: int = 90, half_life_days: float = 30.0,
-              engine: EngineChoice = EngineChoice()) -> RunInfo:
-    """Score the window ending ``as_of`` and write a snapshot; both engines write the same one."""
+              engine: EngineChoice = EngineChoice(), on_step: Callable[[str], None] | None = None) -> RunInfo:
+    """Score the window ending ``as_of`` and write a snapshot; both engines write the same one.
+    ``on_step`` hears the name of each of :data:`STEPS` as it starts (and ``start`` before them)."""
     from renown.policy import scope
 
+    step = on_step or (lambda name: None)
+    step("start")
     with open_engine(store, engine) as (sql, ranker):
-        return _run(store, sql, ranker, as_of, window_days, half_life_days, scope(store.root))
+        return _run(store, sql, ranker, as_of, window_days, half_life_days, scope(store.root), step)
 
 
 def _run(store: Store, engine: Engine, ranker: RankerFactory | None, as_of: date | None, window_days: int,
-         half_life_days: float, allowed) -> RunInfo:
+         half_life_days: float, allowed, step: Callable[[str], None]) -> RunInfo:
     seconds: dict[str, float] = {}
+    step("features")
     tick = time.perf_counter()
     window = Window(resolve_as_of(engine, as_of), window_days, half_life_days)
     features = compute(engine, window, allowed)
     seconds["features"] = time.perf_counter() - tick
 
+    step("graph+model")
     tick = time.perf_counter()
     scores = score(features, ranker=ranker)
     seconds["graph+model"] = time.perf_counter() - tick
 
+    step("topics")
     tick = time.perf_counter()
     topics_table = topic_scores(engine, scores, window, endorsements.in_window(store, window.start, window.as_of))
     seconds["topics"] = time.perf_counter() - tick
 
+    step("evidence")
     tick = time.perf_counter()
     keys = features.key_array if features.key_array is not None else pa.array(features.keys, pa.string())
     evidence_table = _evidence_table(engine, scores, keys)
     scores_table = _scores_table(scores, keys)
     seconds["evidence"] = time.perf_counter() - tick
 
+    step("snapshot")
     tick = time.perf_counter()
     meta = {
         "scoring_version": SCORING_VERSION,
