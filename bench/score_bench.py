@@ -71,6 +71,16 @@ def generate(data_dir: Path, events: int, accounts: int) -> None:
     con.close()
 
 
+def dataset(workdir: Path, size: str) -> tuple[int, Path]:
+    """The event log for ``size`` ("events:accounts") under ``workdir``, generated once."""
+    events, accounts = (int(x) for x in size.split(":"))
+    data_dir = workdir / f"score-{events}-{accounts}"
+    t = time.perf_counter()
+    generate(data_dir, events, accounts)
+    print(f"event log {data_dir} ready in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    return events, data_dir
+
+
 def bare_count(data_dir: Path) -> float:
     con = duckdb.connect()
     files = f"'{data_dir}/events/*/*/*.parquet'"
@@ -101,11 +111,7 @@ def main() -> None:
           "| events/s | peak RSS MB | bare count s | ratio |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
-        events, accounts = (int(x) for x in size.split(":"))
-        data_dir = args.workdir / f"score-{events}-{accounts}"
-        t = time.perf_counter()
-        generate(data_dir, events, accounts)
-        print(f"generated {data_dir} in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        events, data_dir = dataset(args.workdir, size)
         bare = bare_count(data_dir)
         r = run(data_dir)
         s = r["seconds"]

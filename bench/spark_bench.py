@@ -21,7 +21,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ingest_bench import machine  # noqa: E402
-from score_bench import generate  # noqa: E402
+from score_bench import dataset  # noqa: E402
 
 
 def run(data_dir: Path, engine: str, master: str | None) -> dict:
@@ -56,9 +56,7 @@ def main() -> None:
           "| peak memory MB | Spark/embedded wall |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
-        events, accounts = (int(x) for x in size.split(":"))
-        data_dir = args.workdir / f"score-{events}-{accounts}"
-        generate(data_dir, events, accounts)
+        events, data_dir = dataset(args.workdir, size)
         walls = {}
         for engine in ("embedded", "spark"):
             r = run(data_dir, engine, args.master)

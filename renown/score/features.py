@@ -85,14 +85,24 @@ class Features:
         return len(self.keys)
 
 
-def _kind_case() -> str:
-    return "CASE kind " + " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " END"
+def kind_weight_sql(column: str = "kind") -> str:
+    """SQL for a reaction's :data:`KIND_WEIGHTS` weight."""
+    return f"CASE {column} " + " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " END"
+
+
+def kind_counts_sql() -> str:
+    """SQL aggregates ``n_<kind>``: reactions of each kind in a group."""
+    return ", ".join(f"CAST(count(*) FILTER (WHERE kind = '{k}') AS BIGINT) AS n_{k}" for k in KIND_WEIGHTS)
+
+
+def age_days_sql(engine: Engine, window: Window, column: str) -> str:
+    """Days from the timestamp ``column`` to the window's end."""
+    return f"({engine.epoch(engine.timestamp(window.as_of))} - {engine.epoch(column)}) / 86400e0"
 
 
 def decay_sql(engine: Engine, window: Window) -> str:
     """Weight of an event by its age at ``as_of``: halves every ``half_life_days``."""
-    age_days = f"({engine.epoch(engine.timestamp(window.as_of))} - {engine.epoch('created_at')}) / 86400e0"
-    return f"CAST(pow(0.5e0, {age_days} / {float(window.half_life_days)}e0) AS DOUBLE)"
+    return f"CAST(pow(0.5e0, {age_days_sql(engine, window, 'created_at')} / {float(window.half_life_days)}e0) AS DOUBLE)"
 
 
 def window_sql(engine: Engine, window: Window) -> str:
@@ -146,10 +156,9 @@ def compute(con: "duckdb.DuckDBPyConnection | Engine", window: Window, scope: "S
     keys = np.asarray(key_column.to_numpy(zero_copy_only=False), dtype=object)
     n = len(keys)
 
-    kind_columns = ", ".join(f"CAST(count(*) FILTER (WHERE kind = '{k}') AS BIGINT) AS n_{k}" for k in KIND_WEIGHTS)
     engine.view("pairs", f"""
-        SELECT src, dst, {fixed_sum(_kind_case() + " * decay")} AS weight,
-               CAST(count(*) AS BIGINT) AS count, CAST(max(decay) AS DOUBLE) AS recency, {kind_columns}
+        SELECT src, dst, {fixed_sum(kind_weight_sql() + " * decay")} AS weight,
+               CAST(count(*) AS BIGINT) AS count, CAST(max(decay) AS DOUBLE) AS recency, {kind_counts_sql()}
         FROM r GROUP BY src, dst""")
     pairs = _columns(engine, "SELECT * FROM pairs ORDER BY src, dst")
 
@@ -190,7 +199,7 @@ def compute(con: "duckdb.DuckDBPyConnection | Engine", window: Window, scope: "S
         FROM o_keys JOIN nodes ON nodes.key = o_keys.actor GROUP BY nodes.idx""", ["referred", "referred_value", "nps"])
     engine.drop("o_keys")
     attrs = per_node(f"""
-        SELECT nodes.idx, ({engine.epoch(engine.timestamp(window.as_of))} - {engine.epoch('a.created_at')}) / 86400e0 AS age_days,
+        SELECT nodes.idx, {age_days_sql(engine, window, 'a.created_at')} AS age_days,
                CASE WHEN a.bot THEN 1e0 ELSE 0e0 END AS bot_flag
         FROM accounts a JOIN nodes ON nodes.key = a.key""", ["age_days", "bot_flag"])
     return Features(

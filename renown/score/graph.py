@@ -75,16 +75,10 @@ def pagerank(
         if u.shape[0] != n or u.ndim > 2 or (u < 0).any() or (u.sum(axis=0) <= 0).any():
             raise ValueError("personalization must be non-negative, of length n, with a positive sum (per column)")
         u = u / u.sum(axis=0)
-    if u.ndim == 1:
-        x = u.copy()
-        for _ in range(max_iter):
-            previous = x
-            x = damping * (transition_t @ x + (leak @ x) * u) + (1.0 - damping) * u
-            if np.abs(x - previous).sum() < n * tol:
-                return x / x.sum()
-        raise ConvergenceError(f"PageRank did not converge to {tol:g} within {max_iter} iterations")
     # each column stops at its own convergence, so a topic's rank does not depend on which
     # other topics share its block (nor on the engine: Spark stops each topic the same way)
+    single = u.ndim == 1
+    u = u.reshape(n, -1)
     x = u.copy()
     active = np.arange(u.shape[1])
     for _ in range(max_iter):
@@ -93,5 +87,6 @@ def pagerank(
         x[:, active] = step
         active = active[np.abs(step - previous).sum(axis=0) >= n * tol]
         if len(active) == 0:
-            return x / x.sum(axis=0)
+            x = x / x.sum(axis=0)
+            return x[:, 0] if single else x
     raise ConvergenceError(f"PageRank did not converge to {tol:g} within {max_iter} iterations")

@@ -14,7 +14,8 @@ import pyarrow as pa
 from renown.errors import RenownError
 from renown.score import snapshots
 from renown.score.engine import DuckDBEngine, Engine
-from renown.score.features import KIND_WEIGHTS, Window, compute, fixed_sum, latest_event_time
+from renown.score.features import (KIND_WEIGHTS, Window, compute, fixed_sum, kind_counts_sql, kind_weight_sql,
+                                   latest_event_time)
 from renown.score.model import COMPONENTS, EVIDENCE_TOP, RankerFactory, Scores, evidence, score
 from renown import endorsements
 from renown.score.topics import topic_scores
@@ -188,9 +189,7 @@ def _evidence_table(engine: Engine, s: Scores, keys: pa.Array) -> pa.Table:
     })
     g = s.context.genuine.g
     engine.register("_genuine", pa.table({"idx": pa.array(np.arange(len(g)), pa.int64()), "g": pa.array(g, pa.float64())}))
-    kind_weight = "CASE kind " + " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " END"
-    counts = ", ".join(f"CAST(count(*) FILTER (WHERE kind = '{k}') AS BIGINT) AS n_{k}" for k in KIND_WEIGHTS)
-    weight = fixed_sum(f"{kind_weight} * r.decay * gen.g")
+    weight = fixed_sum(f"{kind_weight_sql()} * r.decay * gen.g")
     columns = ", ".join(f"top.{name}" for name in table.column_names if name != "account")
     posts = engine.table(f"""
         SELECT nodes.key AS account, {columns} FROM (
@@ -198,7 +197,7 @@ def _evidence_table(engine: Engine, s: Scores, keys: pa.Array) -> pa.Table:
                 SELECT r.dst, 'amplification' AS component,
                        CAST(row_number() OVER (PARTITION BY r.dst ORDER BY {weight} DESC, r.parent_post_id) AS BIGINT) AS rank,
                        'post' AS kind, r.parent_post_id AS ref, {weight} AS weight,
-                       CAST(count(DISTINCT r.src) AS BIGINT) AS reactors, CAST(0 AS BIGINT) AS ring_size, {counts}
+                       CAST(count(DISTINCT r.src) AS BIGINT) AS reactors, CAST(0 AS BIGINT) AS ring_size, {kind_counts_sql()}
                 FROM r JOIN _genuine gen ON gen.idx = r.src
                 WHERE r.parent_post_id IS NOT NULL
                 GROUP BY r.dst, r.parent_post_id) ranked

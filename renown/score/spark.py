@@ -126,13 +126,16 @@ class SparkEngine:
         return self.spark.sql(sql).toArrow()
 
     def materialize(self, name: str, sql: str) -> None:
-        frame = self.spark.sql(sql).localCheckpoint(eager=True)
-        self.drop(name)
-        frame.createOrReplaceTempView(name)
-        self._kept[name] = frame
+        self._name(name, self.spark.sql(sql).localCheckpoint(eager=True))
 
     def view(self, name: str, sql: str) -> None:
         self.spark.sql(sql).createOrReplaceTempView(name)
+
+    def _name(self, name: str, frame: "DataFrame") -> None:
+        """Make ``frame`` the temporary table ``name``, releasing what held the name before."""
+        self.drop(name)
+        frame.createOrReplaceTempView(name)
+        self._kept[name] = frame
 
     def number(self, name: str, sql: str) -> None:
         """Range-partitioned and sorted, then numbered by partition offset + position: no global
@@ -152,9 +155,7 @@ class SparkEngine:
         numbered = ordered.join(F.broadcast(starts), "part").select(
             "key", (F.col("start") + F.row_number().over(Window.partitionBy("part").orderBy("key")) - 1)
             .cast("bigint").alias("idx")).localCheckpoint(eager=True)
-        self.drop(name)
-        numbered.createOrReplaceTempView(name)
-        self._kept[name] = numbered
+        self._name(name, numbered)
         ordered.unpersist()
 
     def register(self, name: str, table: pa.Table) -> None:

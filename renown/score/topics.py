@@ -26,7 +26,7 @@ import pyarrow as pa
 from renown.endorsements import CAP
 from renown.score import calibration
 from renown.score.engine import Engine, as_engine
-from renown.score.features import KIND_WEIGHTS, Window, decay_sql, fixed_sum, window_sql
+from renown.score.features import Window, decay_sql, fixed_sum, kind_weight_sql, window_sql
 from renown.score.model import DAMPING, POST_PRIOR, Scores
 from renown.topics import taxonomy
 
@@ -94,11 +94,10 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
     engine.register("_chosen", pa.table({"topic": pa.array(chosen, pa.string())}))
     g = ctx.genuine.g
     engine.register("_g", pa.table({"idx": pa.array(np.arange(f.n), pa.int64()), "g": pa.array(g, pa.float64())}))
-    kind_weight = "CASE r.kind " + " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHTS.items()) + " END"
     # reactions to an account's posts in a topic, per (account, topic, reactor)
     per_reactor = _numpy(engine.table(f"""
         SELECT pt.author AS dst, pt.topic, r.src, max(r.decay) AS recency,
-               {fixed_sum(kind_weight + " * r.decay")} AS weight
+               {fixed_sum(kind_weight_sql("r.kind") + " * r.decay")} AS weight
         FROM r JOIN post_topics pt ON pt.network = r.network AND pt.post_id = r.parent_post_id AND pt.author = r.dst
         WHERE pt.topic IN (SELECT topic FROM _chosen)
         GROUP BY ALL ORDER BY dst, topic, src"""))
