@@ -40,7 +40,11 @@ def test_evaluate_json_contract(simulated, capsys, tmp_path) -> None:
     assert report["horizon_days"] == 7 and report["split_at"] == "2026-09-17"
     assert set(report["ablation"]) == {"renown without reach", "renown without amplification", "renown without network",
                                        "renown without offline"}
-    assert report["planted_truth"]["accounts"] > 400
+    planted = report["planted_truth"]
+    assert planted["accounts"] > 400
+    # the report says how much of the latent influence the events reveal, and what the score tracks instead
+    assert -1 <= planted["oracle_vs_latent_influence"]["spearman"] < 0.8
+    assert planted["vs_expected_people_moved"]["spearman"] > planted["vs_latent_influence"]["spearman"]
     assert report["topics"]["topics"] >= 1 and 0 <= report["topics"]["renown"] <= 1
     assert {p.name for p in (tmp_path / "report").iterdir()} == {
         "report.md", "report.json", "score-vs-future-reach.png", "metrics-by-method.png"}
@@ -92,3 +96,16 @@ def test_real_stack_exchange_site_evaluates(tmp_path, capsys) -> None:
     assert report["methods"]["renown"]["spearman"] > 0.1  # it predicts something real
     topics = report["topics"]  # Stack Exchange tags are real topics
     assert topics["topics"] >= 5 and set(topics["per_topic"][next(iter(topics["per_topic"]))]) == {"accounts", "renown", "indegree"}
+
+
+def test_sybil_rings_lift_no_client_into_the_top_decile(simulated) -> None:
+    """The sybil bar's intent, measured: scored again with every planted sybil account left out,
+    no client leaves the top 10 %, and no ring adds more than a point or two to its client."""
+    from renown import evaluate
+
+    store, truth = simulated
+    clients = evaluate.run(store, truth=truth, rounds=2)["planted_truth"]["sybil_clients"]
+    assert clients["clients"] >= 2 and len(clients["lift"]) == clients["clients"]
+    assert clients["lifted_into_top_decile"] == []
+    assert set(clients["in_top_decile"]) <= set(clients["in_top_decile_without_sybils"])
+    assert 0 <= clients["max_lift"] < 2.0
