@@ -160,7 +160,7 @@ def compute(con: "duckdb.DuckDBPyConnection | Engine", window: Window, scope: "S
         SELECT src, dst, {fixed_sum(kind_weight_sql() + " * decay")} AS weight,
                CAST(count(*) AS BIGINT) AS count, CAST(max(decay) AS DOUBLE) AS recency, {kind_counts_sql()}
         FROM r GROUP BY src, dst""")
-    pairs = _columns(engine, "SELECT * FROM pairs ORDER BY src, dst")
+    pairs = _columns(engine, "SELECT * FROM pairs ORDER BY dst, src")
 
     def per_node(sql: str, columns: list[str]) -> dict[str, np.ndarray]:
         rows = _columns(engine, sql)

@@ -172,8 +172,30 @@ def _scores_table(s: Scores, keys: pa.Array) -> pa.Table:
     return pa.table(columns)
 
 
+EVIDENCE_COLUMNS = ("component", "rank", "kind", "ref", "weight", "reactors", "ring_size",
+                    *(f"n_{k}" for k in KIND_WEIGHTS))
+
+
 def _evidence_table(engine: Engine, s: Scores, keys: pa.Array) -> pa.Table:
-    """People, discounts (from the model) and top posts (from SQL) behind each score."""
+    """People, discounts (from the model) and top posts (from SQL) behind each score.
+    The SQL runs first and then releases the reactions table, so the engine's memory is
+    free again before the model's evidence arrays are built (the run's peak)."""
+    g = s.context.genuine.g
+    engine.register("_genuine", pa.table({"idx": pa.array(np.arange(len(g)), pa.int64()), "g": pa.array(g, pa.float64())}))
+    weight = fixed_sum(f"{kind_weight_sql()} * r.decay * gen.g")
+    columns = ", ".join(f"top.{name}" for name in EVIDENCE_COLUMNS)
+    posts = engine.table(f"""
+        SELECT nodes.key AS account, {columns} FROM (
+            SELECT * FROM (
+                SELECT r.dst, 'amplification' AS component,
+                       CAST(row_number() OVER (PARTITION BY r.dst ORDER BY {weight} DESC, r.parent_post_id) AS BIGINT) AS rank,
+                       'post' AS kind, r.parent_post_id AS ref, {weight} AS weight,
+                       CAST(count(DISTINCT r.src) AS BIGINT) AS reactors, CAST(0 AS BIGINT) AS ring_size, {kind_counts_sql()}
+                FROM r JOIN _genuine gen ON gen.idx = r.src
+                WHERE r.parent_post_id IS NOT NULL
+                GROUP BY r.dst, r.parent_post_id) ranked
+            WHERE rank <= {EVIDENCE_TOP}) top JOIN nodes ON nodes.idx = top.dst""")
+    engine.drop("r")
     e = evidence(s)
 
     def repeat(values: list[str]) -> pa.Array:
@@ -187,21 +209,6 @@ def _evidence_table(engine: Engine, s: Scores, keys: pa.Array) -> pa.Table:
         "kind": repeat(e.kind), "ref": ref, "weight": pa.array(e.weight), "reactors": pa.array(e.reactors),
         "ring_size": pa.array(e.ring_size), **{f"n_{k}": pa.array(e.counts[k]) for k in KIND_WEIGHTS},
     })
-    g = s.context.genuine.g
-    engine.register("_genuine", pa.table({"idx": pa.array(np.arange(len(g)), pa.int64()), "g": pa.array(g, pa.float64())}))
-    weight = fixed_sum(f"{kind_weight_sql()} * r.decay * gen.g")
-    columns = ", ".join(f"top.{name}" for name in table.column_names if name != "account")
-    posts = engine.table(f"""
-        SELECT nodes.key AS account, {columns} FROM (
-            SELECT * FROM (
-                SELECT r.dst, 'amplification' AS component,
-                       CAST(row_number() OVER (PARTITION BY r.dst ORDER BY {weight} DESC, r.parent_post_id) AS BIGINT) AS rank,
-                       'post' AS kind, r.parent_post_id AS ref, {weight} AS weight,
-                       CAST(count(DISTINCT r.src) AS BIGINT) AS reactors, CAST(0 AS BIGINT) AS ring_size, {kind_counts_sql()}
-                FROM r JOIN _genuine gen ON gen.idx = r.src
-                WHERE r.parent_post_id IS NOT NULL
-                GROUP BY r.dst, r.parent_post_id) ranked
-            WHERE rank <= {EVIDENCE_TOP}) top JOIN nodes ON nodes.idx = top.dst""")
     return pa.concat_tables([table, posts.select(table.column_names).cast(table.schema)])
 
 
