@@ -198,3 +198,16 @@ def test_steady_accounts_move_at_most_two_points_between_daily_snapshots() -> No
                 assert abs(current[account] - previous[account]) <= 2, (account, shift)
         previous = current
     assert previous["t:big"] > previous["t:mid"] > previous["t:small"] >= previous["t:quiet"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.tuples(st.integers(0, 15), st.integers(0, 15)).filter(lambda p: p[0] != p[1]), max_size=80),
+       st.randoms(use_true_random=False))
+def test_mutual_pairs_are_exactly_those_whose_reverse_exists(pairs, rng) -> None:
+    from renown.score.gaming import is_mutual
+
+    listed = list(pairs)
+    rng.shuffle(listed)  # any order
+    src = np.array([a for a, _ in listed], dtype=np.int64)
+    dst = np.array([b for _, b in listed], dtype=np.int64)
+    assert is_mutual(16, src, dst).tolist() == [(b, a) in pairs for a, b in listed]

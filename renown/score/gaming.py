@@ -188,14 +188,22 @@ def _clones(n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray, in_total: n
 
 def is_mutual(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Per pair: does the reverse pair exist? (pairs are unique; any order)"""
+    found = np.zeros(len(src), dtype=bool)
     if len(src) == 0:
-        return np.zeros(0, dtype=bool)
-    forward = np.sort(src * n + dst)
-    reverse = dst * n + src
+        return found
+    # a reverse pair needs an author who also reacts and a reactor who is also reacted to:
+    # on real data most pairs fail that (Higgs: 72k of 461k remain), and the sort below is the cost
+    maybe = np.flatnonzero((np.bincount(src, minlength=n) > 0)[dst] & (np.bincount(dst, minlength=n) > 0)[src])
+    if len(maybe) == 0:
+        return found
+    s, d = src[maybe], dst[maybe]
+    forward = np.sort(s * n + d)
+    reverse = d * n + s
     order = np.argsort(reverse)  # looking up sorted queries walks the table once, cache-friendly
     at = np.minimum(np.searchsorted(forward, reverse[order]), len(forward) - 1)
-    found = np.empty(len(src), dtype=bool)
-    found[order] = forward[at] == reverse[order]
+    hit = np.empty(len(maybe), dtype=bool)
+    hit[order] = forward[at] == reverse[order]
+    found[maybe] = hit
     return found
 
 
