@@ -208,69 +208,71 @@ def allocate_points(score: np.ndarray, z: np.ndarray, weighted: dict[str, np.nda
     return {name: units[:, i] / 10.0 for i, name in enumerate(names)}
 
 
-def _top_per_group(group: np.ndarray, value: np.ndarray, k: int, tiebreak: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the ``k`` largest positive values in each group, sorted by
-    group then value (ties: larger ``tiebreak``, then lower index), and their rank (1-based).
+def _top_per_group(group: np.ndarray, orders: list[tuple[np.ndarray, np.ndarray | None]],
+                   k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each ``(value, tiebreak)`` of ``orders``: the indices of the ``k`` largest positive
+    values in each group, sorted by group then rank (ties: larger ``tiebreak``, then lower
+    index), and their rank (1-based).
 
-    A windowed sort in DuckDB: partitions sort in parallel, ~4x faster than
-    numpy's global lexsort at millions of rows."""
-    if len(group) == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    table = pa.table({"i": np.arange(len(group)), "g": group, "v": value,
-                      "t": np.zeros(len(group)) if tiebreak is None else tiebreak})
+    Windowed sorts in DuckDB (partitions sort in parallel, ~4x faster than numpy's global
+    lexsort at millions of rows); the picked rows are then put in (group, rank) order by
+    counting rather than sorting, since the ranks of a group run 1, 2, … without gaps.
+    (Measured at 8M pairs: one query per order beats one query numbering both orders.)"""
+    out = []
     con = duckdb.connect()
-    con.register("pairs", table)
-    top = con.sql(f"""SELECT i, rank FROM (
-                          SELECT i, g, row_number() OVER (PARTITION BY g ORDER BY v DESC, t DESC, i) AS rank
-                          FROM pairs WHERE v > 0)
-                      WHERE rank <= {int(k)} ORDER BY g, rank""").fetchnumpy()
+    for value, tiebreak in orders:
+        columns = {"i": np.arange(len(group)), "g": group, "v": value}
+        if tiebreak is not None:
+            columns["t"] = tiebreak
+        con.register("pairs", pa.table(columns))
+        top = con.sql(f"""SELECT i, rank FROM (
+                              SELECT i, row_number() OVER (PARTITION BY g ORDER BY v DESC,
+                                                           {"t DESC, " if tiebreak is not None else ""}i) AS rank
+                              FROM pairs WHERE v > 0)
+                          WHERE rank <= {int(k)}""").fetchnumpy()
+        con.unregister("pairs")
+        index, rank = np.asarray(top["i"], dtype=np.int64), np.asarray(top["rank"], dtype=np.int64)
+        of = group[index]
+        counts = np.bincount(of)
+        position = (np.cumsum(counts) - counts)[of] + rank - 1
+        ordered_index, ordered_rank = np.empty_like(index), np.empty_like(rank)
+        ordered_index[position], ordered_rank[position] = index, rank
+        out.append((ordered_index, ordered_rank))
     con.close()
-    return np.asarray(top["i"], dtype=np.int64), np.asarray(top["rank"], dtype=np.int64)
+    return out
 
 
 @dataclass
-class Evidence:
-    """Evidence rows as columns; accounts are node indices (``ref`` too, for people).
-    ``rank`` orders people within a component; a discount row has rank 0, says how many
-    ``reactors`` it covers, the ``ring_size`` when it is a ring, and in ``weight`` the per cent removed."""
+class EvidenceBlock:
+    """Evidence rows of one kind as columns; accounts are node indices (``ref_node`` too, for
+    people). ``rank`` orders people within a component; a discount row has rank 0, ``ref_node``
+    −1 and a label in ``ref_label``, says how many ``reactors`` it covers, the ``ring_size``
+    when it is a ring, and in ``weight`` the per cent removed."""
 
+    component: str
+    kind: str
     account: np.ndarray
-    component: list[str]  # one label per block
-    block_sizes: list[int]
-    kind: list[str]
     rank: np.ndarray
-    ref_node: np.ndarray  # node index of the person, -1 for discount rows
-    ref_label: list[str]  # labels of discount rows, in order
     weight: np.ndarray
-    reactors: np.ndarray
-    ring_size: np.ndarray
     counts: dict[str, np.ndarray]
+    ref_node: np.ndarray | None = None
+    ref_label: list[str] | None = None
+    reactors: np.ndarray | None = None
+    ring_size: np.ndarray | None = None
 
 
-def evidence(s: Scores) -> Evidence:
+def evidence(s: Scores) -> list[EvidenceBlock]:
     """Top people behind reach and network, and one row per (account, discount reason)."""
     c, f = s.context, s.context.f
-    blocks: list[dict] = []
-
-    def block(component: str, kind: str, accounts: np.ndarray, rank: np.ndarray, ref_node: np.ndarray,
-              weight: np.ndarray, counts: dict[str, np.ndarray], reactors: np.ndarray | None = None,
-              ring_size: np.ndarray | None = None) -> None:
-        size = len(accounts)
-        blocks.append({"component": component, "kind": kind, "account": accounts, "rank": rank, "ref_node": ref_node,
-                       "weight": weight.astype(np.float64), "counts": counts,
-                       "reactors": reactors if reactors is not None else np.ones(size, dtype=np.int64),
-                       "ring_size": ring_size if ring_size is not None else np.zeros(size, dtype=np.int64)})
-
     reach_value = c.genuine.g[f.src] * f.recency
-    picked, rank = _top_per_group(f.dst, reach_value, EVIDENCE_TOP, tiebreak=c.strength)
-    block("reach", "person", f.dst[picked], rank, f.src[picked], reach_value[picked],
-          {k: f.kind_counts[k][picked] for k in KIND_WEIGHTS})
     flow = DAMPING * c.rank[f.src] * c.transition / c.rank_base if f.n else np.zeros(0)
-    picked, rank = _top_per_group(f.dst, flow, EVIDENCE_TOP)
-    block("network", "person", f.dst[picked], rank, f.src[picked], flow[picked],
-          {k: f.kind_counts[k][picked] for k in KIND_WEIGHTS})
+    blocks = []
+    for component, value, (picked, rank) in zip(
+            ("reach", "network"), (reach_value, flow),
+            _top_per_group(f.dst, [(reach_value, c.strength), (flow, None)], EVIDENCE_TOP)):
+        blocks.append(EvidenceBlock(component, "person", f.dst[picked], rank, value[picked],
+                                    {k: f.kind_counts[k][picked] for k in KIND_WEIGHTS}, ref_node=f.src[picked]))
 
-    labels: list[str] = []
     discounted = np.flatnonzero(c.genuine.g[f.src] < 0.999)
     if len(discounted):
         code = _reason_codes(c.genuine)
@@ -284,23 +286,12 @@ def evidence(s: Scores) -> Evidence:
         kept = np.add.reduceat(c.strength[d] * c.genuine.g[f.src[d]], starts)
         pct = np.where(full > 0, 100.0 * (1.0 - kept / np.where(full > 0, full, 1.0)), 100.0)
         first_src = f.src[d[starts]]
-        labels = [_reason_label(c.genuine, int(i)) for i in first_src]
-        block("discounts", "discount", f.dst[d[starts]], np.zeros(len(starts), dtype=np.int64),
-              np.full(len(starts), -1, dtype=np.int64), pct,
-              {k: np.add.reduceat(f.kind_counts[k][d], starts) for k in KIND_WEIGHTS},
-              reactors=np.diff(np.r_[starts, len(d)]), ring_size=c.genuine.ring_size[first_src])
-
-    def cat(name: str, dtype) -> np.ndarray:
-        return np.concatenate([b[name] for b in blocks]).astype(dtype, copy=False) if blocks else np.zeros(0, dtype)
-
-    return Evidence(
-        account=cat("account", np.int64), component=[b["component"] for b in blocks],
-        block_sizes=[len(b["account"]) for b in blocks], kind=[b["kind"] for b in blocks],
-        rank=cat("rank", np.int64), ref_node=cat("ref_node", np.int64), ref_label=labels,
-        weight=cat("weight", np.float64), reactors=cat("reactors", np.int64), ring_size=cat("ring_size", np.int64),
-        counts={k: (np.concatenate([b["counts"][k] for b in blocks]).astype(np.int64) if blocks else np.zeros(0, np.int64))
-                for k in KIND_WEIGHTS},
-    )
+        blocks.append(EvidenceBlock(
+            "discounts", "discount", f.dst[d[starts]], np.zeros(len(starts), dtype=np.int64), pct,
+            {k: np.add.reduceat(f.kind_counts[k][d], starts) for k in KIND_WEIGHTS},
+            ref_label=[_reason_label(c.genuine, int(i)) for i in first_src],
+            reactors=np.diff(np.r_[starts, len(d)]), ring_size=c.genuine.ring_size[first_src]))
+    return blocks
 
 
 def _reason_codes(genuine: Genuineness) -> np.ndarray:

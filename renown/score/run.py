@@ -16,7 +16,7 @@ from renown.score import snapshots
 from renown.score.engine import DuckDBEngine, Engine
 from renown.score.features import (KIND_WEIGHTS, Window, compute, fixed_sum, kind_counts_sql, kind_weight_sql,
                                    latest_event_time)
-from renown.score.model import COMPONENTS, EVIDENCE_TOP, RankerFactory, Scores, evidence, score
+from renown.score.model import COMPONENTS, EVIDENCE_TOP, EvidenceBlock, RankerFactory, Scores, evidence, score
 from renown import endorsements
 from renown.score.topics import topic_scores
 from renown.score.version import SCORING_VERSION
@@ -172,8 +172,12 @@ def _scores_table(s: Scores, keys: pa.Array) -> pa.Table:
     return pa.table(columns)
 
 
-EVIDENCE_COLUMNS = ("component", "rank", "kind", "ref", "weight", "reactors", "ring_size",
-                    *(f"n_{k}" for k in KIND_WEIGHTS))
+EVIDENCE_SCHEMA = pa.schema([("account", pa.string()), ("component", pa.string()), ("rank", pa.int64()),
+                             ("kind", pa.string()), ("ref", pa.string()), ("weight", pa.float64()),
+                             ("reactors", pa.int64()), ("ring_size", pa.int64()),
+                             *((f"n_{k}", pa.int64()) for k in KIND_WEIGHTS)])
+#: the evidence columns after ``account``
+EVIDENCE_COLUMNS = tuple(EVIDENCE_SCHEMA.names[1:])
 
 
 def _evidence_table(engine: Engine, s: Scores, keys: pa.Array) -> pa.Table:
@@ -196,20 +200,27 @@ def _evidence_table(engine: Engine, s: Scores, keys: pa.Array) -> pa.Table:
                 GROUP BY r.dst, r.parent_post_id) ranked
             WHERE rank <= {EVIDENCE_TOP}) top JOIN nodes ON nodes.idx = top.dst""")
     engine.drop("r")
-    e = evidence(s)
+    return pa.concat_tables([_block_table(block, keys) for block in evidence(s)] +
+                            [posts.select(["account", *EVIDENCE_COLUMNS]).cast(EVIDENCE_SCHEMA)])
 
-    def repeat(values: list[str]) -> pa.Array:
-        codes = np.repeat(np.arange(len(values), dtype=np.int32), e.block_sizes)
-        return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(values, pa.string())).cast(pa.string())
 
-    persons = e.ref_node >= 0
-    ref = pa.concat_arrays([keys.take(pa.array(e.ref_node[persons])), pa.array(e.ref_label, pa.string())])
-    table = pa.table({
-        "account": keys.take(pa.array(e.account)), "component": repeat(e.component), "rank": pa.array(e.rank),
-        "kind": repeat(e.kind), "ref": ref, "weight": pa.array(e.weight), "reactors": pa.array(e.reactors),
-        "ring_size": pa.array(e.ring_size), **{f"n_{k}": pa.array(e.counts[k]) for k in KIND_WEIGHTS},
-    })
-    return pa.concat_tables([table, posts.select(table.column_names).cast(table.schema)])
+def _block_table(block: EvidenceBlock, keys: pa.Array) -> pa.Table:
+    """One evidence block as snapshot rows (numpy columns are wrapped, not copied)."""
+    size = len(block.account)
+
+    def constant(value: str) -> pa.Array:
+        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(size, dtype=np.int32)),
+                                              pa.array([value], pa.string())).cast(pa.string())
+
+    ref = keys.take(pa.array(block.ref_node)) if block.ref_node is not None else pa.array(block.ref_label, pa.string())
+    return pa.table({
+        "account": keys.take(pa.array(block.account)), "component": constant(block.component),
+        "rank": pa.array(block.rank, pa.int64()), "kind": constant(block.kind), "ref": ref,
+        "weight": pa.array(block.weight, pa.float64()),
+        "reactors": pa.array(block.reactors if block.reactors is not None else np.ones(size, dtype=np.int64), pa.int64()),
+        "ring_size": pa.array(block.ring_size if block.ring_size is not None else np.zeros(size, dtype=np.int64), pa.int64()),
+        **{f"n_{k}": pa.array(block.counts[k], pa.int64()) for k in KIND_WEIGHTS},
+    }, schema=EVIDENCE_SCHEMA)
 
 
 def window_events(store: Store, account: str, start: datetime, end: datetime, limit: int = 10) -> list[dict]:
