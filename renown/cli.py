@@ -21,6 +21,7 @@ from rich.table import Table
 from renown import __version__, config
 from renown.errors import RenownError
 from renown.ingest.formats import FORMATS
+from renown.score.engine import ENGINES
 from renown.ingest.pipeline import IngestReport, ingest
 from renown.simulate import DEMO, DEMO_WEEKS
 from renown.store import Store
@@ -253,7 +254,7 @@ date_option = click.option("--as-of", "as_of", default=None, metavar="DATE",
 @click.option("--half-life-days", default=30.0, show_default=True, help="Older reactions count half as much every this many days.")
 @click.option("--weekly", default=0, show_default=True, metavar="N",
               help="Also write snapshots for the N weeks before, to backfill history.")
-@click.option("--engine", type=click.Choice(["embedded", "spark"]), default="embedded", show_default=True,
+@click.option("--engine", type=click.Choice(ENGINES), default="embedded", show_default=True,
               help="Where the SQL and PageRank run: embedded DuckDB, or Apache Spark (pip install 'renown[spark]'); "
                    "both write the same snapshot.")
 @click.option("--master", default=None, metavar="URL",

@@ -84,10 +84,14 @@ class Jobs:
         job_id = uuid.uuid4().hex
         folder = self.uploads / job_id
         folder.mkdir(parents=True)
+        # provenance names the upload, not the temporary copy (deleted once ingested)
+        names = {str(folder): f"upload:{job_id}"}
         for n, (name, handle) in enumerate(files):
             target = folder / f"{n:03d}-{_safe_name(name)}"
             with open(target, "wb") as out:
                 shutil.copyfileobj(handle, out, 1 << 20)
+            shown = f"upload:{job_id}/{_safe_name(name)}"
+            names[str(target)] = shown if shown not in names.values() else f"upload:{job_id}/{target.name}"
         total = len(files)
 
         def work(report: Callable[[float, str], None]) -> dict:
@@ -98,7 +102,7 @@ class Jobs:
                 report(min(0.99, (len(done) - 1) / max(total, 1)), f"{name}: {records:,} records read")
 
             try:
-                return ingest(self.store, [folder], format_name, progress=progress).as_dict()
+                return ingest(self.store, [folder], format_name, progress=progress, names=names).as_dict()
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
 

@@ -38,7 +38,12 @@ def test_upload_ingests_in_the_background_and_never_duplicates(tmp_path, exports
         first = upload()
         assert first["status"] == "done" and first["progress"] == 1.0, first
         assert first["result"]["loaded"] > 0 and first["result"]["duplicate"] == 0
-        assert {f["name"].rsplit("/", 1)[-1].split("-", 1)[1] for f in first["result"]["files"]} == {p.name for p in uploads}
+        # provenance names the upload and its original file name, not the deleted temporary copy
+        assert {f["name"] for f in first["result"]["files"]} == {f"upload:{first['id']}/{p.name}" for p in uploads}
+        con = store.connect()
+        sources = {row[0] for row in con.execute("SELECT DISTINCT source_file FROM events").fetchall()}
+        con.close()
+        assert sources == {f"upload:{first['id']}/{p.name}" for p in uploads}
         assert not any((store.root / "uploads").iterdir())  # the uploaded copies are gone once ingested
         second = upload()
         assert second["result"]["loaded"] == 0 and second["result"]["duplicate"] == first["result"]["loaded"]

@@ -20,7 +20,7 @@ import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import zstandard
@@ -221,22 +221,27 @@ def ingest(
     strict: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
+    names: dict[str, str] | None = None,
 ) -> IngestReport:
     """Load ``paths`` into ``store`` in one atomic transaction.
 
     ``workers`` caps the mapping processes (default: one per core); small
-    inputs are mapped in this process whatever it says.
+    inputs are mapped in this process whatever it says. ``names`` gives input
+    paths the names provenance records instead (an upload's original file name
+    rather than the temporary copy it was read from).
     """
     if format_name is not None and format_name not in FORMATS:
         raise FormatError(f"unknown format {format_name!r}; choose one of: {', '.join(FORMATS)}")
-    sources = discover(paths)
+    discovered = discover(paths)
+    sizes = [_size(source) for source in discovered]  # from the files, before any renaming
+    sources = [_renamed(source, names) for source in discovered] if names else discovered
     workers = max(1, workers or os.cpu_count() or 1)
     with store.lock(), store.writer() as txn:
         report = IngestReport(txn.ingest_id)
         units = _Units(txn.dir, workers)
         plan = []
         try:
-            for source in sources:
+            for source, size in zip(sources, sizes):
                 file_report = FileReport(source.name, None)
                 report.files.append(file_report)
                 try:
@@ -253,10 +258,10 @@ def ingest(
                     file_report.format = fmt.name
                 elif file_report.note is None:
                     file_report.note = "empty file"
-                plan.append((source, fmt, file_report))
-            line_bytes = sum(_size(s) for s, f, _ in plan if f is not None and f.name in LINE_FORMATS)
+                plan.append((source, fmt, file_report, size))
+            line_bytes = sum(size for _, f, _, size in plan if f is not None and f.name in LINE_FORMATS)
             parallel = workers > 1 and line_bytes >= PARALLEL_MIN_BYTES
-            for source, fmt, file_report in plan:
+            for source, fmt, file_report, _ in plan:
                 if fmt is not None:
                     _load_source(source, fmt, units, parallel, txn, file_report, report, progress)
         finally:
@@ -264,7 +269,7 @@ def ingest(
         txn.quarantined = sum(f.quarantined for f in report.files)
         if strict and txn.quarantined:
             raise NothingLoaded(f"--strict: {txn.quarantined} record(s) rejected, nothing was stored; first: {_describe(report.samples[0])}")
-        result = txn.commit({"paths": [str(p) for p in paths], "format": format_name,
+        result = txn.commit({"paths": [_display(str(p), names or {}) for p in paths], "format": format_name,
                              "files": [vars(f) for f in report.files], "skipped": dict(report.skipped)})
     report.loaded, report.duplicate, report.accounts = result.loaded, result.duplicate, result.accounts
     report.deleted = result.deleted
@@ -276,6 +281,20 @@ def ingest(
             raise NothingLoaded(f"nothing could be loaded: {report.quarantined} record(s) quarantined in "
                                 f"{report.quarantine_file}; first: {_describe(report.samples[0])}")
     return report
+
+
+def _display(name: str, names: dict[str, str]) -> str:
+    """``name`` with its input path replaced by the name given for it (``path!member`` and
+    ``path/inner`` keep their tail)."""
+    for path in sorted(names, key=len, reverse=True):  # the most specific path first
+        if name == path or name.startswith((path + "!", path + "/")):
+            return names[path] + name[len(path):]
+    return name
+
+
+def _renamed(source: Source, names: dict[str, str]) -> Source:
+    return replace(source, name=_display(source.name, names),
+                   members=tuple((_display(member, names), opener) for member, opener in source.members))
 
 
 def _size(source: Source) -> int:

@@ -23,6 +23,11 @@ import duckdb
 import pyarrow as pa
 
 
+#: The engines ``renown score --engine`` offers: DuckDB + scipy in this process (the default),
+#: or Apache Spark (:mod:`renown.score.spark`).
+ENGINES = ("embedded", "spark")
+
+
 class Engine(Protocol):
     """What a scoring run needs from a SQL engine."""
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from renown.errors import RenownError
 from renown.score import snapshots
-from renown.score.engine import DuckDBEngine, Engine
+from renown.score.engine import ENGINES, DuckDBEngine, Engine
 from renown.score.features import (KIND_WEIGHTS, Window, compute, fixed_sum, kind_counts_sql, kind_weight_sql,
                                    latest_event_time)
 from renown.score.model import COMPONENTS, EVIDENCE_TOP, EvidenceBlock, RankerFactory, Scores, evidence, score
@@ -43,9 +43,6 @@ def resolve_as_of(con, as_of: date | None) -> datetime:
     if newest is None:
         raise RenownError("the event log is empty: run `renown ingest` (or `renown demo`) first")
     return end_of_day(newest.astimezone(timezone.utc).date())
-
-
-ENGINES = ("embedded", "spark")
 
 
 @dataclass(frozen=True)
