@@ -157,12 +157,17 @@ def ranking(run: Run) -> Ranking:
     return _ranking(str(run.scores), file_version(run.scores))
 
 
+def _read_sorted(path: str, order: str) -> tuple[pa.Table, np.ndarray]:
+    """A snapshot file in memory, sorted, with its account column as a numpy array to index by."""
+    con = duckdb.connect()
+    table = con.sql(f"SELECT * FROM read_parquet('{path}') ORDER BY {order}").to_arrow_table()
+    con.close()
+    return table, np.asarray(table.column("account").to_numpy(zero_copy_only=False), dtype=object)
+
+
 @lru_cache(maxsize=8)
 def _ranking(path: str, stamp: tuple) -> Ranking:
-    con = duckdb.connect()
-    table = con.sql(f"SELECT * FROM read_parquet('{path}') ORDER BY exact DESC, account").to_arrow_table()
-    con.close()
-    accounts = np.asarray(table.column("account").to_numpy(zero_copy_only=False), dtype=object)
+    table, accounts = _read_sorted(path, "exact DESC, account")
     networks = np.asarray([a.split(":", 1)[0] for a in accounts], dtype=object)
     return Ranking(table, accounts, table.column("score").to_numpy(), networks,
                    {a: i for i, a in enumerate(accounts)})
@@ -170,10 +175,7 @@ def _ranking(path: str, stamp: tuple) -> Ranking:
 
 @lru_cache(maxsize=8)
 def _evidence(path: str, stamp: tuple) -> tuple[pa.Table, dict[str, tuple[int, int]]]:
-    con = duckdb.connect()
-    table = con.sql(f"SELECT * FROM read_parquet('{path}') ORDER BY account, component, rank, weight DESC").to_arrow_table()
-    con.close()
-    accounts = np.asarray(table.column("account").to_numpy(zero_copy_only=False), dtype=object)
+    table, accounts = _read_sorted(path, "account, component, rank, weight DESC")
     if not len(accounts):
         return table, {}
     starts = np.concatenate([[0], np.flatnonzero(accounts[1:] != accounts[:-1]) + 1])
