@@ -532,18 +532,26 @@ class Transaction:
                          AND authors.network = fresh.network AND authors.post_id = fresh.parent_post_id""")
 
     def _keep_raw(self, con: duckdb.DuckDBPyConnection) -> list[list[str]]:
-        """Raw lines of records that produced new events, from every unit's staged raw
-        file into one part file in a single pass (per-file passes cost ~30 ms each)."""
-        staged = sorted(self.dir.glob("stage-raw-*.parquet"))
-        if not staged:
-            return []
+        """Raw lines of records that produced new events: staged files whose lines
+        all did move as they are; files with none are dropped; others are filtered."""
+        moves = []
         con.execute("CREATE TEMP TABLE fresh_lines AS SELECT DISTINCT source_file, source_line FROM fresh")
-        kept = self.dir / "raw-kept.parquet"
-        rows = con.execute(
-            f"""COPY (SELECT r.* FROM read_parquet({_sql_list(staged)}) r SEMI JOIN fresh_lines f
-                      USING (source_file, source_line)) TO '{kept}' (FORMAT parquet, COMPRESSION zstd)"""
-        ).fetchone()[0]
-        return [[str(kept), str(self.store.raw_dir / f"part-{self.ingest_id}-0.parquet")]] if rows else []
+        for n, path in enumerate(sorted(self.dir.glob("stage-raw-*.parquet"))):
+            total, kept = con.execute(
+                f"""SELECT count(*), count(f.source_line) FROM read_parquet({_sql_list([path])}) r
+                    LEFT JOIN fresh_lines f USING (source_file, source_line)"""
+            ).fetchone()
+            target = self.store.raw_dir / f"part-{self.ingest_id}-{n}.parquet"
+            if kept == total:
+                moves.append([str(path), str(target)])
+            elif kept:
+                filtered = path.with_name(f"kept-{path.name}")
+                con.execute(
+                    f"""COPY (SELECT r.* FROM read_parquet({_sql_list([path])}) r SEMI JOIN fresh_lines f
+                              USING (source_file, source_line)) TO '{filtered}' (FORMAT parquet, COMPRESSION zstd)"""
+                )
+                moves.append([str(filtered), str(target)])
+        return moves
 
 
 def _unit_order(path: Path) -> tuple:
