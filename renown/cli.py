@@ -261,28 +261,33 @@ date_option = click.option("--as-of", "as_of", default=None, metavar="DATE",
               help="Spark master (spark://host:7077, yarn, k8s://…); default local[2]. Only with --engine spark.")
 @click.option("--conf", "conf", multiple=True, metavar="KEY=VALUE",
               help="A Spark setting, e.g. --conf spark.driver.memory=8g (repeatable). Only with --engine spark.")
+@click.option("--event-log", "event_log", default=None, metavar="URI",
+              help="Where Spark's executors read the event log, when not from --data-dir: a copy of the data "
+                   "directory's events/ and accounts.parquet (s3a://bucket/renown-data, hdfs://…). Consent, "
+                   "snapshots and the rest stay in --data-dir. Only with --engine spark.")
 @json_option
 @click.pass_obj
 def score_command(store: Store, as_of: str | None, window_days: int, half_life_days: float, weekly: int, engine: str,
-                  master: str | None, conf: tuple[str, ...], as_json: bool) -> None:
+                  master: str | None, conf: tuple[str, ...], event_log: str | None, as_json: bool) -> None:
     """Score every account and write a dated snapshot (atomic) stamped with the scoring version.
 
     \b
     renown score                                  # embedded engine, newest day in the log
     renown score --engine spark                   # the same on Spark, local[2]
     renown score --engine spark --master spark://head:7077 --conf spark.executor.memory=8g
+    renown score --engine spark --master yarn --event-log s3a://bucket/renown-data
     """
     from renown.score.run import EngineChoice, run_weekly
 
-    if engine == "embedded" and (master or conf):
-        raise click.UsageError("--master and --conf are Spark settings: add --engine spark")
+    if engine == "embedded" and (master or conf or event_log):
+        raise click.UsageError("--master, --conf and --event-log are Spark settings: add --engine spark")
     settings = []
     for item in conf:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--conf")
         settings.append((key.strip(), value.strip()))
-    choice = EngineChoice(engine, master, tuple(settings))
+    choice = EngineChoice(engine, master, tuple(settings), event_log)
     with err_console.status("scoring", spinner="dots") if err_console.is_terminal else nullcontext() as status:
         def on_step(name: str) -> None:
             if status is not None:

@@ -108,6 +108,26 @@ def test_spark_scores_the_simulated_world_like_the_embedded_engine(tmp_path, cap
 
 
 @needs_spark
+def test_spark_reads_the_event_log_from_a_uri_the_cluster_sees(tmp_path, capsys) -> None:
+    """``--event-log URI``: the events and accounts copied elsewhere (as to s3a://…), read through
+    Hadoop's filesystem layer; the snapshot lands in --data-dir and equals the embedded one."""
+    store = scored_world(tmp_path / "world", accounts=150, days=20, seed=5)
+    embedded = snapshots.latest(store.root)
+    copy = tmp_path / "bucket" / "renown-data"
+    shutil.copytree(store.events_dir, copy / "events")
+    shutil.copy(store.accounts_file, copy / "accounts.parquet")
+    local = tmp_path / "driver"
+    assert main(["--data-dir", str(local), "score", "--engine", "spark", "--event-log", copy.as_uri(), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    spark = snapshots.latest(local)
+    assert result["accounts"] == embedded.meta["accounts"] and spark.meta["event_log"] == copy.as_uri()
+    assert_same_snapshot(embedded, spark)
+    missing = (tmp_path / "nowhere").as_uri()
+    assert main(["--data-dir", str(local), "score", "--engine", "spark", "--event-log", missing]) != 0
+    assert f"no event log at {missing}/events" in capsys.readouterr().err
+
+
+@needs_spark
 @pytest.mark.skipif(not (SHARED / "stackexchange" / "cardano").exists(), reason="../shared/data is not present")
 def test_spark_agrees_on_a_real_stack_exchange_site(tmp_path) -> None:
     """Cardano Stack Exchange (answers, comments, votes, accepted answers; tags as topics)."""
@@ -209,8 +229,9 @@ def test_local_mode_uses_a_handful_of_shuffle_partitions() -> None:
 
 
 def test_spark_options_need_the_spark_engine(tmp_path, capsys) -> None:
-    assert main(["--data-dir", str(tmp_path), "score", "--master", "local[2]"]) != 0
-    assert "--engine spark" in capsys.readouterr().err
+    for option in (["--master", "local[2]"], ["--event-log", "s3a://bucket/renown-data"]):
+        assert main(["--data-dir", str(tmp_path), "score", *option]) != 0
+        assert "--engine spark" in capsys.readouterr().err
 
 
 @needs_spark

@@ -48,11 +48,14 @@ def resolve_as_of(con, as_of: date | None) -> datetime:
 @dataclass(frozen=True)
 class EngineChoice:
     """Which engine runs the SQL and the graph: ``embedded`` (DuckDB + scipy, the default)
-    or ``spark`` (``master`` URL, default ``local[2]``; extra ``conf`` settings)."""
+    or ``spark`` (``master`` URL, default ``local[2]``; extra ``conf`` settings; ``event_log``:
+    where the executors read the event log when not from the data directory, see
+    :meth:`renown.score.spark.SparkEngine.open`)."""
 
     name: str = "embedded"
     master: str | None = None
     conf: tuple[tuple[str, str], ...] = ()
+    event_log: str | None = None
 
 
 @contextmanager
@@ -66,7 +69,7 @@ def open_engine(store: Store, choice: EngineChoice) -> Iterator[tuple[Engine, Ra
     elif choice.name == "spark":
         from renown.score.spark import SparkEngine
 
-        engine = SparkEngine.open(store, choice.master, dict(choice.conf))
+        engine = SparkEngine.open(store, choice.master, dict(choice.conf), choice.event_log)
         try:
             yield engine, engine.ranker
         finally:
@@ -75,12 +78,22 @@ def open_engine(store: Store, choice: EngineChoice) -> Iterator[tuple[Engine, Ra
         raise RenownError(f"unknown engine {choice.name!r}: choose one of {', '.join(ENGINES)}")
 
 
+def _newest_day(store: Store, as_of: date | None, engine: EngineChoice) -> date:
+    """The window's end date, read where the run reads its events."""
+    if engine.event_log is None:
+        con = store.connect()
+        try:
+            return resolve_as_of(con, as_of).date()
+        finally:
+            con.close()
+    with open_engine(store, engine) as (sql, _):
+        return resolve_as_of(sql, as_of).date()
+
+
 def run_weekly(store: Store, weeks: int, as_of: date | None = None, **options) -> list[RunInfo]:
     """Snapshots for the ``weeks`` weeks before ``as_of`` and for ``as_of`` itself, oldest
     first: backfills the history that profiles chart and "since last week" compares to."""
-    con = store.connect()
-    end = resolve_as_of(con, as_of).date()
-    con.close()
+    end = _newest_day(store, as_of, options.get("engine", EngineChoice()))
     return [run_score(store, end - timedelta(weeks=w), **options) for w in range(weeks, -1, -1)]
 
 

@@ -96,31 +96,48 @@ class SparkEngine:
     #: ranks are long rows, so all topics go in one PageRank: steps cost Spark's overhead, not data
     topic_block = None
 
-    def __init__(self, spark: "SparkSession") -> None:
+    def __init__(self, spark: "SparkSession", event_log: str | None = None) -> None:
         self.spark = spark
+        self.event_log = event_log
         self._kept: dict[str, "DataFrame"] = {}
 
     @classmethod
-    def open(cls, store: Store, master: str | None = None, conf: dict[str, str] | None = None) -> "SparkEngine":
-        """An engine with views ``events_all``, ``events`` and ``accounts`` over the store's files."""
-        store.recover_if_unlocked()
-        if not store.event_files():
-            raise RenownError("the event log is empty: run `renown ingest` (or `renown demo`) first")
-        engine = cls(session(master, conf))
+    def open(cls, store: Store, master: str | None = None, conf: dict[str, str] | None = None,
+             event_log: str | None = None) -> "SparkEngine":
+        """An engine with views ``events_all``, ``events`` and ``accounts`` over the store's files, or
+        over ``event_log``: a copy of the data directory's ``events/`` and ``accounts.parquet`` at a
+        URI every executor reads (``s3a://bucket/renown-data``, ``hdfs://…``, ``file:///…``)."""
+        from pyspark.errors import AnalysisException
+
+        if event_log is None:
+            store.recover_if_unlocked()
+            if not store.event_files():
+                raise RenownError("the event log is empty: run `renown ingest` (or `renown demo`) first")
+            events = str(store.events_dir)
+            accounts = str(store.accounts_file) if store.accounts_file.exists() else None
+        else:
+            root = event_log.rstrip("/")
+            events, accounts = f"{root}/events", f"{root}/accounts.parquet"
+        engine = cls(session(master, conf), event_log)
         spark = engine.spark
-        stored = (spark.read.option("mergeSchema", "true").option("basePath", str(store.events_dir))
-                  .parquet(str(store.events_dir)))
+        try:
+            stored = spark.read.option("mergeSchema", "true").option("basePath", events).parquet(events)
+        except AnalysisException as error:
+            raise RenownError(f"no event log at {events}: {str(error).splitlines()[0]}") from error
         stored.selectExpr(*EVENT_COLUMNS, "CAST(day AS DATE) AS day").createOrReplaceTempView("events_all")
         unresolved = spark.sql(f"SELECT count(*) AS n FROM events_all WHERE {UNRESOLVED}").first()["n"]
         spark.sql(live_events_sql(bool(unresolved))).createOrReplaceTempView("events")
-        if store.accounts_file.exists():
-            spark.read.parquet(str(store.accounts_file)).createOrReplaceTempView("accounts")
-        else:
+        try:
+            if accounts is None:
+                raise FileNotFoundError(accounts)
+            spark.read.parquet(accounts).createOrReplaceTempView("accounts")
+        except (AnalysisException, FileNotFoundError):  # no account was ever described: none is a bot or dated
             engine.register("accounts", ACCOUNT_SCHEMA.empty_table())
         return engine
 
     def details(self) -> dict[str, str]:
-        return {"spark_version": self.spark.version, "spark_master": self.spark.sparkContext.master}
+        where = {"event_log": self.event_log} if self.event_log else {}
+        return {"spark_version": self.spark.version, "spark_master": self.spark.sparkContext.master, **where}
 
     def table(self, sql: str) -> pa.Table:
         return self.spark.sql(sql).toArrow()
