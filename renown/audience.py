@@ -140,7 +140,7 @@ def member_accounts(store: Store, name: str, url: str | None = None) -> set[str]
         return {m.account for m in audience.members if m.account}
 
 
-def top_in_audience(store: Store, name: str, limit: int = 20, as_of: date | None = None, url: str | None = None,
+def top_in_audience(store: Store, name: str, limit: int | None = 20, as_of: date | None = None, url: str | None = None,
                     topic: str | None = None, only: str | None = None) -> list[dict]:
     """Accounts ranked by influence among the audience's members (see the module docstring);
     with ``topic``, only members' reactions to posts in that topic count (offline records do not

@@ -44,6 +44,16 @@ def test_brand_reads_leaderboards_and_explanations(client, demo_store) -> None:
     assert only_twitter and all(r["account"].startswith("twitter:") and r["score"] >= 30 for r in only_twitter)
     topical = client.get("/v1/leaderboard?topic=football&limit=3", headers=auth(key)).json()["items"]
     assert [r["topic"] for r in topical] == ["football"] * 3
+    # the same filters on a topic board, over the whole board, ranks unchanged
+    board, page_items = [], [None]
+    while page_items:
+        page_items = client.get(f"/v1/leaderboard?topic=football&limit=500&offset={len(board)}",
+                                headers=auth(key)).json()["items"]
+        board += page_items
+    filtered = client.get("/v1/leaderboard?topic=football&network=twitter&min_score=20&limit=500",
+                          headers=auth(key)).json()["items"]
+    expected = [r for r in board if r["account"].startswith("twitter:") and r["score"] >= 20]
+    assert filtered and filtered == expected[:500]
 
 
 def test_roles_are_enforced(client, demo_store) -> None:

@@ -16,12 +16,12 @@ def ranking(ctx: Context, key: ApiKey, *, limit: int = 20, offset: int = 0, topi
             audience: str | None = None, min_score: int = 1, max_score: int = 100, network: str | None = None,
             q: str | None = None, as_of: date | None = None) -> list[dict]:
     """One page of the ranking the filters select (ranks stay those of the unfiltered board)."""
-    from renown.score.report import top, top_topic
+    from renown.score.report import Filter, top, top_topic
 
+    where = Filter(min_score, max_score, network, q)
     if audience is None and topic is None:
-        return top(ctx.store, limit, as_of, offset=offset, min_score=min_score, max_score=max_score, network=network, q=q)
-    filtered = min_score > 1 or max_score < 100 or network is not None or bool(q)
-    wanted = offset + limit if not filtered else 100_000  # filters apply to the whole ranking
+        return top(ctx.store, limit, as_of, offset=offset, where=where)
+    wanted = None if where.narrows else offset + limit  # a filter may keep rows from anywhere in the ranking
     if audience is not None:
         if key.role == "person":
             raise HTTPException(403, "audiences belong to brands: this needs the brand or admin role")
@@ -30,11 +30,7 @@ def ranking(ctx: Context, key: ApiKey, *, limit: int = 20, offset: int = 0, topi
         rows = top_in_audience(ctx.store, audience, wanted, as_of, ctx.db_url, topic=topic)
     else:
         rows = top_topic(ctx.store, topic, wanted, as_of)
-    found = set(ctx.store.search(q.lstrip("@"))) if q else None
-    rows = [r for r in rows if min_score <= r["score"] <= max_score
-            and (network is None or r["account"].startswith(f"{network}:"))
-            and (found is None or r["account"] in found)]
-    return rows[offset:offset + limit]
+    return where.rows(ctx.store, rows)[offset:offset + limit]
 
 
 @router.get("")

@@ -6,6 +6,8 @@ it. Points are read, never recomputed: an explanation is the snapshot's own.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -25,21 +27,52 @@ def _components(run: snapshots.Run) -> list[dict]:
     return run.meta["components"]
 
 
-def top(store: Store, limit: int = 20, as_of: date | None = None, *, offset: int = 0, min_score: int = 1,
-        max_score: int = 100, network: str | None = None, q: str | None = None) -> list[dict]:
+@dataclass(frozen=True)
+class Filter:
+    """Which leaderboard rows a request wants: scores in [min_score, max_score], one network,
+    keys/handles/names containing ``q``. The one definition for every board (global, topic,
+    audience); ranks stay those of the unfiltered board."""
+
+    min_score: int = 1
+    max_score: int = 100
+    network: str | None = None
+    q: str | None = None
+
+    @property
+    def narrows(self) -> bool:
+        return self.min_score > 1 or self.max_score < 100 or self.network is not None or bool(self.q)
+
+    def keep(self, store: Store, scores: np.ndarray, networks: np.ndarray,
+             matching: Callable[[Iterable[str]], np.ndarray]) -> np.ndarray:
+        """Per row, whether it passes; ``matching(accounts)`` marks the rows of those accounts."""
+        keep = (scores >= self.min_score) & (scores <= self.max_score)
+        if self.network is not None:
+            keep &= networks == self.network
+        if self.q:
+            keep &= matching(store.search(self.q.lstrip("@")))
+        return keep
+
+    def rows(self, store: Store, rows: list[dict]) -> list[dict]:
+        """The rows (dicts with ``account`` and ``score``) that pass, in order."""
+        if not self.narrows:
+            return rows
+        accounts = np.array([r["account"] for r in rows], dtype=object)
+        scores = np.array([r["score"] for r in rows], dtype=np.int64)
+        networks = np.array([a.split(":", 1)[0] for a in accounts], dtype=object)
+        kept = self.keep(store, scores, networks, lambda found: np.isin(accounts, np.array(list(found), dtype=object)))
+        return [r for r, k in zip(rows, kept) if k]
+
+
+def top(store: Store, limit: int = 20, as_of: date | None = None, *, offset: int = 0,
+        where: Filter = Filter()) -> list[dict]:
     """One page of the leaderboard among the accounts the privacy policy lets answers show,
-    optionally only scores in [min_score, max_score], one network, or keys/handles/names
-    containing ``q``. Ranks are those of the unfiltered board."""
+    filtered by ``where``. Ranks are those of the unfiltered board."""
     run = snapshots.latest(store.root, as_of)
     ranked = snapshots.ranking(run)
     names = [c["name"] for c in _components(run)]
     visible = _visible_rows(store, ranked)
     ranks = np.cumsum(visible)
-    keep = visible & (ranked.scores >= min_score) & (ranked.scores <= max_score)
-    if network is not None:
-        keep &= ranked.networks == network
-    if q:
-        keep &= ranked.mask(store.search(q.lstrip("@")))
+    keep = visible & where.keep(store, ranked.scores, ranked.networks, ranked.mask)
     rows = np.flatnonzero(keep)[offset:offset + limit]
     page = ranked.table.take(rows).select(["account", "score", *(f"{n}_points" for n in names)]).to_pylist()
     handles = store.handles([r["account"] for r in page])
@@ -198,16 +231,17 @@ def _event(e: dict) -> dict:
             "post": e["parent_post_id"]}
 
 
-def top_topic(store: Store, topic: str, limit: int = 20, as_of: date | None = None) -> list[dict]:
-    """The leaderboard of one topic (topic scores are on the global 1–100 scale)."""
+def top_topic(store: Store, topic: str, limit: int | None = 20, as_of: date | None = None) -> list[dict]:
+    """The leaderboard of one topic (topic scores are on the global 1–100 scale); ``limit=None``: all of it."""
     from renown.topics import taxonomy
 
     run = snapshots.latest(store.root, as_of)
     wanted = taxonomy().topic_of(topic)
     visible, params = _visible(store)
+    page = "" if limit is None else f" LIMIT {int(limit)}"
     rows = snapshots.query(f"SELECT account, score, posts, name FROM read_parquet('{run.topics}') WHERE topic = ? "
-                           f"AND {visible} ORDER BY exact DESC, account LIMIT ?",
-                           [wanted, *params, limit]) if run.topics.exists() else []
+                           f"AND {visible} ORDER BY exact DESC, account{page}",
+                           [wanted, *params]) if run.topics.exists() else []
     if not rows:
         known = snapshots.query(f"SELECT DISTINCT topic FROM read_parquet('{run.topics}') ORDER BY 1") if run.topics.exists() else []
         raise UnknownAccount(f"no scores for topic {topic!r} on {run.as_of}; scored topics: "
