@@ -115,6 +115,9 @@ def _rings(n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.
     in_total = np.bincount(dst, weights=w, minlength=n)
     partners = np.bincount(src[mutual], minlength=n)
     candidate = partners >= RING_MIN_PARTNERS
+    if not candidate.any():  # no reciprocal ring possible: only clone clusters remain to find
+        _clones(n, src, dst, w, in_total, ring)
+        return _with_sizes(ring, size)
     for _ in range(2):  # components of candidates, then of those found insular within them
         labels = _mutual_components(n, src, dst, mutual & candidate[src] & candidate[dst])
         # support from the same cluster or from accounts with no audience at all is not independent
@@ -137,6 +140,11 @@ def _rings(n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.
         strong = spent >= 0.5 * out_total[sat_src]
         ring[sat_src[strong]] = sat_ring[strong]
     _clones(n, src, dst, w, in_total, ring)
+    return _with_sizes(ring, size)
+
+
+def _with_sizes(ring: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` filled with each ring member's ring size."""
     labels_used, ring_counts = np.unique(ring[ring >= 0], return_counts=True)
     size_of = dict(zip(labels_used.tolist(), ring_counts.tolist()))
     size[ring >= 0] = [size_of[r] for r in ring[ring >= 0].tolist()]
