@@ -3,8 +3,9 @@ and API keys — in a SQL database through SQLAlchemy.
 
 The database is ``$RENOWN_DATABASE_URL`` when set (e.g.
 ``postgresql+psycopg://user@host/renown``), else the SQLite file
-``renown.db`` in the data directory: no server to start. Tables are created on
-first use.
+``renown.db`` in the data directory: no server to start. The schema is
+migrated (Alembic, :mod:`renown.migrations`) to this version's the first time a
+process opens the database, so upgrading renown keeps everything it held.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, create_engine, event, select
+from sqlalchemy import (Connection, DateTime, ForeignKey, Integer, String, UniqueConstraint, create_engine, event,
+                        inspect, select)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -77,33 +79,66 @@ class Minor(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-#: One engine per database URL, with how many tables existed when it last created them.
-_engines: dict[str, tuple[Engine, int]] = {}
+#: One engine per database URL, its schema migrated when it was created.
+_engines: dict[str, Engine] = {}
+#: The revision that created the tables every database had before migrations existed.
+BASELINE = "0001"
+#: Modules that define tables (imported before migrating, so the metadata holds all of them).
+TABLE_MODULES = ("renown.api.keys", "renown.consent", "renown.endorsements", "renown.identity", "renown.jobs",
+                 "renown.perks", "renown.triage")
 
 
 def engine_for(data_dir: Path, url: str | None = None) -> Engine:
-    """The engine for the application database, created (with its tables) once per
-    process; tables of modules imported later are created when they first appear."""
+    """The engine for the application database, created and migrated once per process."""
     url = url or os.environ.get(ENV_URL) or f"sqlite:///{Path(data_dir).resolve() / 'renown.db'}"
-    known = _engines.get(url)
-    if known is not None and known[1] == len(Base.metadata.tables):
-        return known[0]
-    if known is not None:
-        engine = known[0]
-    else:
+    engine = _engines.get(url)
+    if engine is None:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _secure_delete)
-    Base.metadata.create_all(engine)
-    _engines[url] = (engine, len(Base.metadata.tables))
+        migrate(engine)
+        _engines[url] = engine
     return engine
+
+
+def import_tables() -> None:
+    from importlib import import_module
+
+    for module in TABLE_MODULES:
+        import_module(module)
+
+
+def alembic_config(connection: Connection):
+    """Alembic's configuration for renown's migrations, running on ``connection``."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "renown:migrations")
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the schema to the newest revision. A database made before migrations existed
+    (renown's tables, no revision) gets any table it lacks and counts as the baseline."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    import_tables()
+    with engine.begin() as connection:
+        config = alembic_config(connection)
+        if MigrationContext.configure(connection).get_current_revision() is None and \
+                set(Base.metadata.tables) & set(inspect(connection).get_table_names()):
+            Base.metadata.create_all(connection)
+            command.stamp(config, BASELINE)
+        command.upgrade(config, "head")
 
 
 def forget_engines() -> None:
     """Drop the cached engines (after tables were dropped behind our back, as tests do)."""
-    for engine, _ in _engines.values():
+    for engine in _engines.values():
         engine.dispose()
     _engines.clear()
 

@@ -105,6 +105,8 @@ def app_db(request, monkeypatch):
 
     engine = sqlalchemy.create_engine(url)
     Base.metadata.drop_all(engine)  # each test starts from an empty database
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
     forget_engines()
     monkeypatch.setenv("RENOWN_DATABASE_URL", url)
