@@ -117,3 +117,21 @@ def test_an_empty_store_answers_queries(store) -> None:
     stats = store.stats()
     assert (stats["events"], stats["accounts"], stats["quarantined"]) == (0, 0, 0)
     assert stats["by_kind"] == {} and stats["by_network"] == {}
+
+
+def test_the_commit_streams_within_its_memory_cap(tmp_path, monkeypatch) -> None:
+    """Bounded memory whatever the input size: ~60 MB of twarc2 pages (raw lines of up to a
+    megabyte each, all kept) commit with DuckDB capped at 48 MB."""
+    import renown.store
+    from renown.simulate import simulate, write_dataset
+
+    write_dataset(simulate(accounts=800, days=30, seed=1, networks=("twitter",)), tmp_path / "source")
+    pages = tmp_path / "source" / "twitter" / "search-pages.jsonl"
+    assert pages.stat().st_size > 50 << 20
+    monkeypatch.setattr(renown.store, "_COMMIT_MEMORY", "48MB")
+    store = Store(tmp_path / "data")
+    report = ingest(store, [pages], workers=1)
+    con = store.connect()
+    kept = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    con.close()
+    assert sum(report.loaded.values()) > 0 and kept > 0
