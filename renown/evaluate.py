@@ -321,14 +321,18 @@ def markdown(report: dict) -> str:
                   f"renown topic scores {topics['renown']:.3f}, topic in-degree {topics['indegree']:.3f}."]
     truth = report.get("planted_truth")
     if truth:
-        lines += ["", f"- Planted truth ({truth['accounts']:,} non-bot accounts): "
-                  + ", ".join(f"{k} {v:.3f}" for k, v in truth["vs_latent_influence"].items()),
-                  f"- For scale: an oracle told each account's true audience size (reactions per post per audience "
-                  f"member) reaches spearman {truth['oracle_vs_latent_influence']['spearman']:.3f} against the latent "
-                  f"influence; against the people each account can expect to move in the window (audience × "
-                  f"influence × posts) renown reaches spearman {truth['vs_expected_people_moved']['spearman']:.3f}.",
-                  f"- Quiet experts above loud self-promoters of comparable audience: "
-                  f"{truth['experts_above_promoters']['share']:.1%} of {truth['experts_above_promoters']['pairs']} pairs.",
+        latent = ", ".join(f"{k} {v:.3f}" for k, v in truth["vs_latent_influence"].items())
+        oracle = truth["oracle_vs_latent_influence"]["spearman"]
+        moved = truth["vs_expected_people_moved"]["spearman"]
+        experts = truth["experts_above_promoters"]
+        lines += ["",
+                  f"- Planted truth ({truth['accounts']:,} non-bot accounts): {latent}",
+                  (f"- For scale: an oracle told each account's true audience size (reactions per post per audience "
+                   f"member) reaches spearman {oracle:.3f} against the latent influence; against the people each "
+                   f"account can expect to move in the window (audience × influence × posts) renown reaches "
+                   f"spearman {moved:.3f}."),
+                  (f"- Quiet experts above loud self-promoters of comparable audience: {experts['share']:.1%} of "
+                   f"{experts['pairs']} pairs."),
                   _sybil_line(truth["sybil_clients"])]
     return "\n".join(lines) + "\n"
 
