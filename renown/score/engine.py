@@ -46,7 +46,9 @@ class Engine(Protocol):
         """Compute a query once and keep it as temporary table ``name``."""
 
     def view(self, name: str, sql: str) -> None:
-        """Name a query without computing it."""
+        """Name a result that several later statements read. The embedded engine keeps the
+        query (each statement recomputes it: at 8M pairs that costs 0.1–0.2 s more per read than
+        holding the rows, and saves ~0.5 GB); Spark computes it once."""
 
     def number(self, name: str, sql: str) -> None:
         """Keep table ``name`` (key, idx): the distinct ``key`` values of a query, numbered

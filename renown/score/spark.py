@@ -146,7 +146,7 @@ class SparkEngine:
         self._name(name, self.spark.sql(sql).localCheckpoint(eager=True))
 
     def view(self, name: str, sql: str) -> None:
-        self.spark.sql(sql).createOrReplaceTempView(name)
+        self._name(name, self.spark.sql(sql).localCheckpoint(eager=True))
 
     def _name(self, name: str, frame: "DataFrame") -> None:
         """Make ``frame`` the temporary table ``name``, releasing what held the name before."""
