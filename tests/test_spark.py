@@ -226,6 +226,7 @@ def test_local_mode_uses_a_handful_of_shuffle_partitions() -> None:
     assert local_settings("local[2]")["spark.sql.shuffle.partitions"] == "4"
     assert local_settings("local")["spark.sql.shuffle.partitions"] == "2"
     assert "spark.sql.shuffle.partitions" not in local_settings("spark://head:7077")
+    assert not local_settings("local[2]")["spark.sql.warehouse.dir"].startswith(os.getcwd())  # no litter in the cwd
 
 
 def test_spark_options_need_the_spark_engine(tmp_path, capsys) -> None:

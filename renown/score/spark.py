@@ -20,7 +20,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -63,6 +65,8 @@ def local_settings(master: str) -> dict[str, str]:
         settings["spark.sql.shuffle.partitions"] = str(2 * cores)
         settings["spark.default.parallelism"] = str(2 * cores)
         settings["spark.driver.memory"] = "4g"
+        # renown keeps no Spark tables: without this, every run leaves an empty spark-warehouse/ in the cwd
+        settings["spark.sql.warehouse.dir"] = str(Path(tempfile.gettempdir()) / "renown-spark-warehouse")
     return settings
 
 
