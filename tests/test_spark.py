@@ -163,7 +163,8 @@ def test_spark_submit_runs_renown_with_the_settings_it_was_given(tmp_path) -> No
     entry = Path(renown.__file__).parent / "__main__.py"
     out = subprocess.run([str(submit), "--master", "local[1]", "--conf", "spark.sql.shuffle.partitions=2", str(entry),
                           "--data-dir", str(store.root), "score", "--engine", "spark", "--json"],
-                         env={**os.environ, "PYSPARK_PYTHON": sys.executable}, capture_output=True, text=True, timeout=600)
+                         env={**os.environ, "PYSPARK_PYTHON": sys.executable}, capture_output=True, text=True, timeout=600,
+                         cwd=tmp_path)  # spark-submit's own settings put spark-warehouse/ in the working directory
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout)["engine"] == "spark"
     spark = snapshots.latest(store.root)
