@@ -132,11 +132,13 @@ class SparkEngine:
         unresolved = spark.sql(f"SELECT count(*) AS n FROM events_all WHERE {UNRESOLVED}").first()["n"]
         spark.sql(live_events_sql(bool(unresolved))).createOrReplaceTempView("events")
         try:
-            if accounts is None:
-                raise FileNotFoundError(accounts)
-            spark.read.parquet(accounts).createOrReplaceTempView("accounts")
-        except (AnalysisException, FileNotFoundError):  # no account was ever described: none is a bot or dated
+            described = spark.read.parquet(accounts) if accounts is not None else None
+        except AnalysisException:  # the copy has no accounts file
+            described = None
+        if described is None:  # no account was ever described: none is a bot or dated
             engine.register("accounts", ACCOUNT_SCHEMA.empty_table())
+        else:
+            described.createOrReplaceTempView("accounts")
         return engine
 
     def details(self) -> dict[str, str]:
@@ -150,7 +152,7 @@ class SparkEngine:
         self._name(name, self.spark.sql(sql).localCheckpoint(eager=True))
 
     def view(self, name: str, sql: str) -> None:
-        self._name(name, self.spark.sql(sql).localCheckpoint(eager=True))
+        self.materialize(name, sql)  # a result read several times is computed once
 
     def _name(self, name: str, frame: "DataFrame") -> None:
         """Make ``frame`` the temporary table ``name``, releasing what held the name before."""
