@@ -84,7 +84,7 @@ def _past_and_future(store: Store, split_at: datetime, horizon: timedelta, windo
 
 def _baselines(split: Split) -> dict[str, np.ndarray]:
     f = split.features
-    reactions = np.bincount(f.dst, weights=f.count, minlength=f.n)
+    reactions = _reactions(f)
     indegree = np.bincount(f.dst, minlength=f.n).astype(float)
     if f.n:
         plain = pagerank(adjacency(f.src, f.dst, np.ones(len(f.src)), f.n))
@@ -97,9 +97,14 @@ def _baselines(split: Split) -> dict[str, np.ndarray]:
     return out
 
 
+def _reactions(f: Features) -> np.ndarray:
+    """Raw reactions each account received in the window."""
+    return np.bincount(f.dst, weights=f.count, minlength=f.n)
+
+
 def _klout_design(split: Split) -> np.ndarray:
     f = split.features
-    reactions = np.bincount(f.dst, weights=f.count, minlength=f.n)
+    reactions = _reactions(f)
     columns = [np.ones(f.n), np.log1p(reactions)]
     if np.isfinite(split.followers).any():
         columns.append(np.log1p(np.nan_to_num(split.followers, nan=0.0)))
@@ -134,7 +139,7 @@ def _truth_report(split: Split, truth: dict[str, dict], without_sybils: Scores) 
     # audience size (no real data set reveals it) estimates it as reactions per post per audience member
     audience = np.maximum(np.array([float(truth[k]["audience"]) for k in genuine]), 1.0)
     posts = np.maximum(f.posts_count[idx], 1.0)
-    reactions = np.bincount(f.dst, weights=f.count, minlength=f.n)[idx]
+    reactions = _reactions(f)[idx]
     report["oracle_vs_latent_influence"] = metrics.evaluate(reactions / posts / audience, latent)
     # what a reach-based score is built to track: the people an account can expect to move in the window
     report["vs_expected_people_moved"] = metrics.evaluate(s.exact[idx], audience * latent * posts)
@@ -148,18 +153,20 @@ def _truth_report(split: Split, truth: dict[str, dict], without_sybils: Scores) 
                 pairs += 1
                 wins += s.exact[e] > s.exact[p]
     report["experts_above_promoters"] = {"pairs": pairs, "share": wins / pairs if pairs else float("nan")}
-    clients = sorted(c for c in {r["client"] for r in truth.values() if r.get("client")} if c in position)
+    planted = {r["client"] for r in truth.values() if r.get("client")}
+    clients = sorted(c for c in planted if c in position)
     top = _top_decile(s.exact)
     alone = {k: i for i, k in enumerate(without_sybils.keys.tolist())}
     top_alone = _top_decile(without_sybils.exact)
     lift = {c: float(s.exact[position[c]] - (without_sybils.exact[alone[c]] if c in alone else 1.0)) for c in clients}
     in_top = [c for c in clients if position[c] in top]
+    on_their_own = [c for c in clients if c in alone and alone[c] in top_alone]
     report["sybil_clients"] = {
-        "clients": len({r["client"] for r in truth.values() if r.get("client")}),
+        "clients": len(planted),
         "in_top_decile": in_top,
         # the bar's intent: a ring must not be what puts its client there
-        "in_top_decile_without_sybils": [c for c in clients if c in alone and alone[c] in top_alone],
-        "lifted_into_top_decile": [c for c in in_top if not (c in alone and alone[c] in top_alone)],
+        "in_top_decile_without_sybils": on_their_own,
+        "lifted_into_top_decile": [c for c in in_top if c not in on_their_own],
         "lift": lift,
         "max_lift": max(lift.values(), default=0.0),
     }
