@@ -10,12 +10,15 @@ process opens the database, so upgrading renown keeps everything it held.
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import (Connection, DateTime, ForeignKey, Integer, String, UniqueConstraint, create_engine, event,
-                        inspect, select)
+                        inspect, select, text)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -127,13 +130,37 @@ def migrate(engine: Engine) -> None:
     from alembic.runtime.migration import MigrationContext
 
     import_tables()
-    with engine.begin() as connection:
+    with _one_migrator(engine), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config = alembic_config(connection)
         if MigrationContext.configure(connection).get_current_revision() is None and \
                 set(Base.metadata.tables) & set(inspect(connection).get_table_names()):
             Base.metadata.create_all(connection)
             command.stamp(config, BASELINE)
         command.upgrade(config, "head")
+
+
+#: PostgreSQL advisory-lock key held while migrating (any constant; this one spells "renown").
+MIGRATION_LOCK = 0x72656E6F776E
+
+
+@contextmanager
+def _one_migrator(engine: Engine) -> Iterator[None]:
+    """Several processes may open a brand-new database at once (an API server's workers, a
+    CLI command): one migrates while the others wait, then find it migrated. PostgreSQL
+    serialises on an advisory lock inside the migration's transaction; a SQLite file on a
+    lock file beside it (its DDL does not run in a transaction the driver would lock)."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.migrate-lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def forget_engines() -> None:

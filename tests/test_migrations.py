@@ -4,6 +4,7 @@ migrations existed, and models that changed without a migration."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
@@ -56,4 +57,40 @@ def test_a_database_from_before_migrations_keeps_its_rows(app_db, tmp_path) -> N
         assert connection.execute(sqlalchemy.select(OptOut.account)).scalars().all() == ["twitter:1"]
         assert set(Base.metadata.tables) <= set(sqlalchemy.inspect(connection).get_table_names())
     forget_engines()
+    engine.dispose()
+
+
+def _open_at(url: str, data_dir: str, start, results) -> None:
+    """Child process: wait for the others, then open (and so migrate) the database."""
+    import os
+
+    os.environ.pop("RENOWN_DATABASE_URL", None)
+    start.wait()
+    try:
+        engine_for(Path(data_dir), url)
+        results.put("ok")
+    except Exception as exc:  # reported to the parent, which fails the test with it
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(app_db, tmp_path) -> None:
+    """An API server's workers and a CLI command may all be first to open a brand-new
+    database: one migrates it, the others wait and find it migrated."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    url = app_db if app_db != "sqlite" else f"sqlite:///{tmp_path / 'renown.db'}"
+    opening = 4
+    start, results = context.Barrier(opening), context.Queue()
+    children = [context.Process(target=_open_at, args=(url, str(tmp_path), start, results)) for _ in range(opening)]
+    for child in children:
+        child.start()
+    outcomes = [results.get(timeout=120) for _ in children]
+    for child in children:
+        child.join(timeout=30)
+    assert outcomes == ["ok"] * opening
+    engine = sqlalchemy.create_engine(url)
+    assert _revision(engine) == _head(engine)
+    with engine.connect() as connection:
+        assert connection.execute(sqlalchemy.text("SELECT count(*) FROM alembic_version")).scalar() == 1
     engine.dispose()
