@@ -93,7 +93,6 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
     engine.materialize("post_topics", f"{tagged} UNION {_keyword_matches(engine, chosen, in_window, decay)}")
     engine.register("_chosen", pa.table({"topic": pa.array(chosen, pa.string())}))
     g = ctx.genuine.g
-    engine.register("_g", pa.table({"idx": pa.array(np.arange(f.n), pa.int64()), "g": pa.array(g, pa.float64())}))
     # reactions to an account's posts in a topic, per (account, topic, reactor)
     per_reactor = _numpy(engine.table(f"""
         SELECT pt.author AS dst, pt.topic, r.src, max(r.decay) AS recency,
