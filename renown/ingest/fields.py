@@ -16,14 +16,21 @@ def get(record: Any, path: str, default: Any = _MISSING, at: str = "") -> Any:
 
     ``at`` prefixes the field name in errors when ``record`` is nested in a
     larger record (``at="tweet."`` reports ``tweet.id_str``)."""
+    parts = _PARTS.get(path)
+    if parts is None:
+        parts = _PARTS[path] = tuple(path.split("."))
     value = record
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value or value[part] is None:
+    for part in parts:
+        value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
             if default is _MISSING:
                 raise RecordError(at + path, "missing")
             return default
-        value = value[part]
     return value
+
+
+#: Dotted paths split once: mappers call :func:`get` several times per record with the same few paths.
+_PARTS: dict[str, tuple[str, ...]] = {}
 
 
 def require_dict(record: Any, what: str = "record") -> dict:
