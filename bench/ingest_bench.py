@@ -4,7 +4,8 @@
 
 Generates the data once (cached in the work directory), then times
 ``renown ingest`` in a fresh process per run and prints a markdown table with
-the machine it ran on. Peak RSS is the child's ``ru_maxrss``.
+the machine it ran on. Peak RSS is the largest of the ingest process and its workers,
+measured per run (``bench/measure.py``).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import orjson
+
+sys.path.insert(0, str(Path(__file__).parent))
+from measure import measured  # noqa: E402
 
 
 def machine() -> str:
@@ -40,15 +42,10 @@ def generate(folder: Path, accounts: int, days: int) -> None:
 
 def run(paths: list[Path], data_dir: Path) -> dict:
     shutil.rmtree(data_dir, ignore_errors=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "renown", "--data-dir", str(data_dir), "ingest", "--json", *map(str, paths)],
-                         check=True, capture_output=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    report = orjson.loads(out.stdout)
+    out, figures = measured([sys.executable, "-m", "renown", "--data-dir", str(data_dir), "ingest", "--json", *map(str, paths)])
+    report = orjson.loads(out)
     events = report["loaded"] + report["duplicate"]
-    return {"events": events, "wall": wall, "rss_mb": after.ru_maxrss / 1024, "cpu": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+    return {"events": events, **figures,
             "bytes": sum(p.stat().st_size for path in paths for p in ([path] if path.is_file() else path.rglob("*")) if p.is_file())}
 
 

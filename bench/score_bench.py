@@ -14,9 +14,7 @@ on noisy machines.
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,6 +24,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ingest_bench import machine  # noqa: E402
+from measure import measured  # noqa: E402
 
 KINDS = "['like', 'like', 'like', 'like', 'repost', 'repost', 'reply', 'reply', 'quote', 'mention']"
 
@@ -91,14 +90,8 @@ def bare_count(data_dir: Path) -> float:
 
 def run(data_dir: Path) -> dict:
     shutil.rmtree(data_dir / "snapshots", ignore_errors=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "renown", "--data-dir", str(data_dir), "score", "--json"],
-                         check=True, capture_output=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {**orjson.loads(out.stdout), "wall": wall, "rss_mb": after.ru_maxrss / 1024,
-            "cpu": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)}
+    out, figures = measured([sys.executable, "-m", "renown", "--data-dir", str(data_dir), "score", "--json"])
+    return {**orjson.loads(out), **figures}
 
 
 def main() -> None:
