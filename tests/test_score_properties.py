@@ -211,3 +211,25 @@ def test_mutual_pairs_are_exactly_those_whose_reverse_exists(pairs, rng) -> None
     src = np.array([a for a, _ in listed], dtype=np.int64)
     dst = np.array([b for _, b in listed], dtype=np.int64)
     assert is_mutual(16, src, dst).tolist() == [(b, a) in pairs for a, b in listed]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from([0.0, 0.25, 0.5, 1.0]), st.sampled_from([0.0, 1.0, 2.0])),
+                min_size=1, max_size=80), st.integers(1, 4))
+def test_evidence_picks_the_top_k_per_account_with_ties_broken_as_documented(rows, k) -> None:
+    """The people behind a component: per account the k largest positive values, ties going to
+    the larger tie-break and then to the lower row — the same rows in the same order as sorting
+    each account's rows by hand (values and tie-breaks drawn from a few levels, so ties abound)."""
+    from renown.score.model import _top_per_group
+
+    rows = sorted(rows, key=lambda r: r[0])  # pairs arrive grouped by author
+    group = np.array([r[0] for r in rows], dtype=np.int64)
+    value = np.array([r[1] for r in rows])
+    tiebreak = np.array([r[2] for r in rows])
+    for (index, rank), with_tiebreak in zip(_top_per_group(group, [(value, tiebreak), (value, None)], k), (True, False)):
+        expected = []
+        for g in sorted(set(group.tolist())):
+            mine = [i for i in range(len(rows)) if group[i] == g and value[i] > 0]
+            mine.sort(key=lambda i: (-value[i], -tiebreak[i] if with_tiebreak else 0, i))
+            expected += [(i, r + 1) for r, i in enumerate(mine[:k])]
+        assert list(zip(index.tolist(), rank.tolist())) == expected

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from renown.score import calibration
 from renown.score.features import KIND_WEIGHTS, Features
@@ -214,10 +215,10 @@ def _top_per_group(group: np.ndarray, orders: list[tuple[np.ndarray, np.ndarray 
     values in each group, sorted by group then rank (ties: larger ``tiebreak``, then lower
     index), and their rank (1-based).
 
-    Windowed sorts in DuckDB (partitions sort in parallel, ~4x faster than numpy's global
-    lexsort at millions of rows); the picked rows are then put in (group, rank) order by
-    counting rather than sorting, since the ranks of a group run 1, 2, … without gaps.
-    (Measured at 8M pairs: one query per order beats one query numbering both orders.)"""
+    DuckDB's ``max_by(index, key, k)`` keeps a k-heap per group while it streams the rows,
+    where numbering every row in a window sorts them all (8M pairs: 0.15 s against 1.1 s
+    per order); the key ``(value, tiebreak, −index)`` orders ties exactly as the ranking
+    above says, so the result is the same."""
     out = []
     con = duckdb.connect()
     for value, tiebreak in orders:
@@ -225,13 +226,14 @@ def _top_per_group(group: np.ndarray, orders: list[tuple[np.ndarray, np.ndarray 
         if tiebreak is not None:
             columns["t"] = tiebreak
         con.register("pairs", pa.table(columns))
-        top = con.sql(f"""SELECT i, rank FROM (
-                              SELECT i, row_number() OVER (PARTITION BY g ORDER BY v DESC,
-                                                           {"t DESC, " if tiebreak is not None else ""}i) AS rank
-                              FROM pairs WHERE v > 0)
-                          WHERE rank <= {int(k)}""").fetchnumpy()
+        key = "(v, t, -i)" if tiebreak is not None else "(v, -i)"
+        lists = con.sql(f"SELECT max_by(i, {key}, {int(k)}) AS top FROM pairs WHERE v > 0 GROUP BY g"
+                        ).to_arrow_table().column("top").combine_chunks()
         con.unregister("pairs")
-        index, rank = np.asarray(top["i"], dtype=np.int64), np.asarray(top["rank"], dtype=np.int64)
+        index = np.asarray(lists.flatten().to_numpy(), dtype=np.int64)
+        lengths = np.asarray(pc.list_value_length(lists).to_numpy(), dtype=np.int64)
+        rank = np.arange(len(index)) - np.repeat(np.cumsum(lengths) - lengths, lengths) + 1
+        # groups arrive in any order; a group's ranks run 1, 2, … so counting places every row
         of = group[index]
         counts = np.bincount(of)
         position = (np.cumsum(counts) - counts)[of] + rank - 1
