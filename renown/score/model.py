@@ -216,8 +216,8 @@ def _top_per_group(group: np.ndarray, orders: list[tuple[np.ndarray, np.ndarray 
     index), and their rank (1-based).
 
     DuckDB's ``max_by(index, key, k)`` keeps a k-heap per group while it streams the rows,
-    where numbering every row in a window sorts them all (8M pairs: 0.15 s against 1.1 s
-    per order); the key ``(value, tiebreak, −index)`` orders ties exactly as the ranking
+    where numbering every row in a window sorts them all (8M pairs of 1M authors: 0.4–0.5 s
+    against 0.8 s per order); the key ``(value, tiebreak, −index)`` orders ties exactly as the ranking
     above says, so the result is the same."""
     out = []
     con = duckdb.connect()
