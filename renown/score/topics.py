@@ -26,7 +26,7 @@ import pyarrow as pa
 from renown.endorsements import CAP
 from renown.score import calibration
 from renown.score.engine import Engine, as_engine
-from renown.score.features import Window, decay_sql, fixed_sum, kind_weight_sql, window_sql
+from renown.score.features import Window, arrays, decay_sql, fixed_sum, kind_weight_sql, window_sql
 from renown.score.model import DAMPING, POST_PRIOR, Scores
 from renown.topics import taxonomy
 
@@ -94,13 +94,13 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
     engine.register("_chosen", pa.table({"topic": pa.array(chosen, pa.string())}))
     g = ctx.genuine.g
     # reactions to an account's posts in a topic, per (account, topic, reactor)
-    per_reactor = _numpy(engine.table(f"""
+    per_reactor = arrays(engine.table(f"""
         SELECT pt.author AS dst, pt.topic, r.src, max(r.decay) AS recency,
                {fixed_sum(kind_weight_sql("r.kind") + " * r.decay")} AS weight
         FROM r JOIN post_topics pt ON pt.network = r.network AND pt.post_id = r.parent_post_id AND pt.author = r.dst
         WHERE pt.topic IN (SELECT topic FROM _chosen)
         GROUP BY ALL ORDER BY dst, topic, src"""))
-    posts = _numpy(engine.table(f"""
+    posts = arrays(engine.table(f"""
         SELECT author, topic, {fixed_sum("decay")} AS posts, CAST(count(*) AS BIGINT) AS n FROM post_topics
         WHERE topic IN (SELECT topic FROM _chosen) GROUP BY ALL ORDER BY topic, author"""))
     rows = {"account": [], "topic": [], "name": [], "exact": [], "reach": [], "amplification": [], "network": [],
@@ -129,10 +129,6 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
     table = pa.table(rows)
     score = np.floor(np.asarray(rows["exact"]) + 0.5).astype(np.int64)
     return table.append_column("score", pa.array(score, pa.int64()))
-
-
-def _numpy(table: pa.Table) -> dict[str, np.ndarray]:
-    return {name: table.column(name).to_numpy() for name in table.column_names}
 
 
 def _topic_rows(rows: dict, topic: str, rank: np.ndarray, posts, per_reactor, f, g, selectivity, vouched, vouches, tax) -> None:
