@@ -149,8 +149,8 @@ def scipy_ranker(f: Features, strength: np.ndarray, keep: np.ndarray) -> tuple[R
     return (lambda u: pagerank(W, damping=DAMPING, personalization=u, keep=keep)), W
 
 
-def build_context(f: Features, ranker: RankerFactory | None = None) -> Context:
-    genuine = assess(f)
+def build_context(f: Features, ranker: RankerFactory | None = None, genuine: Genuineness | None = None) -> Context:
+    genuine = genuine or assess(f)
     strength = np.log2(1.0 + f.weight)
     effective = strength * genuine.g[f.src] * genuine.selectivity[f.src]
     n = f.n
@@ -176,9 +176,12 @@ def quantize(rank: np.ndarray) -> np.ndarray:
     return np.round(rank / RANK_QUANTUM) * RANK_QUANTUM
 
 
-def score(f: Features, components: list[Component] | None = None, ranker: RankerFactory | None = None) -> Scores:
+def score(f: Features, components: list[Component] | None = None, ranker: RankerFactory | None = None,
+          genuine: Genuineness | None = None) -> Scores:
+    """Score every account of ``f`` (``genuine``: its :func:`~renown.score.gaming.assess`, when
+    the caller needed it first)."""
     components = components or COMPONENTS
-    ctx = build_context(f, ranker)
+    ctx = build_context(f, ranker, genuine)
     values = {c.name: c.value(ctx) for c in components}
     measures = {c.name: c.measure(ctx) for c in components}
     weighted = {c.name: c.weight * values[c.name] for c in components}
