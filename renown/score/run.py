@@ -95,6 +95,8 @@ def _newest_day(store: Store, as_of: date | None, engine: EngineChoice) -> date:
 def run_weekly(store: Store, weeks: int, as_of: date | None = None, **options) -> list[RunInfo]:
     """Snapshots for the ``weeks`` weeks before ``as_of`` and for ``as_of`` itself, oldest
     first: backfills the history that profiles chart and "since last week" compares to."""
+    if weeks <= 0:  # one run: it resolves the window's end itself (one pass over the log fewer)
+        return [run_score(store, as_of, **options)]
     end = _newest_day(store, as_of, options.get("engine", EngineChoice()))
     return [run_score(store, end - timedelta(weeks=w), **options) for w in range(weeks, -1, -1)]
 
