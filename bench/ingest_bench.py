@@ -62,7 +62,7 @@ def main() -> None:
     cases = {"twarc2 (pages + flattened .gz)": [data / "twitter"], "jetstream (.zst)": [data / "bluesky"],
              "both": [data / "twitter", data / "bluesky"]}
     print(f"machine: {machine()}\n")
-    print("| input | events | input MB (compressed) | wall s | events/s | CPU s | peak RSS MB |")
+    print("| input | events | input MB (compressed) | wall s | events/s | CPU s | peak RSS MiB |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, paths in cases.items():
         r = run(paths, args.workdir / "ingest-store")

@@ -101,7 +101,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {machine()}\n")
     print("| events | accounts scored | pairs | wall s | features s | graph+model s | evidence s | snapshot s "
-          "| events/s | peak RSS MB | bare count s | ratio |")
+          "| events/s | peak RSS MiB | bare count s | ratio |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
         events, data_dir = dataset(args.workdir, size)
