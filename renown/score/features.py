@@ -160,7 +160,9 @@ def compute(con: "duckdb.DuckDBPyConnection | Engine", window: Window, scope: "S
         SELECT src, dst, {fixed_sum(kind_weight_sql() + " * decay")} AS weight,
                CAST(count(*) AS BIGINT) AS count, CAST(max(decay) AS DOUBLE) AS recency, {kind_counts_sql()}
         FROM r GROUP BY src, dst""")
-    pairs = _columns(engine, "SELECT * FROM pairs ORDER BY dst, src")
+    # counts fit 32 bits and halve their share of the run's peak (this fetch and its numpy copy)
+    counts = ", ".join(f"CAST({c} AS INTEGER) AS {c}" for c in ("count", *(f"n_{k}" for k in KIND_WEIGHTS)))
+    pairs = _columns(engine, f"SELECT src, dst, weight, recency, {counts} FROM pairs ORDER BY dst, src")
 
     def per_node(sql: str, columns: list[str]) -> dict[str, np.ndarray]:
         rows = _columns(engine, sql)
@@ -223,10 +225,12 @@ def arrays(table: pa.Table) -> dict[str, np.ndarray]:
 
     Each chunk is viewed without copying and numpy joins them: Arrow's own concatenation
     writes into fresh pages of its allocator, which cost ≈ 1 s more for the pairs of
-    10M events (0.3 s this way)."""
+    10M events (0.3 s this way). Columns are released as they are converted, so the table
+    and its numpy copy are not both held whole (the run's peak is this fetch of the pairs)."""
     out = {}
     for name in table.column_names:
         column = table.column(name)
+        table = table.drop_columns([name])  # each Arrow column is released once it is converted
         if column.null_count:
             out[name] = column.to_numpy().astype(np.float64)
         elif column.num_chunks == 1:

@@ -293,7 +293,7 @@ def evidence(s: Scores) -> list[EvidenceBlock]:
         first_src = f.src[d[starts]]
         blocks.append(EvidenceBlock(
             "discounts", "discount", f.dst[d[starts]], np.zeros(len(starts), dtype=np.int64), pct,
-            {k: np.add.reduceat(f.kind_counts[k][d], starts) for k in KIND_WEIGHTS},
+            {k: np.add.reduceat(f.kind_counts[k][d], starts, dtype=np.int64) for k in KIND_WEIGHTS},
             ref_label=[_reason_label(c.genuine, int(i)) for i in first_src],
             reactors=np.diff(np.r_[starts, len(d)]), ring_size=c.genuine.ring_size[first_src]))
     return blocks

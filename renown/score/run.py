@@ -151,6 +151,8 @@ def _run(store: Store, engine: Engine, ranker: RankerFactory | None, as_of: date
     keys = features.key_array if features.key_array is not None else pa.array(features.keys, pa.string())
     evidence_table = _evidence_table(scores, keys, posts_table)
     scores_table = _scores_table(scores, keys)
+    accounts, pairs = int(features.n), int(len(features.src))
+    del features, scores, genuine  # the pair arrays are done with: the write holds only its tables
     seconds["evidence"] = time.perf_counter() - tick
 
     step("snapshot")
@@ -163,13 +165,13 @@ def _run(store: Store, engine: Engine, ranker: RankerFactory | None, as_of: date
         "window_days": window.days,
         "half_life_days": window.half_life_days,
         "computed_at": datetime.now(timezone.utc).isoformat(),
-        "accounts": int(features.n),
-        "pairs": int(len(features.src)),
+        "accounts": accounts,
+        "pairs": pairs,
         "components": [{"name": c.name, "weight": c.weight, "description": c.description} for c in COMPONENTS],
     }
     run = snapshots.write(store.root, window.as_of.date(), {"scores": scores_table, "evidence": evidence_table, "topics": topics_table}, meta)
     seconds["snapshot"] = time.perf_counter() - tick
-    return RunInfo(run, int(features.n), int(len(features.src)), seconds)
+    return RunInfo(run, accounts, pairs, seconds)
 
 
 def _scores_table(s: Scores, keys: pa.Array) -> pa.Table:
