@@ -190,3 +190,25 @@ def test_a_scoring_run_reports_each_step_as_it_starts(demo_store) -> None:
     steps: list[str] = []
     run_score(demo_store, on_step=steps.append)
     assert steps == ["start", *STEPS]
+
+
+def test_a_server_holding_snapshots_in_memory_explains_exactly_as_a_command_reading_them(demo_store, monkeypatch) -> None:
+    """A command reads one account's rows with a query; the server indexes whole files once.
+    Both answer every question the same way (explanations, diffs, history)."""
+    run = snapshots.latest(demo_store.root)
+    accounts = [r["account"] for r in snapshots.query(
+        f"SELECT DISTINCT account FROM read_parquet('{run.evidence}') ORDER BY account LIMIT 40")]
+    accounts += ["twitter:does-not-exist"]
+
+    def answers() -> list:
+        out = []
+        for account in accounts:
+            out.append((snapshots.account_row(run, account), snapshots.evidence_rows(run, account)))
+        return out
+
+    monkeypatch.setattr(snapshots, "_held", False)
+    queried = answers()
+    monkeypatch.setattr(snapshots, "_held", True)
+    held = answers()
+    assert queried == held
+    assert queried[-1] == (None, []) and all(row is not None and rows for row, rows in queried[:-1])

@@ -41,6 +41,7 @@ def _error(status: int, code: str, message: str, request: Request | None = None)
 
 def create_app(store: Store, db_url: str | None = None, rate: float = RATE, burst: float = BURST) -> FastAPI:
     context = Context(store, db_url, RateLimiter(rate, burst))
+    snapshots.hold_in_memory()  # a server answers many look-ups per snapshot: index each file once
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -119,14 +119,35 @@ def query(sql: str, params: list | None = None) -> list[dict]:
     return rows
 
 
+#: Whether readers hold whole snapshot files in memory, indexed by account: right for a server
+#: answering many requests (see :func:`hold_in_memory`), wasteful for a command asking about one
+#: account, which reads its rows with a query instead (10M events: 0.1 s against 6 s).
+_held = False
+
+
+def hold_in_memory(enabled: bool = True) -> None:
+    """Keep snapshot files in memory for fast repeated look-ups (the HTTP server does)."""
+    global _held
+    _held = enabled
+
+
 def account_row(run: Run, account: str) -> dict | None:
+    if not _held:
+        rows = query("SELECT * FROM read_parquet(?) WHERE account = ?", [str(run.scores), account])
+        return rows[0] if rows else None
     ranked = ranking(run)
     i = ranked.position.get(account)
     return ranked.table.slice(i, 1).to_pylist()[0] if i is not None else None
 
 
+EVIDENCE_ORDER = "component, rank, weight DESC, ref"
+
+
 def evidence_rows(run: Run, account: str) -> list[dict]:
     """The account's evidence, ordered by component, rank and weight."""
+    if not _held:
+        return query(f"SELECT * FROM read_parquet(?) WHERE account = ? ORDER BY {EVIDENCE_ORDER}",
+                     [str(run.evidence), account])
     table, spans = _evidence(str(run.evidence), file_version(run.evidence))
     start, stop = spans.get(account, (0, 0))
     return table.slice(start, stop - start).to_pylist()
@@ -175,7 +196,7 @@ def _ranking(path: str, stamp: tuple) -> Ranking:
 
 @lru_cache(maxsize=8)
 def _evidence(path: str, stamp: tuple) -> tuple[pa.Table, dict[str, tuple[int, int]]]:
-    table, accounts = _read_sorted(path, "account, component, rank, weight DESC")
+    table, accounts = _read_sorted(path, f"account, {EVIDENCE_ORDER}")
     if not len(accounts):
         return table, {}
     starts = np.concatenate([[0], np.flatnonzero(accounts[1:] != accounts[:-1]) + 1])
