@@ -150,7 +150,7 @@ def scipy_ranker(f: Features, strength: np.ndarray, keep: np.ndarray) -> tuple[R
 
 
 def build_context(f: Features, ranker: RankerFactory | None = None, genuine: Genuineness | None = None) -> Context:
-    genuine = genuine or assess(f)
+    genuine = genuine if genuine is not None else assess(f)
     strength = np.log2(1.0 + f.weight)
     effective = strength * genuine.g[f.src] * genuine.selectivity[f.src]
     n = f.n
