@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -212,3 +213,18 @@ def test_a_server_holding_snapshots_in_memory_explains_exactly_as_a_command_read
     held = answers()
     assert queried == held
     assert queried[-1] == (None, []) and all(row is not None and rows for row, rows in queried[:-1])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="NumPy hints huge pages on Linux only")
+def test_numpy_huge_page_hint_is_off_unless_the_environment_asks() -> None:
+    """Importing renown turns NumPy's MADV_HUGEPAGE hint off (it stalled scoring on synchronous
+    compaction, see renown/__init__.py); NUMPY_MADVISE_HUGEPAGE=1 still turns it on."""
+    import os
+    import subprocess
+
+    probe = "import renown, numpy; print(numpy._core.multiarray._get_madvise_hugepage())"
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    default = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    asked = subprocess.run([sys.executable, "-c", probe], env={**env, "NUMPY_MADVISE_HUGEPAGE": "1"},
+                           capture_output=True, text=True, check=True)
+    assert (default.stdout.strip(), asked.stdout.strip()) == ("False", "True")
