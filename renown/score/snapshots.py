@@ -15,7 +15,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -23,6 +23,7 @@ import duckdb
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from renown.errors import RenownError
@@ -164,13 +165,18 @@ class Ranking:
     accounts: np.ndarray
     scores: np.ndarray
     networks: np.ndarray
-    position: dict[str, int]
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Row of each account (built on first use: a one-page leaderboard does not need it)."""
+        return {a: i for i, a in enumerate(self.accounts)}
 
     def mask(self, accounts: Iterable[str]) -> np.ndarray:
         """True at the rows of ``accounts`` (unknown ones are ignored)."""
         marked = np.zeros(len(self.accounts), dtype=bool)
-        rows = [i for i in (self.position.get(a) for a in accounts) if i is not None]
-        marked[rows] = True
+        accounts = list(accounts)
+        if accounts:
+            marked[[i for i in (self.position.get(a) for a in accounts) if i is not None]] = True
         return marked
 
 
@@ -189,9 +195,9 @@ def _read_sorted(path: str, order: str) -> tuple[pa.Table, np.ndarray]:
 @lru_cache(maxsize=8)
 def _ranking(path: str, stamp: tuple) -> Ranking:
     table, accounts = _read_sorted(path, "exact DESC, account")
-    networks = np.asarray([a.split(":", 1)[0] for a in accounts], dtype=object)
-    return Ranking(table, accounts, table.column("score").to_numpy(), networks,
-                   {a: i for i, a in enumerate(accounts)})
+    networks = pc.list_element(pc.split_pattern(table.column("account"), ":", max_splits=1), 0)
+    return Ranking(table, accounts, table.column("score").to_numpy(),
+                   np.asarray(networks.to_numpy(zero_copy_only=False), dtype=object))
 
 
 @lru_cache(maxsize=8)
