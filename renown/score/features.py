@@ -14,7 +14,7 @@ nobody to count as a person) are dropped here, before anything else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -40,6 +40,11 @@ FIXED_POINT = 2**32
 def fixed_sum(expression: str) -> str:
     """SQL for an order-independent sum of a non-negative DOUBLE expression."""
     return f"CAST(sum(CAST(round(({expression}) * {FIXED_POINT}) AS BIGINT)) AS DOUBLE) / {FIXED_POINT}"
+
+
+def end_of_day(day: date) -> datetime:
+    """The last instant of ``day`` in UTC: where a window that ends on that day ends."""
+    return datetime.combine(day, time.max, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)

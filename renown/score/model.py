@@ -312,12 +312,3 @@ def _reason_label(genuine: Genuineness, node: int) -> str:
     if genuine.ring[node] >= 0:
         return f"ring:{genuine.ring[node]}"
     return "flagged:" + "+".join(genuine.reasons(node))
-
-
-_PLURAL = {"reply": "replies"}
-
-
-def kinds_text(counts: dict[str, int]) -> str:
-    """``3 likes, 1 reply`` from per-kind counts."""
-    parts = [f"{n} {kind if n == 1 else _PLURAL.get(kind, kind + 's')}" for kind, n in counts.items() if n]
-    return ", ".join(parts) if parts else "no reactions"

@@ -14,8 +14,7 @@ import numpy as np
 
 from renown.errors import RenownError
 from renown.score import snapshots
-from renown.score.features import KIND_WEIGHTS
-from renown.score.model import kinds_text
+from renown.score.features import KIND_WEIGHTS, end_of_day
 from renown.store import Store
 
 
@@ -194,7 +193,7 @@ def history(store: Store, account: str) -> list[dict]:
 def diff(store: Store, account: str, since: date, as_of: date | None = None) -> dict:
     """How the score moved between the snapshot on or before ``since`` and the newest
     (or ``as_of``): per component, and the reactions that arrived in between."""
-    from renown.score.run import end_of_day, window_events
+    from renown.score.run import window_events
 
     new = snapshots.latest(store.root, as_of)
     old = snapshots.on_or_before(store.root, since)
@@ -296,6 +295,13 @@ def topics(store: Store, account: str, as_of: date | None = None, limit: int = 5
 
 
 def _end(run: snapshots.Run):
-    from renown.score.run import end_of_day
-
     return end_of_day(run.as_of)
+
+
+_PLURAL = {"reply": "replies"}
+
+
+def kinds_text(counts: dict[str, int]) -> str:
+    """``3 likes, 1 reply`` from per-kind counts."""
+    parts = [f"{n} {kind if n == 1 else _PLURAL.get(kind, kind + 's')}" for kind, n in counts.items() if n]
+    return ", ".join(parts) if parts else "no reactions"

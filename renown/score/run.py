@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 import pyarrow as pa
@@ -15,8 +15,8 @@ import pyarrow as pa
 from renown.errors import RenownError
 from renown.score import snapshots
 from renown.score.engine import ENGINES, DuckDBEngine, Engine
-from renown.score.features import (KIND_WEIGHTS, Window, compute, fixed_sum, kind_counts_sql, kind_weight_sql,
-                                   latest_event_time)
+from renown.score.features import (KIND_WEIGHTS, Window, compute, end_of_day, fixed_sum, kind_counts_sql,
+                                   kind_weight_sql, latest_event_time)
 from renown.score.gaming import assess
 from renown.score.model import COMPONENTS, EVIDENCE_TOP, EvidenceBlock, RankerFactory, Scores, evidence, score
 from renown import endorsements
@@ -31,10 +31,6 @@ class RunInfo:
     accounts: int
     pairs: int
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-def end_of_day(day: date) -> datetime:
-    return datetime.combine(day, dtime.max, tzinfo=timezone.utc)
 
 
 def resolve_as_of(con, as_of: date | None) -> datetime:
