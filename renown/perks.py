@@ -154,7 +154,7 @@ def listed(store: Store, url: str | None = None, brand: str | None = None) -> li
 
 def _find(session: Session, name_or_id: str | int, brand: str | None = None) -> Campaign:
     key = str(name_or_id)
-    campaign = session.scalar(select(Campaign).where(Campaign.id == int(key))) if key.isdigit() else None
+    campaign = session.scalar(select(Campaign).where(Campaign.id == int(key))) if key.isascii() and key.isdigit() else None
     campaign = campaign or session.scalar(select(Campaign).where(Campaign.name == key))
     if campaign is None or (brand is not None and campaign.brand != brand):
         raise UnknownCampaign(f"no campaign {key!r}" + (f" of {brand}" if brand else ""))

@@ -285,3 +285,14 @@ def test_reply_targets_resolve_whichever_arrives_first(tmp_path, read_events) ->
     [late] = read_events("event_id = 'reddit:t1_j2x1a0b'", of=children_first)
     assert late["target"] == "reddit:sdr_fan"  # resolved by the live view once the parent arrived
     assert kinds_by_id(read_events(of=parents_first)) == kinds_by_id(read_events(of=children_first))
+
+
+def test_snap_ids_must_be_ascii_digits() -> None:
+    """A superscript passes str.isdigit() but is no account id: the line is quarantined, naming the field."""
+    from renown.errors import RecordError
+    from renown.ingest import snap
+
+    with pytest.raises(RecordError) as caught:
+        snap.map_record(snap.parse_line("101 2\u00b2 1341100972 RT".encode()), {})
+    assert caught.value.field == "target"
+    assert snap.map_record(snap.parse_line(b"101 202 1341100972 RT"), {})

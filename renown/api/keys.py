@@ -52,7 +52,7 @@ def create_key(store: Store, name: str, role: str, account: str | None = None, u
 def verify(store: Store, presented: str, url: str | None = None) -> ApiKey | None:
     """The key's record when ``presented`` is a valid, unrevoked key; else None."""
     parts = presented.split("_", 2)
-    if len(parts) != 3 or parts[0] != "rk" or not parts[1].isdigit():
+    if len(parts) != 3 or parts[0] != "rk" or not (parts[1].isascii() and parts[1].isdigit()):
         return None
     with Session(engine_for(store.root, url), expire_on_commit=False) as session:
         key = session.scalar(select(ApiKey).where(ApiKey.id == int(parts[1])))

@@ -36,7 +36,7 @@ def map_record(value, context: dict) -> list[Mapped]:
         raise RecordError("line", f"expected 4 space-separated fields (actor target unix_seconds type), got {len(value) if isinstance(value, list) else value!r}")
     actor_id, target_id, seconds, kind_code = value
     for name, item in (("actor", actor_id), ("target", target_id)):
-        if not item.isdigit():
+        if not (item.isascii() and item.isdigit()):
             raise RecordError(name, f"expected an integer id, got {item!r}")
     if kind_code not in KINDS:
         raise RecordError("type", f"expected RT, MT or RE, got {kind_code!r}")
