@@ -44,6 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import numpy as np
 import pyarrow as pa
 
 #: Online interaction kinds.
@@ -106,6 +107,14 @@ def profile_json(fields: dict) -> str | None:
 def account_key(network: str, native_id: str) -> str:
     """``network:native-id``, the address of an account everywhere in renown."""
     return f"{network}:{native_id}"
+
+
+def networks_of(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The network of each account key (the part before the first ``:``), split in Arrow."""
+    import pyarrow.compute as pc  # not at import: every command would load it
+
+    networks = pc.list_element(pc.split_pattern(keys, ":", max_splits=1), 0)
+    return np.asarray(networks.to_numpy(zero_copy_only=False), dtype=object)
 
 
 @dataclass(slots=True)

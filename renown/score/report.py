@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
+import pyarrow as pa
 
 from renown.errors import RenownError
+from renown.events import networks_of
 from renown.score import snapshots
 from renown.score.features import KIND_WEIGHTS, end_of_day
 from renown.store import Store
@@ -57,7 +59,7 @@ class Filter:
             return rows
         accounts = np.array([r["account"] for r in rows], dtype=object)
         scores = np.array([r["score"] for r in rows], dtype=np.int64)
-        networks = np.array([a.split(":", 1)[0] for a in accounts], dtype=object)
+        networks = networks_of(pa.array(accounts, pa.string()))
         kept = self.keep(store, scores, networks, lambda found: np.isin(accounts, np.array(list(found), dtype=object)))
         return [r for r, k in zip(rows, kept) if k]
 

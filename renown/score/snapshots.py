@@ -23,10 +23,10 @@ import duckdb
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from renown.errors import RenownError
+from renown.events import networks_of
 from renown.store import file_version
 
 
@@ -195,9 +195,7 @@ def _read_sorted(path: str, order: str) -> tuple[pa.Table, np.ndarray]:
 @lru_cache(maxsize=8)
 def _ranking(path: str, stamp: tuple) -> Ranking:
     table, accounts = _read_sorted(path, "exact DESC, account")
-    networks = pc.list_element(pc.split_pattern(table.column("account"), ":", max_splits=1), 0)
-    return Ranking(table, accounts, table.column("score").to_numpy(),
-                   np.asarray(networks.to_numpy(zero_copy_only=False), dtype=object))
+    return Ranking(table, accounts, table.column("score").to_numpy(), networks_of(table.column("account")))
 
 
 @lru_cache(maxsize=8)
