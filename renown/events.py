@@ -96,12 +96,23 @@ ACCOUNT_COLUMNS = tuple(ACCOUNT_SCHEMA.names)
 ANONYMOUS = "anonymous"
 
 
-def profile_json(fields: dict) -> str | None:
-    """Profile fields as the JSON ``Account.profile`` holds, empty values dropped."""
+def json_text(value: dict) -> str:
+    """``value`` as compact JSON text (``attrs``, ``profile``): orjson, or the standard library
+    for what orjson refuses (integers beyond 64 bits, which sources do send)."""
     import orjson
 
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        import json
+
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def profile_json(fields: dict) -> str | None:
+    """Profile fields as the JSON ``Account.profile`` holds, empty values dropped."""
     kept = {k: v for k, v in fields.items() if isinstance(v, str) and v.strip()}
-    return orjson.dumps(kept).decode() if kept else None
+    return json_text(kept) if kept else None
 
 
 def account_key(network: str, native_id: str) -> str:

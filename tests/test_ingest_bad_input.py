@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gzip
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
 import pytest
 
 from renown.errors import FormatError, NothingLoaded
+from renown.ingest.formats import FORMATS
 from renown.ingest.pipeline import ingest
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -58,6 +60,44 @@ def test_one_broken_tweet_in_a_page_does_not_reject_the_page(tmp_path, store, re
     assert sum(report.loaded.values()) == 1
     [entry] = quarantine(store)
     assert entry["line"] == 1 and entry["field"] == "data[1].created_at"
+
+
+def test_values_of_unexpected_types_are_quarantined_by_field_not_a_crash(tmp_path, store, read_events) -> None:
+    """Each of these once stopped the whole ingest with a TypeError or AttributeError, or at the
+    staging write (a user name that is not text); see tests/test_ingest_mangled.py for the search."""
+    page = {"data": [GOOD_TWEET], "includes": {"users": 5}, "meta": {}}
+    flattened = {**GOOD_TWEET, "id": "1700000000000000009", "author": {"id": "42", "username": True}}
+    post = {"did": "did:plc:a", "time_us": 1788220800000000, "kind": "commit",
+            "commit": {"operation": "create", "collection": "app.bsky.feed.post", "rkey": "r1",
+                       "record": {"text": "hi", "facets": 5, "reply": {"parent": None}}}}
+    statuses = tmp_path / "statuses.json"  # a JSON array: read by the standard library, integers of any size
+    statuses.write_text((FIXTURES / "mastodon/statuses.json").read_text().replace('"favourites_count": 12', f'"favourites_count": {2**70}', 1))
+    report = ingest(store, [write_lines(tmp_path / "tweets.jsonl", [page, flattened]),
+                            write_lines(tmp_path / "jetstream.jsonl", [post]), statuses])
+    entries = [(e["line"], e["field"]) for e in quarantine(store)]
+    assert entries == [(1, "includes.users"), (2, "user.username")]
+    assert report.quarantined == 2
+    events = {r["event_id"]: r for r in read_events()}
+    assert "bluesky:at://did:plc:a/app.bsky.feed.post/r1" in events
+    assert not any(e.startswith("twitter:") for e in events)
+    assert any(str(2**70) in (r["attrs"] or "") for r in events.values())  # kept exactly, beyond orjson's 64 bits
+    assert events["bluesky:at://did:plc:a/app.bsky.feed.post/r1"]["kind"] == "post"  # malformed facets read as none
+
+
+def test_a_record_a_mapper_chokes_on_is_quarantined_and_the_load_goes_on(tmp_path, store, read_events, monkeypatch) -> None:
+    fmt = FORMATS["reddit"]
+
+    def choking(value, context):
+        if value.get("id") == "bad":
+            return value["no such field"]  # the kind of slip a mapper can make on an unforeseen shape
+        return fmt.map_record(value, context)
+
+    monkeypatch.setitem(FORMATS, "reddit", replace(fmt, map_record=choking))
+    comment = {"id": "c1", "author": "ann", "created_utc": 1672531200, "body": "hi", "parent_id": "t3_p1", "subreddit": "x"}
+    report = ingest(store, [write_lines(tmp_path / "RC.ndjson", [comment, {**comment, "id": "bad"}, {**comment, "id": "c3"}])])
+    assert sum(report.loaded.values()) == 2
+    [entry] = quarantine(store)
+    assert (entry["line"], entry["field"]) == (2, "record") and entry["reason"].startswith("unreadable record (KeyError")
 
 
 def test_truncated_json_array_keeps_the_records_before_the_break(tmp_path, store, read_events) -> None:

@@ -53,14 +53,14 @@ def _created(record: dict, fallback: datetime) -> datetime:
     return fallback
 
 
-def _quoted_uri(embed: Any) -> str | None:
+def _quoted_uri(embed: Any) -> Any:
     if not isinstance(embed, dict):
         return None
     kind = embed.get("$type")
     if kind == "app.bsky.embed.record":
-        return (embed.get("record") or {}).get("uri")
+        return fields.get(embed, "record.uri", None)
     if kind == "app.bsky.embed.recordWithMedia":
-        return ((embed.get("record") or {}).get("record") or {}).get("uri")
+        return fields.get(embed, "record.record.uri", None)
     return None
 
 
@@ -83,7 +83,7 @@ def map_record(value: Any, context: dict) -> list[Mapped]:
     rkey = fields.get(commit, "rkey")
     if not isinstance(rkey, str) or not rkey:
         raise RecordError("commit.rkey", "expected a record key")
-    if collection not in _COLLECTIONS:
+    if not isinstance(collection, str) or collection not in _COLLECTIONS:
         return [Mapped(skipped=f"collection {collection!r} is not an interaction")]
     uri = f"at://{did}/{collection}/{rkey}"
     record_id = f"{NETWORK}:{uri}"
@@ -120,8 +120,8 @@ def map_record(value: Any, context: dict) -> list[Mapped]:
     lang = langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None
     mentions: list[str] = []
     tags: list[str] = []
-    for facet in record.get("facets") or []:
-        for feature in (facet.get("features") or []) if isinstance(facet, dict) else []:
+    for facet in fields.listed(record.get("facets")):
+        for feature in fields.listed(facet.get("features")) if isinstance(facet, dict) else []:
             if not isinstance(feature, dict):
                 continue
             if feature.get("$type") == "app.bsky.richtext.facet#mention" and isinstance(feature.get("did"), str):
@@ -133,7 +133,7 @@ def map_record(value: Any, context: dict) -> list[Mapped]:
 
     events: list[Event] = []
     primary_target = None
-    parent = (record.get("reply") or {}).get("parent", {}).get("uri") if isinstance(record.get("reply"), dict) else None
+    parent = fields.get(record, "reply.parent.uri", None)
     quoted = _quoted_uri(record.get("embed"))
     if parent:
         primary_target = account_key(NETWORK, _did_of(parent, "commit.record.reply.parent.uri"))

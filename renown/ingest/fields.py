@@ -33,6 +33,12 @@ def get(record: Any, path: str, default: Any = _MISSING, at: str = "") -> Any:
 _PARTS: dict[str, tuple[str, ...]] = {}
 
 
+def listed(value: Any) -> list:
+    """An optional list of extras (facets, profile fields, link entities): anything but a list reads
+    as none, so a malformed extra does not cost the record it decorates."""
+    return value if isinstance(value, list) else []
+
+
 def require_dict(record: Any, what: str = "record") -> dict:
     if not isinstance(record, dict):
         raise RecordError(what, f"expected a JSON object, got {type(record).__name__}")
@@ -59,15 +65,25 @@ def optional_str(record: Any, path: str, at: str = "") -> str | None:
     return value
 
 
+def native_id(value: Any) -> str | None:
+    """``value`` as an id when it is one (a non-empty string, or an integer), else None."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return str(value).strip() or None
+
+
 def optional_int(record: Any, path: str, at: str = "") -> int | None:
+    """An integer that may be absent (numeric strings accepted); it must fit 64 bits, as stored."""
     value = get(record, path, None)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         try:
-            return int(str(value))
+            value = int(str(value))
         except ValueError:
             raise RecordError(at + path, f"expected an integer, got {value!r}") from None
+    if not -(2**63) <= value < 2**63:
+        raise RecordError(at + path, f"integer out of range: {value}")
     return value
 
 

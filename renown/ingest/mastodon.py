@@ -19,10 +19,8 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
-import orjson
-
 from renown.errors import RecordError
-from renown.events import Account, Event, Mapped, profile_json
+from renown.events import Account, Event, Mapped, json_text, profile_json
 from renown.ingest import fields
 from renown.ingest.html import html_to_text
 
@@ -61,7 +59,7 @@ def account_from(entity: Any, path: str, observed_at) -> Account:
     created = entity.get("created_at")
     return Account(
         key=f"{NETWORK}:{acct}", network=NETWORK, observed_at=observed_at,
-        handle=acct, display_name=entity.get("display_name") or None,
+        handle=acct, display_name=fields.optional_str(entity, "display_name", at=f"{path}.") or None,
         followers=fields.optional_int(entity, "followers_count", at=f"{path}."),
         created_at=fields.iso_time(created, f"{path}.created_at") if isinstance(created, str) else None,
         bot=entity.get("bot") if isinstance(entity.get("bot"), bool) else None,
@@ -77,14 +75,14 @@ _HREF = re.compile(r'href="([^"]+)"')
 
 def _field_text(profile_fields, name: str) -> str | None:
     """The value of a profile field (``fields: [{name, value}]``) whose name is ``name``, as text."""
-    for item in profile_fields or []:
+    for item in fields.listed(profile_fields):
         if isinstance(item, dict) and str(item.get("name", "")).strip().lower() == name and item.get("value"):
             return html_to_text(str(item["value"]))
     return None
 
 
 def _field_link(profile_fields, name: str) -> str | None:
-    for item in profile_fields or []:
+    for item in fields.listed(profile_fields):
         if isinstance(item, dict) and str(item.get("name", "")).strip().lower() == name and item.get("value"):
             match = _HREF.search(str(item["value"]))
             return match.group(1) if match else html_to_text(str(item["value"]))
@@ -109,10 +107,10 @@ def map_status(status: Any, path: str = "") -> Mapped:
     mentions = status.get("mentions") or []
     if not isinstance(mentions, list):
         raise RecordError(f"{at}mentions", "expected a list")
-    mentioned = [(m.get("id"), account_from(m, f"{at}mentions[{i}]", created)) for i, m in enumerate(mentions)]
-    accounts = [author] + [a for _, a in mentioned]
+    mentioned = [(account_from(m, f"{at}mentions[{i}]", created), m.get("id")) for i, m in enumerate(mentions)]
+    accounts = [author] + [a for a, _ in mentioned]
     metrics = {k: status[k] for k in ("replies_count", "reblogs_count", "favourites_count") if k in status}
-    attrs = orjson.dumps(metrics).decode() if metrics else None
+    attrs = json_text(metrics) if metrics else None
 
     reblog = status.get("reblog")
     if reblog is not None:
@@ -147,12 +145,12 @@ def map_status(status: Any, path: str = "") -> Mapped:
         if reply_account is not None and str(reply_account) == str(status["account"].get("id")):
             primary_target = author.key
         else:
-            primary_target = next((a.key for mid, a in mentioned if mid is not None and str(mid) == str(reply_account)), None)
+            primary_target = next((a.key for a, mid in mentioned if mid is not None and str(mid) == str(reply_account)), None)
         events.append(event("reply", target=primary_target, parent=str(reply_to)))
     else:
         events.append(event("post"))
     seen = {primary_target, author.key}
-    for _, account in mentioned:
+    for account, _ in mentioned:
         if account.key not in seen:
             seen.add(account.key)
             events.append(event("mention", f"#mention:{account.handle}", account.key))
@@ -164,7 +162,7 @@ def map_notification(note: dict) -> Mapped:
     created = fields.iso_time(fields.get(note, "created_at"), "created_at")
     if kind_name in ("mention", "status", "update"):
         return map_status(fields.get(note, "status"), "status")
-    kind = _NOTIFICATION_KINDS.get(kind_name)
+    kind = _NOTIFICATION_KINDS.get(kind_name) if isinstance(kind_name, str) else None
     if kind not in ("like", "repost"):
         return Mapped(skipped=f"notification type {kind_name!r} names no reaction to a known account")
     actor = account_from(fields.get(note, "account"), "account", created)

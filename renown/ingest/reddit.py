@@ -14,10 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import orjson
-
 from renown.errors import RecordError
-from renown.events import Account, Event, Mapped, account_key
+from renown.events import Account, Event, Mapped, account_key, json_text
 from renown.ingest import fields
 
 NAME = "reddit"
@@ -50,7 +48,7 @@ def map_record(value: Any, context: dict) -> list[Mapped]:
     created = fields.unix_time(fields.get(record, "created_utc"), "created_utc")
     actor = account_key(NETWORK, author)
     subreddit = fields.optional_str(record, "subreddit")
-    attrs = orjson.dumps({k: record[k] for k in ("subreddit", "score", "num_comments") if k in record}).decode()
+    attrs = json_text({k: record[k] for k in ("subreddit", "score", "num_comments") if k in record})
     is_comment = "body" in record or "parent_id" in record
     post_id = _full_id(native, "t1_" if is_comment else "t3_")
     record_id = f"{NETWORK}:{post_id}"

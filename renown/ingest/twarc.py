@@ -16,10 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from renown.errors import RecordError
-from renown.events import Account, Event, Mapped, account_key, profile_json
+from renown.events import Account, Event, Mapped, account_key, json_text, profile_json
 from renown.ingest import fields
 
 NAME = "twarc2"
@@ -52,14 +50,26 @@ def _guard(fn, where: str) -> Mapped:
     return mapped
 
 
+def _included(includes: Any, name: str) -> list:
+    """``includes.<name>``: a list of objects (anything else in it is mapped, and rejected, one by one)."""
+    items = includes.get(name) if isinstance(includes, dict) else None
+    if items is not None and not isinstance(items, list):
+        raise RecordError(f"includes.{name}", f"expected a list, got {type(items).__name__}")
+    return items or []
+
+
+def _by_id(items: list) -> dict[str, dict]:
+    return {key: item for item in items if isinstance(item, dict) and (key := fields.native_id(item.get("id")))}
+
+
 def _map_page(page: dict) -> list[Mapped]:
-    includes = page.get("includes") or {}
-    users = {u["id"]: u for u in includes.get("users", []) if isinstance(u, dict) and "id" in u}
-    tweets = {t["id"]: t for t in includes.get("tweets", []) if isinstance(t, dict) and "id" in t}
+    includes = page.get("includes")
+    included_tweets = _included(includes, "tweets")
+    users, tweets = _by_id(_included(includes, "users")), _by_id(included_tweets)
     out = [_guard(lambda t=t: map_tweet(t, users, tweets), f"data[{i}]") for i, t in enumerate(page["data"])]
     out += [
         _guard(lambda t=t: map_tweet(t, users, tweets), f"includes.tweets[{i}]")
-        for i, t in enumerate(includes.get("tweets", []))
+        for i, t in enumerate(included_tweets)
     ]
     # the page's users are mapped once, observed when the newest tweet of the page was made
     observed = max((e.created_at for m in out for e in m.events), default=None)
@@ -81,8 +91,8 @@ def _user_account(user: dict, observed_at, at: str = "user.") -> Account:
         key=account_key(NETWORK, fields.string_id(user, "id", at=at)),
         network=NETWORK,
         observed_at=observed_at,
-        handle=user.get("username"),
-        display_name=user.get("name"),
+        handle=fields.optional_str(user, "username", at=at),
+        display_name=fields.optional_str(user, "name", at=at),
         followers=fields.optional_int(user, "public_metrics.followers_count", at=at),
         created_at=fields.iso_time(created, f"{at}created_at") if isinstance(created, str) else None,
         profile=profile_json({"website": user.get("url"), "location": user.get("location"),
@@ -93,10 +103,10 @@ def _user_account(user: dict, observed_at, at: str = "user.") -> Account:
 def _referenced_author(ref: dict, tweets: dict) -> str | None:
     """Author id of a referenced tweet: expanded inline, in ``includes``, or unknown."""
     inline = ref.get("tweet") if isinstance(ref.get("tweet"), dict) else ref
-    author = inline.get("author_id") or (inline.get("author") or {}).get("id")
-    if not author and ref.get("id") in tweets:
-        author = tweets[ref["id"]].get("author_id")
-    return str(author) if author else None
+    author = fields.native_id(inline.get("author_id")) or fields.native_id(fields.get(inline, "author.id", None))
+    if not author and (included := tweets.get(fields.native_id(ref.get("id")) or "")):
+        author = fields.native_id(included.get("author_id"))
+    return author
 
 
 def map_tweet(tweet: dict, users: dict, tweets: dict) -> Mapped:
@@ -111,16 +121,16 @@ def map_tweet(tweet: dict, users: dict, tweets: dict) -> Mapped:
         raise RecordError("entities", "expected an object")
     tags = fields.hashtags(entities.get("hashtags"), "entities.hashtags")
     refs = tweet.get("referenced_tweets") or []
-    if not isinstance(refs, list) or not all(isinstance(r, dict) and r.get("id") for r in refs):
+    if not isinstance(refs, list) or not all(isinstance(r, dict) and fields.native_id(r.get("id")) for r in refs):
         raise RecordError("referenced_tweets", "expected a list of {type, id}")
-    by_type = {r.get("type"): r for r in refs}
+    by_type = {r["type"]: r for r in refs if isinstance(r.get("type"), str)}
     mentions = entities.get("mentions") or []
     if not isinstance(mentions, list):
         raise RecordError("entities.mentions", "expected a list")
 
     actor = account_key(NETWORK, author_id)
     record_id = f"{NETWORK}:{tweet_id}"
-    attrs = orjson.dumps({"public_metrics": tweet["public_metrics"]}).decode() if isinstance(tweet.get("public_metrics"), dict) else None
+    attrs = json_text({"public_metrics": tweet["public_metrics"]}) if isinstance(tweet.get("public_metrics"), dict) else None
 
     def event(kind: str, suffix: str = "", target: str | None = None, parent: str | None = None) -> Event:
         return Event(
@@ -135,31 +145,32 @@ def map_tweet(tweet: dict, users: dict, tweets: dict) -> Mapped:
         ref = by_type["retweeted"]
         author = _referenced_author(ref, tweets) or _first_mention_id(mentions)
         primary_target = account_key(NETWORK, author) if author else None
-        events.append(event("repost", target=primary_target, parent=str(ref["id"])))
+        events.append(event("repost", target=primary_target, parent=fields.native_id(ref["id"])))
     elif "replied_to" in by_type:
         ref = by_type["replied_to"]
         author = fields.optional_str(tweet, "in_reply_to_user_id") or _referenced_author(ref, tweets)
         primary_target = account_key(NETWORK, author) if author else None
-        events.append(event("reply", target=primary_target, parent=str(ref["id"])))
+        events.append(event("reply", target=primary_target, parent=fields.native_id(ref["id"])))
         if "quoted" in by_type:
             quoted = by_type["quoted"]
             q_author = _referenced_author(quoted, tweets)
-            events.append(event("quote", "#quote", account_key(NETWORK, q_author) if q_author else None, str(quoted["id"])))
+            events.append(event("quote", "#quote", account_key(NETWORK, q_author) if q_author else None,
+                                fields.native_id(quoted["id"])))
     elif "quoted" in by_type:
         ref = by_type["quoted"]
         author = _referenced_author(ref, tweets)
         primary_target = account_key(NETWORK, author) if author else None
-        events.append(event("quote", target=primary_target, parent=str(ref["id"])))
+        events.append(event("quote", target=primary_target, parent=fields.native_id(ref["id"])))
     else:
         events.append(event("post"))
 
     if "retweeted" not in by_type:
         seen = {primary_target, actor}
-        for i, mention in enumerate(mentions):
-            mention_id = mention.get("id") if isinstance(mention, dict) else None
+        for mention in mentions:
+            mention_id = fields.native_id(mention.get("id")) if isinstance(mention, dict) else None
             if not mention_id:
                 username = mention.get("username") if isinstance(mention, dict) else None
-                mention_id = next((u["id"] for u in users.values() if u.get("username") == username), None)
+                mention_id = next((key for key, u in users.items() if u.get("username") == username), None)
             if not mention_id:
                 continue  # a mention of a handle the API did not resolve to an account
             target = account_key(NETWORK, str(mention_id))
@@ -182,6 +193,6 @@ def map_tweet(tweet: dict, users: dict, tweets: dict) -> Mapped:
 
 def _first_mention_id(mentions: list) -> str | None:
     for mention in mentions:
-        if isinstance(mention, dict) and mention.get("id"):
-            return str(mention["id"])
+        if isinstance(mention, dict) and fields.native_id(mention.get("id")):
+            return fields.native_id(mention["id"])
     return None

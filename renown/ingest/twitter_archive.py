@@ -15,10 +15,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
-
 from renown.errors import FormatError, RecordError
-from renown.events import Account, Event, Mapped, account_key
+from renown.events import Account, Event, Mapped, account_key, json_text
 from renown.ingest import fields
 from renown.ingest.sources import RawRecord, Source, read_json_array, read_text
 
@@ -50,7 +48,7 @@ def read_owner(source: Source) -> dict:
     for record in _array_records(text, "account.js"):
         if record.error is None and isinstance(record.value, dict) and isinstance(record.value.get("account"), dict):
             account = record.value["account"]
-            if account.get("accountId"):
+            if fields.native_id(account.get("accountId")):
                 return account
     raise FormatError(f"{source.name}: data/account.js has no account.accountId")
 
@@ -75,11 +73,11 @@ def map_record(value: Any, context: dict) -> list[Mapped]:
     if not isinstance(mentions, list):
         raise RecordError("tweet.entities.user_mentions", "expected a list")
 
-    actor = account_key(NETWORK, str(owner["accountId"]))
+    actor = account_key(NETWORK, fields.string_id(owner, "accountId", at="account."))
     record_id = f"{NETWORK}:{tweet_id}"
     lang = fields.optional_str(tweet, "lang", at="tweet.")
     metrics = {k: tweet[k] for k in ("retweet_count", "favorite_count") if k in tweet}
-    attrs = orjson.dumps(metrics).decode() if metrics else None
+    attrs = json_text(metrics) if metrics else None
 
     def event(kind: str, suffix: str = "", target: str | None = None, parent: str | None = None) -> Event:
         return Event(
@@ -90,24 +88,26 @@ def map_record(value: Any, context: dict) -> list[Mapped]:
 
     def mention_id(mention: Any) -> str | None:
         if isinstance(mention, dict):
-            raw = mention.get("id_str") or mention.get("id")
-            if raw and str(raw) not in ("-1", "0"):
-                return str(raw)
+            raw = fields.native_id(mention.get("id_str")) or fields.native_id(mention.get("id"))
+            if raw and raw not in ("-1", "0"):
+                return raw
         return None
 
     events: list[Event] = []
     accounts = [
         Account(
-            key=actor, network=NETWORK, observed_at=created, handle=owner.get("username"),
-            display_name=owner.get("accountDisplayName"),
+            key=actor, network=NETWORK, observed_at=created, handle=fields.optional_str(owner, "username", at="account."),
+            display_name=fields.optional_str(owner, "accountDisplayName", at="account."),
             created_at=fields.iso_time(owner["createdAt"], "account.createdAt") if owner.get("createdAt") else None,
         )
     ]
-    for mention in mentions:
+    for i, mention in enumerate(mentions):
         mid = mention_id(mention)
         if mid:
+            at = f"tweet.entities.user_mentions[{i}]."
             accounts.append(Account(key=account_key(NETWORK, mid), network=NETWORK, observed_at=created,
-                                    handle=mention.get("screen_name"), display_name=mention.get("name")))
+                                    handle=fields.optional_str(mention, "screen_name", at=at),
+                                    display_name=fields.optional_str(mention, "name", at=at)))
 
     retweet = _RETWEET.match(text)
     primary_target: str | None = None
@@ -121,7 +121,7 @@ def map_record(value: Any, context: dict) -> list[Mapped]:
 
     reply_to = fields.optional_str(tweet, "in_reply_to_status_id_str", at="tweet.")
     quoted = None
-    for url in entities.get("urls") or []:
+    for url in fields.listed(entities.get("urls")):
         match = _STATUS_URL.match(str(url.get("expanded_url", ""))) if isinstance(url, dict) else None
         if match:
             quoted = match.group(1)

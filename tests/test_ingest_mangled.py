@@ -1,0 +1,97 @@
+"""A mangled record is quarantined, never a crash: every JSON mapper, fed its own fixture records
+with values swapped for other JSON types or removed, either maps them into rows the staging
+schema accepts or raises :class:`RecordError` (which the pipeline quarantines with file, line and
+field). Any other exception would stop the whole ingest on one bad line."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from renown.errors import RecordError
+from renown.events import ACCOUNT_SCHEMA, EVENT_SCHEMA, KINDS
+from renown.ingest.formats import detect
+from renown.ingest.sources import discover
+
+FIXTURES = Path(__file__).parent / "fixtures"
+JSON_SOURCES = ["twarc2/flattened.jsonl", "twarc2/search_page.jsonl", "bluesky/jetstream.jsonl",
+                "reddit/RC_2023-01.ndjson", "reddit/RS_2023-01.ndjson", "mastodon/statuses.json",
+                "mastodon/notifications.json", "twitter-archive"]
+#: Values of every JSON type, including the awkward ones (huge integers, empty containers).
+ODD_VALUES = st.sampled_from([None, True, False, 0, -1, 2**70, 1.5, -1e300, "", " ", "x", "0", "did:x", "at://x",
+                              "at://did:x/y", "@", "#", [], [None], [1, "a"], [{}], {}, {"a": None}, {"id": 5}])
+#: Set RENOWN_FUZZ_EXAMPLES to search longer (and at random) than CI's fixed, repeatable run.
+EXAMPLES = int(os.environ.get("RENOWN_FUZZ_EXAMPLES", "150"))
+
+
+@functools.cache
+def _fixture(name: str) -> tuple:
+    source = discover([FIXTURES / name])[0]
+    fmt = detect(source)
+    records, context = fmt.read(source)
+    values = [r.value for r in records if r.error is None]
+    assert values, name
+    return fmt, values, context
+
+
+def _places(value: Any, at: tuple = ()) -> list[tuple]:
+    """Every position in a nested JSON value, the value itself first."""
+    places = [at]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            places += _places(item, at + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            places += _places(item, at + (index,))
+    return places
+
+
+def _mangled(value: Any, at: tuple, new: Any, remove: bool) -> Any:
+    if not at:
+        return new
+    value = copy.deepcopy(value)
+    parent = value
+    for step in at[:-1]:
+        parent = parent[step]
+    if remove and isinstance(parent, dict):
+        del parent[at[-1]]
+    else:
+        parent[at[-1]] = new
+    return value
+
+
+def _stageable(rows: list, schema: pa.Schema) -> None:
+    """Convert rows as the staging area does: a wrong type raises here, as it would there."""
+    for column, name in enumerate(schema.names):
+        pa.array([row[column] for row in rows], schema.field(name).type)
+
+
+@pytest.mark.parametrize("name", JSON_SOURCES)
+@settings(max_examples=EXAMPLES, deadline=None, derandomize="RENOWN_FUZZ_EXAMPLES" not in os.environ,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_mangled_record_maps_or_is_rejected_never_crashes(name: str, data: st.DataObject) -> None:
+    fmt, values, context = _fixture(name)
+    value = data.draw(st.sampled_from(values))
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.sampled_from(_places(value)))
+        value = _mangled(value, at, data.draw(ODD_VALUES), data.draw(st.booleans()))
+    try:
+        mapped = fmt.map_record(value, copy.deepcopy(context))
+    except RecordError:
+        return
+    events = [e for m in mapped if m.error is None for e in m.events]
+    accounts = [a for m in mapped if m.error is None for a in m.accounts]
+    for m in mapped:
+        assert m.error is None or isinstance(m.error, RecordError), m.error
+    assert all(e.kind in KINDS and e.created_at.tzinfo is not None for e in events)
+    _stageable([tuple(getattr(e, c) for c in EVENT_SCHEMA.names) for e in events], EVENT_SCHEMA)
+    _stageable([tuple(getattr(a, c) for c in ACCOUNT_SCHEMA.names) for a in accounts], ACCOUNT_SCHEMA)
