@@ -4,11 +4,12 @@ no request, however odd, gets a 5xx — with a valid admin key, so every route i
 from __future__ import annotations
 
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from fuzzing import fuzz_settings
+from hypothesis import HealthCheck, given
+from worlds import scored_world
 
 from renown.api import create_app
 from renown.api.keys import create_key
-from worlds import scored_world
 
 
 def test_no_generated_request_gets_a_server_error(tmp_path) -> None:
@@ -23,7 +24,7 @@ def test_no_generated_request_gets_a_server_error(tmp_path) -> None:
         if operation.method.upper() == "DELETE":
             continue  # erasure is destructive by design; the privacy tests cover it
 
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @fuzz_settings(30, suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def check(case) -> None:
             response = case.call(headers={"Authorization": f"Bearer {key}"})

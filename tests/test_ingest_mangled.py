@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fuzzing import fuzz_settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from renown.errors import RecordError
@@ -28,8 +28,6 @@ JSON_SOURCES = ["twarc2/flattened.jsonl", "twarc2/search_page.jsonl", "bluesky/j
 #: Values of every JSON type, including the awkward ones (huge integers, empty containers).
 ODD_VALUES = st.sampled_from([None, True, False, 0, -1, 2**70, 1.5, -1e300, "", " ", "x", "0", "did:x", "at://x",
                               "at://did:x/y", "@", "#", [], [None], [1, "a"], [{}], {}, {"a": None}, {"id": 5}])
-#: Set RENOWN_FUZZ_EXAMPLES to search longer (and at random) than CI's fixed, repeatable run.
-EXAMPLES = int(os.environ.get("RENOWN_FUZZ_EXAMPLES", "150"))
 
 
 @functools.cache
@@ -75,8 +73,7 @@ def _stageable(rows: list, schema: pa.Schema) -> None:
 
 
 @pytest.mark.parametrize("name", JSON_SOURCES)
-@settings(max_examples=EXAMPLES, deadline=None, derandomize="RENOWN_FUZZ_EXAMPLES" not in os.environ,
-          suppress_health_check=[HealthCheck.too_slow])
+@fuzz_settings(150, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_mangled_record_maps_or_is_rejected_never_crashes(name: str, data: st.DataObject) -> None:
     fmt, values, context = _fixture(name)
