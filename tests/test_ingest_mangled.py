@@ -81,6 +81,11 @@ def test_a_mangled_record_maps_or_is_rejected_never_crashes(name: str, data: st.
     for _ in range(data.draw(st.integers(1, 3))):
         at = data.draw(st.sampled_from(_places(value)))
         value = _mangled(value, at, data.draw(ODD_VALUES), data.draw(st.booleans()))
+    _check_mapping(fmt, value, context)
+
+
+def _check_mapping(fmt, value: Any, context: dict) -> None:
+    """``value`` maps into rows the staging schema takes, or raises RecordError; nothing else."""
     try:
         mapped = fmt.map_record(value, copy.deepcopy(context))
     except RecordError:
@@ -92,3 +97,46 @@ def test_a_mangled_record_maps_or_is_rejected_never_crashes(name: str, data: st.
     assert all(e.kind in KINDS and e.created_at.tzinfo is not None for e in events)
     _stageable([tuple(getattr(e, c) for c in EVENT_SCHEMA.names) for e in events], EVENT_SCHEMA)
     _stageable([tuple(getattr(a, c) for c in ACCOUNT_SCHEMA.names) for a in accounts], ACCOUNT_SCHEMA)
+
+
+TEXT_SOURCES = ["csv/events.csv", "snap/activity.txt", "stackexchange/ham.radio"]
+#: Text fields as CSV cells, SNAP columns and XML attributes carry them: numbers out of range, odd dates, markup.
+ODD_TEXT = st.sampled_from(["", " ", "x", "0", "-1", "1.5", "1e400", "NaN", "inf", "9" * 30, "-9223372036854775809",
+                            "\x00", "é", "True", "2024-13-45", "2024-03-01T10:00:00Z", "1341100972", "t1_", ";", ";;",
+                            "<p>", "&amp;", "RT", "MT", "RE"])
+
+
+def _text_places(value: Any, at: tuple = ()) -> list[tuple[tuple, bool]]:
+    """Positions of the text in a record, and whether it may be absent (a field, not a column);
+    the reader's own structure is kept (a Stack Exchange row's table name)."""
+    if isinstance(value, dict):
+        return [(at + (key,), True) for key, item in value.items() if isinstance(item, str) or item is None]
+    if isinstance(value, list):
+        return [(at + (index,), False) for index, item in enumerate(value) if isinstance(item, str)]
+    if isinstance(value, tuple):
+        return [p for index, item in enumerate(value) if index for p in _text_places(item, at + (index,))]
+    return []
+
+
+def _retexted(value: Any, at: tuple, new: str | None) -> Any:
+    if not at:
+        return new
+    if isinstance(value, tuple):
+        return tuple(_retexted(item, at[1:], new) if i == at[0] else item for i, item in enumerate(value))
+    value = copy.copy(value)
+    value[at[0]] = _retexted(value[at[0]], at[1:], new)
+    return value
+
+
+@pytest.mark.parametrize("name", TEXT_SOURCES)
+@fuzz_settings(150, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_mangled_text_record_maps_or_is_rejected_never_crashes(name: str, data: st.DataObject) -> None:
+    fmt, values, context = _fixture(name)
+    value = data.draw(st.sampled_from(values))
+    for _ in range(data.draw(st.integers(1, 3))):
+        places = _text_places(value)
+        if places:
+            at, optional = data.draw(st.sampled_from(places))
+            value = _retexted(value, at, data.draw(ODD_TEXT | st.none() if optional else ODD_TEXT))
+    _check_mapping(fmt, value, context)
