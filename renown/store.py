@@ -20,6 +20,7 @@ adds nothing: new events are anti-joined on ``event_id`` before they land.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 import time
@@ -63,6 +64,8 @@ def _sql_list(paths: Iterable[Path]) -> str:
 
 #: Reactions stored without a target: their parent post had not arrived yet.
 UNRESOLVED = "target IS NULL AND parent_post_id IS NOT NULL"
+#: Beside the event files: whether they hold unresolved targets, and which files that was counted on.
+_UNRESOLVED_MARKER = ".unresolved.json"
 
 
 def live_events_sql(unresolved: bool) -> str:
@@ -164,7 +167,7 @@ class Store:
         else:
             con.register("_empty_events", pa.table({n: pa.array([], t) for n, t in zip(EVENT_SCHEMA.names, EVENT_SCHEMA.types)}))
             con.execute("CREATE VIEW events_all AS SELECT *, CAST(created_at AS DATE) AS day FROM _empty_events")
-        con.execute(f"CREATE VIEW events AS {self._live_events_sql(con)}")
+        con.execute(f"CREATE VIEW events AS {live_events_sql(self.has_unresolved(con, files))}")
         if self.accounts_file.exists():
             con.execute(f"CREATE VIEW accounts AS SELECT * FROM read_parquet({_sql_list([self.accounts_file])})")
         else:
@@ -178,10 +181,33 @@ class Store:
             con.execute("CREATE VIEW raw AS SELECT * FROM _empty_raw")
         return con
 
-    @staticmethod
-    def _live_events_sql(con: duckdb.DuckDBPyConnection) -> str:
+    def has_unresolved(self, con: duckdb.DuckDBPyConnection | None = None, files: list[Path] | None = None) -> bool:
+        """Whether a stored reaction still lacks its target (so the ``events`` view must resolve it).
+
+        Counting scans the whole log (0.2 s at 10M events), and every command connects: the answer
+        is kept beside the files, keyed by their names, sizes and times, so any write makes it
+        stale. ``con`` has the ``events_all`` view over ``files`` (else one is opened)."""
+        files = self.event_files() if files is None else files
+        if not files:
+            return False
+        key = hashlib.sha256("\n".join(f"{path.relative_to(self.events_dir)}:{stat.st_size}:{stat.st_mtime_ns}"
+                                       for path in files for stat in [path.stat()]).encode()).hexdigest()
+        marker = self.events_dir / _UNRESOLVED_MARKER
+        try:
+            known = orjson.loads(marker.read_bytes())
+            if known.get("files") == key:
+                return bool(known["unresolved"])
+        except (OSError, ValueError, KeyError, AttributeError):
+            pass  # none yet, or unreadable: count
+        if con is None:
+            with self.connect() as own:
+                return self.has_unresolved(own, files)
         unresolved = con.execute(f"SELECT count(*) FROM events_all WHERE {UNRESOLVED}").fetchall()[0][0]
-        return live_events_sql(bool(unresolved))
+        try:
+            _write_atomic(marker, orjson.dumps({"files": key, "unresolved": unresolved}))
+        except OSError:
+            pass  # a read-only data directory counts every time
+        return bool(unresolved)
 
     def recover_if_unlocked(self) -> None:
         """Readers roll forward a crashed transaction too, unless a writer is busy."""

@@ -7,6 +7,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import orjson
 import pytest
 import zstandard
 
@@ -285,6 +286,24 @@ def test_reply_targets_resolve_whichever_arrives_first(tmp_path, read_events) ->
     [late] = read_events("event_id = 'reddit:t1_j2x1a0b'", of=children_first)
     assert late["target"] == "reddit:sdr_fan"  # resolved by the live view once the parent arrived
     assert kinds_by_id(read_events(of=parents_first)) == kinds_by_id(read_events(of=children_first))
+
+
+def test_the_unresolved_target_check_is_kept_until_the_log_changes(tmp_path, read_events) -> None:
+    """Every command connects, and counting unresolved targets scans the whole log: the answer is kept
+    beside the files for as long as they are unchanged, and any write recounts."""
+    comments, submissions = FIXTURES / "reddit/RC_2023-01.ndjson", FIXTURES / "reddit/RS_2023-01.ndjson"
+    store = Store(tmp_path)
+    ingest(store, [comments])
+    assert store.has_unresolved()
+    marker = store.events_dir / ".unresolved.json"
+    kept = orjson.loads(marker.read_bytes())
+    assert kept["unresolved"] >= 1
+    marker.write_bytes(orjson.dumps({**kept, "unresolved": 0}))  # a kept answer is believed while the files stand
+    assert not store.has_unresolved()
+    ingest(store, [submissions])  # new files: counted again, and the view resolves the comment's target
+    [late] = read_events("event_id = 'reddit:t1_j2x1a0b'", of=store)
+    assert late["target"] == "reddit:sdr_fan"
+    assert orjson.loads(marker.read_bytes())["files"] != kept["files"]
 
 
 def test_snap_ids_must_be_ascii_digits() -> None:

@@ -129,8 +129,11 @@ class SparkEngine:
         except AnalysisException as error:
             raise RenownError(f"no event log at {events}: {str(error).splitlines()[0]}") from error
         stored.selectExpr(*EVENT_COLUMNS, "CAST(day AS DATE) AS day").createOrReplaceTempView("events_all")
-        unresolved = spark.sql(f"SELECT count(*) AS n FROM events_all WHERE {UNRESOLVED}").first()["n"]
-        spark.sql(live_events_sql(bool(unresolved))).createOrReplaceTempView("events")
+        if event_log is None:  # the store keeps the answer for its own files
+            unresolved = store.has_unresolved()
+        else:
+            unresolved = bool(spark.sql(f"SELECT count(*) AS n FROM events_all WHERE {UNRESOLVED}").first()["n"])
+        spark.sql(live_events_sql(unresolved)).createOrReplaceTempView("events")
         try:
             described = spark.read.parquet(accounts) if accounts is not None else None
         except AnalysisException:  # the copy has no accounts file
