@@ -228,3 +228,29 @@ def test_numpy_huge_page_hint_is_off_unless_the_environment_asks() -> None:
     asked = subprocess.run([sys.executable, "-c", probe], env={**env, "NUMPY_MADVISE_HUGEPAGE": "1"},
                            capture_output=True, text=True, check=True)
     assert (default.stdout.strip(), asked.stdout.strip()) == ("False", "True")
+
+
+def test_a_command_reads_a_leaderboard_page_exactly_as_a_server_holding_the_board(demo_store, monkeypatch) -> None:
+    """A command reads one page of the board with a query; the server sorts the whole file once.
+    Both give the same rows and ranks, with accounts hidden by the privacy policy and with filters."""
+    from renown import policy
+    from renown.score.report import Filter, top
+
+    monkeypatch.setattr(snapshots, "_held", True)
+    leaders = [r["account"] for r in top(demo_store, 6)]
+    hidden = policy.Scope(frozenset(leaders[1::2]), None)  # every other leader opted out
+    monkeypatch.setattr(policy, "scope", lambda *args, **kwargs: hidden)
+    network = leaders[0].split(":", 1)[0]
+    pages = [(10, 0, Filter()), (7, 5, Filter()), (10, 0, Filter(min_score=20, max_score=60)),
+             (5, 3, Filter(network=network)), (10, 0, Filter(q=leaders[0].split(":", 1)[1][:3])),
+             (10, 0, Filter(network="no-such-network"))]
+
+    def answers() -> list:
+        return [top(demo_store, limit, offset=offset, where=where) for limit, offset, where in pages]
+
+    held = answers()
+    monkeypatch.setattr(snapshots, "_held", False)
+    assert answers() == held
+    assert not {r["account"] for page in held for r in page} & set(leaders[1::2])
+    assert [r["rank"] for r in held[1]] == list(range(6, 13))
+    assert all(page for page in held[:-1]) and held[-1] == []

