@@ -322,7 +322,7 @@ def print_top(rows: list[dict]) -> None:
 
 
 @app.command("top")
-@click.option("--limit", default=20, show_default=True, help="How many accounts.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many accounts.")
 @click.option("--topic", default=None, help="Rank by influence in one topic (a Klout topic slug or a tag).")
 @click.option("--audience", "audience_name", default=None, metavar="NAME",
               help="Rank by influence among an imported customer list (see `renown audience import`).")
@@ -790,7 +790,7 @@ def triage_group() -> None:
 @click.option("--term", "terms", multiple=True, required=True, help="Brand handle, name or hashtag to look for (repeatable).")
 @click.option("--audience", default=None, help="Measure reach among this customer list.")
 @click.option("--since", default=None, metavar="DATE", help="Only mentions after this day.")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1), help="How many conversations.")
 @json_option
 @click.pass_obj
 def triage_queue_command(store: Store, terms: tuple[str, ...], audience: str | None, since: str | None, limit: int,

@@ -75,6 +75,12 @@ def test_format_option_is_validated(cli, fixtures) -> None:
     assert result.code == 2 and "myspace" in result.err
 
 
+def test_limits_must_be_positive(cli) -> None:
+    for command in (["top"], ["triage", "queue", "--term", "acme"]):
+        result = cli(*command, "--limit", "0")
+        assert result.code == 2 and "--limit" in result.err and "x>=1" in result.err
+
+
 def test_missing_path_is_a_clean_error(cli, tmp_path) -> None:
     result = cli("ingest", tmp_path / "nope.jsonl")
     assert result.code == 1 and "nope.jsonl: no such file or directory" in result.err
