@@ -558,25 +558,32 @@ class Transaction:
                          AND authors.network = fresh.network AND authors.post_id = fresh.parent_post_id""")
 
     def _keep_raw(self, con: duckdb.DuckDBPyConnection) -> list[list[str]]:
-        """Raw lines of records that produced new events: staged files whose lines
-        all did move as they are; files with none are dropped; others are filtered."""
-        moves = []
+        """Raw lines of records that produced new events: staged files whose lines all did
+        move as they are; files with none are dropped; the kept lines of the others are copied
+        into one file. One join counts every file (per file, rebuilding the join over all new
+        lines took 1.8 s of a 0.5M-event Jetstream commit, where deletes leave most files partial)."""
+        staged = sorted(self.dir.glob("stage-raw-*.parquet"))
+        if not staged:
+            return []
         con.execute("CREATE TEMP TABLE fresh_lines AS SELECT DISTINCT source_file, source_line FROM fresh")
-        for n, path in enumerate(sorted(self.dir.glob("stage-raw-*.parquet"))):
-            total, kept = con.execute(
-                f"""SELECT count(*), count(f.source_line) FROM read_parquet({_sql_list([path])}) r
-                    LEFT JOIN fresh_lines f USING (source_file, source_line)"""
-            ).fetchone()
-            target = self.store.raw_dir / f"part-{self.ingest_id}-{n}.parquet"
-            if kept == total:
-                moves.append([str(path), str(target)])
+        counts = {name: (total, kept) for name, total, kept in con.execute(
+            f"""SELECT r.filename, count(*), count(f.source_line)
+                FROM read_parquet({_sql_list(staged)}, filename = true) r
+                LEFT JOIN fresh_lines f USING (source_file, source_line) GROUP BY r.filename""").fetchall()}
+        moves, partial = [], []
+        for path in staged:
+            total, kept = counts.get(str(path), (0, 0))
+            if kept and kept == total:
+                moves.append([str(path), str(self.store.raw_dir / f"part-{self.ingest_id}-{len(moves)}.parquet")])
             elif kept:
-                filtered = path.with_name(f"kept-{path.name}")
-                con.execute(
-                    f"""COPY (SELECT r.* FROM read_parquet({_sql_list([path])}) r SEMI JOIN fresh_lines f
-                              USING (source_file, source_line)) TO '{filtered}' (FORMAT parquet, COMPRESSION zstd)"""
-                )
-                moves.append([str(filtered), str(target)])
+                partial.append(path)
+        if partial:
+            filtered = self.dir / "kept-raw.parquet"
+            con.execute(
+                f"""COPY (SELECT r.* FROM read_parquet({_sql_list(partial)}) r SEMI JOIN fresh_lines f
+                          USING (source_file, source_line)) TO '{filtered}' (FORMAT parquet, COMPRESSION zstd)"""
+            )
+            moves.append([str(filtered), str(self.store.raw_dir / f"part-{self.ingest_id}-{len(moves)}.parquet")])
         return moves
 
 
