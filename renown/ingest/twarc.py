@@ -51,7 +51,8 @@ def _guard(fn, where: str) -> Mapped:
 
 
 def _included(includes: Any, name: str) -> list:
-    """``includes.<name>``: a list of objects (anything else in it is mapped, and rejected, one by one)."""
+    """``includes.<name>``, which must be a list (of its items, tweets that are not objects are
+    rejected one by one, users without an id are left out)."""
     items = includes.get(name) if isinstance(includes, dict) else None
     if items is not None and not isinstance(items, list):
         raise RecordError(f"includes.{name}", f"expected a list, got {type(items).__name__}")
