@@ -357,10 +357,11 @@ def remove_rows(con: duckdb.DuckDBPyConnection, store: "Store", match: str, work
         moves.append([str(out), path])
         removed += count
     raw_files = sorted(store.raw_dir.glob("*.parquet")) if store.raw_dir.exists() else []
+    holding = {name for (name,) in con.execute(
+        f"SELECT DISTINCT filename FROM read_parquet({_sql_list(raw_files)}, filename = true) "
+        f"SEMI JOIN removed_lines USING (source_file, source_line)").fetchall()} if raw_files else set()
     for n, path in enumerate(raw_files):
-        gone = con.execute(f"SELECT count(*) FROM read_parquet({_sql_list([path])}) SEMI JOIN removed_lines "
-                           f"USING (source_file, source_line)").fetchone()[0]
-        if gone:
+        if str(path) in holding:
             out = work / f"{tag}-raw-{n}.parquet"
             con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([path])}) ANTI JOIN removed_lines "
                         f"USING (source_file, source_line)) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")

@@ -135,6 +135,18 @@ class Scores:
     evidence: list[dict] = field(default_factory=list)
 
 
+#: The table (idx, g) a scoring run registers on its engine with each account's genuineness, before
+#: ranking: the top-posts SQL weighs reactions by it, and an engine that ranks the graph itself (Spark)
+#: discounts by it — shipped to the engine once.
+GENUINENESS_TABLE = "_genuine"
+
+
+def register_genuineness(engine, g: np.ndarray) -> None:
+    """Register ``g`` on ``engine`` as :data:`GENUINENESS_TABLE`."""
+    engine.register(GENUINENESS_TABLE, pa.table({"idx": pa.array(np.arange(len(g)), pa.int64()),
+                                                 "g": pa.array(g, pa.float64())}))
+
+
 Ranker = Callable[[np.ndarray | None], np.ndarray]
 #: Builds the ranker of a run's reaction graph from its features and genuineness; the embedded
 #: engine's is :func:`scipy_ranker`, Spark's runs the same iteration as DataFrame joins.

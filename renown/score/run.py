@@ -18,7 +18,8 @@ from renown.score.engine import ENGINES, DuckDBEngine, Engine
 from renown.score.features import (KIND_WEIGHTS, Window, compute, end_of_day, fixed_sum, kind_counts_sql,
                                    kind_weight_sql, latest_event_time)
 from renown.score.gaming import assess
-from renown.score.model import COMPONENTS, EVIDENCE_TOP, EvidenceBlock, RankerFactory, Scores, evidence, score
+from renown.score.model import (COMPONENTS, EVIDENCE_TOP, GENUINENESS_TABLE, EvidenceBlock, RankerFactory, Scores,
+                                 evidence, register_genuineness, score)
 from renown import endorsements
 from renown.score.topics import topic_scores
 from renown.score.version import SCORING_VERSION
@@ -124,16 +125,17 @@ def _run(store: Store, engine: Engine, ranker: RankerFactory | None, as_of: date
     step("graph+model")
     tick = time.perf_counter()
     genuine = assess(features)
+    register_genuineness(engine, genuine.g)
     if ranker is None:
         # the model runs in numpy without the engine (scipy PageRank), and the top posts need only
         # the genuineness: SQL aggregates them on the engine meanwhile (10M events: −1.1 s)
         with ThreadPoolExecutor(max_workers=1) as background:
-            posts = background.submit(_top_posts, engine, genuine.g)
+            posts = background.submit(_top_posts, engine)
             scores = score(features, genuine=genuine)
             posts_table = posts.result()
     else:  # the engine ranks the graph itself (Spark): one thing at a time
         scores = score(features, ranker=ranker, genuine=genuine)
-        posts_table = _top_posts(engine, genuine.g)
+        posts_table = _top_posts(engine)
     seconds["graph+model"] = time.perf_counter() - tick
 
     step("topics")
@@ -203,9 +205,9 @@ EVIDENCE_SCHEMA = pa.schema([("account", pa.string()), ("component", pa.string()
 EVIDENCE_COLUMNS = tuple(EVIDENCE_SCHEMA.names[1:])
 
 
-def _top_posts(engine: Engine, g: np.ndarray) -> pa.Table:
-    """Each account's top posts by genuine reaction weight (evidence of amplification)."""
-    engine.register("_genuine", pa.table({"idx": pa.array(np.arange(len(g)), pa.int64()), "g": pa.array(g, pa.float64())}))
+def _top_posts(engine: Engine) -> pa.Table:
+    """Each account's top posts by genuine reaction weight (evidence of amplification), weighed by
+    the registered :data:`~renown.score.model.GENUINENESS_TABLE`."""
     weight = fixed_sum(f"{kind_weight_sql()} * r.decay * gen.g")
     columns = ", ".join(f"top.{name}" for name in EVIDENCE_COLUMNS)
     return engine.table(f"""
@@ -215,7 +217,7 @@ def _top_posts(engine: Engine, g: np.ndarray) -> pa.Table:
                        CAST(row_number() OVER (PARTITION BY r.dst ORDER BY {weight} DESC, r.parent_post_id) AS BIGINT) AS rank,
                        'post' AS kind, r.parent_post_id AS ref, {weight} AS weight,
                        CAST(count(DISTINCT r.src) AS BIGINT) AS reactors, CAST(0 AS BIGINT) AS ring_size, {kind_counts_sql()}
-                FROM r JOIN _genuine gen ON gen.idx = r.src
+                FROM r JOIN {GENUINENESS_TABLE} gen ON gen.idx = r.src
                 WHERE r.parent_post_id IS NOT NULL
                 GROUP BY r.dst, r.parent_post_id) ranked
             WHERE rank <= {EVIDENCE_TOP}) top JOIN nodes ON nodes.idx = top.dst""").select(["account", *EVIDENCE_COLUMNS])

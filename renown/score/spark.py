@@ -31,7 +31,7 @@ import pyarrow as pa
 from renown.errors import RenownError
 from renown.events import ACCOUNT_SCHEMA, EVENT_COLUMNS
 from renown.score.graph import ConvergenceError
-from renown.score.model import DAMPING, Ranker
+from renown.score.model import DAMPING, GENUINENESS_TABLE, Ranker
 from renown.store import UNRESOLVED, Store, live_events_sql
 
 if TYPE_CHECKING:
@@ -216,14 +216,15 @@ class SparkEngine:
         return f"regexp_replace({expression}, '{pattern}', '{replacement}')"
 
     def ranker(self, f: "Features", strength: np.ndarray, keep: np.ndarray) -> Ranker:
-        """PageRank of the ``pairs`` view's reaction graph, on Spark (see :func:`spark_pagerank`)."""
-        self.register("_keep", pa.table({"idx": pa.array(np.arange(f.n), pa.int64()),
-                                         "keep": pa.array(np.clip(keep, 0.0, 1.0), pa.float64())}))
-        edges = self.spark.sql("""
-            SELECT e.src, e.dst, e.strength / o.total * k.keep AS p
+        """PageRank of the ``pairs`` view's reaction graph, on Spark (see :func:`spark_pagerank`).
+        Each reactor passes on the share ``keep`` of its rank: its genuineness, which the run has
+        registered as :data:`~renown.score.model.GENUINENESS_TABLE` (read here rather than shipped
+        to the executors a second time)."""
+        edges = self.spark.sql(f"""
+            SELECT e.src, e.dst, e.strength / o.total * k.g AS p
             FROM (SELECT src, dst, log2(1e0 + weight) AS strength FROM pairs) e
             JOIN (SELECT src, sum(log2(1e0 + weight)) AS total FROM pairs GROUP BY src) o ON o.src = e.src
-            JOIN _keep k ON k.idx = e.src""").localCheckpoint(eager=True)
+            JOIN {GENUINENESS_TABLE} k ON k.idx = e.src""").localCheckpoint(eager=True)
         return lambda personalization: spark_pagerank(self, edges, f.n, personalization)
 
 
