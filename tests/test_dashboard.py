@@ -91,6 +91,18 @@ def test_csv_export_is_the_filtered_ranking(client, keys, demo_store) -> None:
     assert {"rank", "account", "handle", "score", "topic"} <= set(rows[0])
 
 
+def test_a_profile_links_its_top_posts_to_the_original(client, keys, demo_store) -> None:
+    from renown.score import snapshots
+
+    run = snapshots.latest(demo_store.root)
+    account = snapshots.query(f"""SELECT account FROM read_parquet('{run.evidence}')
+                                  WHERE kind = 'post' AND account LIKE 'twitter:%' ORDER BY account LIMIT 1""")[0]["account"]
+    signed_in(client, keys["brand"])
+    page = client.get(f"/ui/accounts/{account}").text
+    posts = [e for c in explain(demo_store, account)["components"] for e in c["evidence"] if e["kind"] == "post"]
+    assert posts and all(f'<a href="{e["url"]}" rel="noopener noreferrer">{e["ref"]}</a>' in page for e in posts)
+
+
 # -- in a real browser ----------------------------------------------------------------------
 
 def _chromium() -> str | None:

@@ -254,3 +254,28 @@ def test_a_command_reads_a_leaderboard_page_exactly_as_a_server_holding_the_boar
     assert not {r["account"] for page in held for r in page} & set(leaders[1::2])
     assert [r["rank"] for r in held[1]] == list(range(6, 13))
     assert all(page for page in held[:-1]) and held[-1] == []
+
+
+def test_posts_behind_an_explanation_link_to_the_original_where_the_id_is_global(demo_store) -> None:
+    from renown.links import post_url
+
+    assert post_url("twitter:42", "1700000000000000001") == "https://x.com/i/web/status/1700000000000000001"
+    assert (post_url("bluesky:did:plc:wa7b35aakoll7hugkrjtf3xf", "at://did:plc:wa7b35aakoll7hugkrjtf3xf/app.bsky.feed.post/3l3pte3p2e325")
+            == "https://bsky.app/profile/did:plc:wa7b35aakoll7hugkrjtf3xf/post/3l3pte3p2e325")
+    assert post_url("reddit:sdr_fan", "t3_10abcde") == "https://www.reddit.com/comments/10abcde/"
+    assert post_url("reddit:sdr_fan", "t1_j2x1a0b") is None  # a comment's address needs its thread
+    assert post_url("mastodon:ann@hachyderm.io", "111234567890") is None  # instance-local id
+    assert post_url("twitter:42", "javascript:alert(1)") is None
+
+    run = snapshots.latest(demo_store.root)
+    linked = {}
+    for (account,) in duckdb.sql(f"""SELECT DISTINCT account FROM read_parquet('{run.evidence}')
+                                     WHERE kind = 'post' ORDER BY account""").fetchall():
+        network = account.split(":", 1)[0]
+        if network in linked:
+            continue
+        posts = [e for c in explain(demo_store, account)["components"] for e in c["evidence"] if e["kind"] == "post"]
+        assert posts and all("url" in e for e in posts)
+        linked[network] = [e["url"] for e in posts]
+    assert all(url and url.startswith("https://") for url in linked["twitter"] + linked["bluesky"])
+    assert all(url is None for url in linked["mastodon"])

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from renown.errors import RenownError
 from renown.events import networks_of
+from renown.links import post_url
 from renown.score import snapshots
 from renown.score.features import KIND_WEIGHTS, end_of_day
 from renown.store import Store
@@ -172,6 +173,7 @@ def explain(store: Store, account: str, as_of: date | None = None) -> dict:
                 item["handle"] = handles.get(e["ref"])
             else:
                 item["reactors"] = int(e["reactors"])
+                item["url"] = post_url(row["account"], e["ref"])
             items.append(item)
         components.append({
             "name": name, "points": row[f"{name}_points"], "value": round(row[f"{name}_value"], 4),
