@@ -315,3 +315,36 @@ def test_snap_ids_must_be_ascii_digits() -> None:
         snap.map_record(snap.parse_line("101 2\u00b2 1341100972 RT".encode()), {})
     assert caught.value.field == "target"
     assert snap.map_record(snap.parse_line(b"101 202 1341100972 RT"), {})
+
+
+BOM_SOURCES = ["csv/events.csv", "twarc2/flattened.jsonl", "twarc2/search_page.jsonl", "bluesky/jetstream.jsonl",
+               "reddit/RC_2023-01.ndjson", "mastodon/statuses.json", "mastodon/notifications.json", "snap/activity.txt",
+               "twitter-archive", "stackexchange/ham.radio"]
+
+
+@pytest.mark.parametrize("name", BOM_SOURCES)
+def test_a_byte_order_mark_before_the_text_changes_nothing(tmp_path, read_events, name) -> None:
+    """Windows tools write UTF-8 with a byte-order mark (Excel's "CSV UTF-8", Notepad): every
+    format reads such a file exactly as the same file without it."""
+    import shutil
+
+    source = FIXTURES / name
+    marked = tmp_path / "marked" / source.name
+    if source.is_dir():
+        shutil.copytree(source, marked)
+        files = sorted(p for p in marked.rglob("*") if p.is_file())
+    else:
+        marked.parent.mkdir()
+        shutil.copy(source, marked)
+        files = [marked]
+    for path in files:
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    plain, bommed = Store(tmp_path / "plain"), Store(tmp_path / "bommed")
+    plain_report, marked_report = ingest(plain, [source]), ingest(bommed, [marked])
+    assert marked_report.quarantined == plain_report.quarantined
+    assert marked_report.total_loaded == plain_report.total_loaded > 0
+
+    def events(store: Store) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "source_file"} for row in read_events(of=store)]
+
+    assert events(bommed) == events(plain)

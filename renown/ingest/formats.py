@@ -43,7 +43,7 @@ def _plain(reader: Callable[[Source], Iterator[RawRecord]]) -> Reader:
 
 def _read_csv(source: Source) -> tuple[Iterator[RawRecord], dict]:
     with source.open_binary() as stream:
-        header = stream.readline().decode("utf-8", errors="replace")
+        header = stream.readline().decode("utf-8-sig", errors="replace")
     csv_events.check_header([c.strip() for c in header.strip().split(",")] if header else None, source.name)
     return read_csv(source), {}
 
@@ -77,7 +77,7 @@ _PEEK_RECORDS = 20
 
 def _peek_values(source: Source) -> tuple[str, list[Any]]:
     with source.open_binary() as stream:
-        head = stream.read(_PEEK_BYTES).decode("utf-8", errors="replace")
+        head = stream.read(_PEEK_BYTES).decode("utf-8-sig", errors="replace")
     stripped = head.lstrip()
     if stripped.startswith("["):
         values = [r.value for r in itertools.islice(read_json_array(head), _PEEK_RECORDS) if r.error is None]

@@ -13,6 +13,7 @@ occurrence and quarantine entries keep file order whatever the parallelism.
 
 from __future__ import annotations
 
+import codecs
 import gc
 import multiprocessing
 import os
@@ -168,7 +169,7 @@ def _unit_prefix(unit: int) -> str:
 
 
 def _blocks(source: Source) -> Iterator[tuple[bytes, int]]:
-    """Blocks of whole lines with the number of their first line."""
+    """Blocks of whole lines with the number of their first line (without a leading byte-order mark)."""
     line = 1
     carry = b""
     with source.open_binary() as stream:
@@ -176,7 +177,7 @@ def _blocks(source: Source) -> Iterator[tuple[bytes, int]]:
             chunk = stream.read(_BLOCK_BYTES)
             if not chunk:
                 break
-            chunk = carry + chunk
+            chunk = carry + (chunk.removeprefix(codecs.BOM_UTF8) if line == 1 and not carry else chunk)
             cut = chunk.rfind(b"\n")
             if cut < 0:
                 carry = chunk

@@ -8,6 +8,7 @@ exceptions: the caller quarantines them and carries on.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -25,6 +26,8 @@ import zstandard
 from renown.errors import RenownError
 
 COMPRESSED_SUFFIXES = (".gz", ".zst")
+#: Text is UTF-8, with or without the byte-order mark Windows tools (Excel's "CSV UTF-8", Notepad)
+#: put before it: every reader skips one at the start of a file ("utf-8-sig" decoding).
 
 
 @dataclass(slots=True)
@@ -141,7 +144,7 @@ def discover(paths: list[Path]) -> list[Source]:
 
 def read_text(source: Source) -> str:
     with source.open_binary() as stream:
-        return stream.read().decode("utf-8", errors="replace")
+        return stream.read().decode("utf-8-sig", errors="replace")
 
 
 def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -149,6 +152,8 @@ def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     buffered = stream if isinstance(stream, io.BufferedIOBase) and hasattr(stream, "readline") else io.BufferedReader(stream)  # type: ignore[arg-type]
     for number, line in enumerate(buffered, start=1):
         line = line.rstrip(b"\r\n")
+        if number == 1:
+            line = line.removeprefix(codecs.BOM_UTF8)
         if line.strip():
             yield number, line
 
@@ -242,7 +247,7 @@ def read_json_document(source: Source) -> Iterator[RawRecord]:
 def read_csv(source: Source) -> Iterator[RawRecord]:
     """CSV rows as dicts keyed by the header; line numbers count the header as 1."""
     with source.open_binary() as stream:
-        text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
         reader = csv.DictReader(text)
         try:
             for row in reader:

@@ -44,7 +44,7 @@ def read_owner(source: Source) -> dict:
     if opener is None:
         raise FormatError(f"{source.name}: Twitter archive without data/account.js: the tweets' author is unknown")
     with opener() as stream:
-        text = stream.read().decode("utf-8", errors="replace")
+        text = stream.read().decode("utf-8-sig", errors="replace")
     for record in _array_records(text, "account.js"):
         if record.error is None and isinstance(record.value, dict) and isinstance(record.value.get("account"), dict):
             account = record.value["account"]
