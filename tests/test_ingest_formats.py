@@ -348,3 +348,26 @@ def test_a_byte_order_mark_before_the_text_changes_nothing(tmp_path, read_events
         return [{k: v for k, v in row.items() if k != "source_file"} for row in read_events(of=store)]
 
     assert events(bommed) == events(plain)
+
+
+@pytest.mark.parametrize("delimiter, suffix", [(";", ".csv"), ("\t", ".tsv")])
+def test_csv_separated_by_semicolons_or_tabs_reads_as_with_commas(tmp_path, read_events, delimiter, suffix) -> None:
+    """Spreadsheets in many locales export CSV with semicolons, and "text" exports with tabs: the
+    header decides the separator, and a ';' inside a quoted tags cell stays a tag separator."""
+    import csv as csv_module
+
+    with open(FIXTURES / "csv/events.csv", newline="") as handle:
+        rows = list(csv_module.reader(handle))
+    other = tmp_path / f"events{suffix}"
+    with open(other, "w", newline="") as handle:
+        csv_module.writer(handle, delimiter=delimiter).writerows(rows)
+    plain, separated = Store(tmp_path / "plain"), Store(tmp_path / "separated")
+    ingest(plain, [FIXTURES / "csv/events.csv"])
+    report = ingest(separated, [other])
+    assert report.files[0].format == "csv" and report.quarantined == 0
+
+    def events(store: Store) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "source_file"} for row in read_events(of=store)]
+
+    assert events(separated) == events(plain)
+    assert any(len(e["tags"]) > 1 for e in events(plain))  # the fixture's tags cell really holds a ';'

@@ -1,6 +1,8 @@
 """CSV events, for any network without a dedicated mapper and for CRM exports.
 
-Header row with at least ``event_id,network,kind,actor,target,created_at``;
+Header row with at least ``event_id,network,kind,actor,target,created_at``
+(separated by commas, or by semicolons or tabs as spreadsheets export them in
+many locales: the header decides);
 optional ``post_id,parent_post_id,text,tags,lang``. ``actor`` and ``target``
 are native ids of ``network`` (``target`` empty for a plain post);
 ``created_at`` is ISO 8601 or Unix seconds; ``tags`` are ``;``-separated.
@@ -35,10 +37,19 @@ REQUIRED = ("event_id", "network", "kind", "actor", "target", "created_at")
 OPTIONAL = ("post_id", "parent_post_id", "text", "tags", "lang")
 
 
-def check_header(columns: list[str] | None, name: str) -> None:
-    missing = [c for c in REQUIRED if c not in (columns or [])]
-    if missing:
-        raise FormatError(f"{name}: CSV header lacks required column(s) {', '.join(missing)}; need {','.join(REQUIRED)}")
+#: Field separators a header may use, tried in this order.
+DELIMITERS = (",", ";", "\t")
+
+
+def delimiter_of(header: str, name: str) -> str:
+    """The separator under which ``header`` names every required column; FormatError if none does."""
+    for delimiter in DELIMITERS:
+        if all(c in [c.strip() for c in header.strip().split(delimiter)] for c in REQUIRED):
+            return delimiter
+    columns = [c.strip() for c in header.strip().split(",")] if header.strip() else []
+    missing = [c for c in REQUIRED if c not in columns]
+    raise FormatError(f"{name}: CSV header lacks required column(s) {', '.join(missing)}; need {','.join(REQUIRED)} "
+                      "(separated by commas, semicolons or tabs)")
 
 
 def _cell(row: dict, column: str) -> str:

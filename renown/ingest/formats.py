@@ -44,8 +44,7 @@ def _plain(reader: Callable[[Source], Iterator[RawRecord]]) -> Reader:
 def _read_csv(source: Source) -> tuple[Iterator[RawRecord], dict]:
     with source.open_binary() as stream:
         header = stream.readline().decode("utf-8-sig", errors="replace")
-    csv_events.check_header([c.strip() for c in header.strip().split(",")] if header else None, source.name)
-    return read_csv(source), {}
+    return read_csv(source, csv_events.delimiter_of(header, source.name)), {}
 
 
 def _module_format(module: ModuleType, read: Reader | None, description: str,
@@ -99,7 +98,7 @@ def detect(source: Source) -> Format | None:
         return FORMATS[twitter_archive.NAME]
     if any(name.lower().split("/")[-1].startswith("posts.xml") for name, _ in source.members):
         return FORMATS[stackexchange.NAME]
-    if base.endswith(".csv"):
+    if base.endswith((".csv", ".tsv")):
         return FORMATS[csv_events.NAME]
     head, values = _peek_values(source)
     if not head.strip():

@@ -244,17 +244,17 @@ def read_json_document(source: Source) -> Iterator[RawRecord]:
             yield RawRecord(number, line, error=f"invalid JSON: {exc}")
 
 
-def read_csv(source: Source) -> Iterator[RawRecord]:
+def read_csv(source: Source, delimiter: str = ",") -> Iterator[RawRecord]:
     """CSV rows as dicts keyed by the header; line numbers count the header as 1."""
     with source.open_binary() as stream:
         text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
-        reader = csv.DictReader(text)
+        reader = csv.DictReader(text, delimiter=delimiter)
         try:
             for row in reader:
                 line = reader.line_num
                 if None in row:
-                    yield RawRecord(line, ",".join(str(v) for v in row.values()), error="more fields than the header names")
+                    yield RawRecord(line, delimiter.join(str(v) for v in row.values()), error="more fields than the header names")
                     continue
-                yield RawRecord(line, ",".join("" if v is None else v for v in row.values()), row)
+                yield RawRecord(line, delimiter.join("" if v is None else v for v in row.values()), row)
         except csv.Error as exc:
             yield RawRecord(reader.line_num, "", error=f"CSV syntax: {exc}")
