@@ -1,6 +1,7 @@
 """A brand's own customers: import them, then rank influence *among them*.
 
-``renown audience import customers.csv --name NAME`` reads a CSV (or ``.tsv``) with a
+``renown audience import customers.csv --name NAME`` reads a CSV (commas, semicolons or tabs:
+:mod:`renown.csvfiles`) with a
 ``customer_id`` column, optional ``email`` and ``name``, and one column per
 network holding the customer's handle or native id there (``twitter``,
 ``mastodon``, ``bluesky``, ``reddit``, ``se-cardano``…). Each value is resolved
@@ -19,7 +20,6 @@ the account's reach falls inside the audience. A customer's offline record
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,6 +28,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from renown import csvfiles
 from renown.appdb import Audience, AudienceMember, engine_for, now
 from renown.errors import RenownError
 from renown.score import calibration, snapshots
@@ -86,8 +87,7 @@ def import_csv(store: Store, path: Path, name: str, url: str | None = None) -> I
         return resolve(CRM_NETWORK, customer)[0]
 
     members: list[AudienceMember] = []
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+    with csvfiles.rows(path, ["customer_id"]) as reader:
         if not reader.fieldnames or "customer_id" not in reader.fieldnames:
             raise RenownError(f"{path}: the header needs a customer_id column (plus email, name and one column per network)")
         networks = [c for c in reader.fieldnames if c not in RESERVED]

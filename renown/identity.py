@@ -23,7 +23,6 @@ conflict and the pair is not suggested.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ import orjson
 from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from renown import csvfiles
 from renown.appdb import Base, engine_for, now
 from renown.errors import RenownError
 from renown.store import Store
@@ -174,8 +174,7 @@ def confirm(store: Store, a: str, b: str, url: str | None = None, source: str = 
 def import_links(store: Store, path: Path, url: str | None = None) -> int:
     """An explicit links file: ``person,account`` rows; accounts of one person are linked."""
     groups: dict[str, list[str]] = defaultdict(list)
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
+    with csvfiles.rows(path, ["person", "account"]) as reader:
         if not reader.fieldnames or not {"person", "account"} <= set(reader.fieldnames):
             raise RenownError(f"{path}: the header needs person and account columns")
         for row in reader:

@@ -61,6 +61,14 @@ def test_import_resolves_what_it_can_and_reports_the_rest(brand_world, cli) -> N
     assert cli("audience", "list", "--json").json()[0]["members"] == 9
 
 
+def test_a_spreadsheet_export_imports_the_same_customers(brand_world, cli) -> None:
+    """Excel's "CSV UTF-8" in a semicolon locale: a byte-order mark and ';' separators."""
+    lines = brand_world.read_text().splitlines()
+    brand_world.write_bytes("\ufeff".encode() + "\r\n".join(line.replace(",", ";") for line in lines).encode() + b"\r\n")
+    report = cli("audience", "import", brand_world, "--name", "acme", "--json").json()
+    assert (report["customers"], report["identifiers"], report["resolved"], report["offline_only"]) == (9, 8, 7, 1)
+
+
 def test_influence_among_customers_is_not_global_fame(brand_world, cli) -> None:
     cli("audience", "import", brand_world, "--name", "acme")
     overall = [r["account"] for r in cli("top", "--json").json()]

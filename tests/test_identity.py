@@ -41,7 +41,7 @@ def test_links_are_only_what_an_operator_confirms(two_sites, cli, tmp_path) -> N
     assert [a["account"] for a in person["accounts"]] == ["se-ham-radio-meta:12", "se-ham-radio:3"]
     assert person["score"] == max(a["score"] for a in person["accounts"] if a["score"] is not None)
     links = tmp_path / "links.csv"
-    links.write_text("person,account\nnewbie,se-ham-radio:9\nnewbie,se-ham-radio-meta:14\n")
+    links.write_bytes(b"\xef\xbb\xbfperson;account\r\nnewbie;se-ham-radio:9\r\nnewbie;se-ham-radio-meta:14\r\n")  # a spreadsheet's
     assert cli("link", "import", links).code == 0
     assert len(cli("link", "show", "se-ham-radio:9", "--json").json()["accounts"]) == 2
     assert cli("link", "confirm", "se-ham-radio:3", "nowhere:1").code == 1

@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from renown.csvfiles import delimiter_for
 from renown.errors import FormatError, RecordError
 from renown.events import KINDS, Account, Event, Mapped, account_key
 from renown.ingest import fields
@@ -37,15 +38,11 @@ REQUIRED = ("event_id", "network", "kind", "actor", "target", "created_at")
 OPTIONAL = ("post_id", "parent_post_id", "text", "tags", "lang")
 
 
-#: Field separators a header may use, tried in this order.
-DELIMITERS = (",", ";", "\t")
-
-
 def delimiter_of(header: str, name: str) -> str:
     """The separator under which ``header`` names every required column; FormatError if none does."""
-    for delimiter in DELIMITERS:
-        if all(c in [c.strip() for c in header.strip().split(delimiter)] for c in REQUIRED):
-            return delimiter
+    delimiter = delimiter_for(header, REQUIRED)
+    if delimiter is not None:
+        return delimiter
     columns = [c.strip() for c in header.strip().split(",")] if header.strip() else []
     missing = [c for c in REQUIRED if c not in columns]
     raise FormatError(f"{name}: CSV header lacks required column(s) {', '.join(missing)}; need {','.join(REQUIRED)} "

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from renown.csvfiles import ENCODING
 from renown.errors import FormatError
 from renown.events import Mapped
 from renown.ingest import bluesky, csv_events, mastodon, reddit, snap, stackexchange, twarc, twitter_archive
@@ -43,7 +44,7 @@ def _plain(reader: Callable[[Source], Iterator[RawRecord]]) -> Reader:
 
 def _read_csv(source: Source) -> tuple[Iterator[RawRecord], dict]:
     with source.open_binary() as stream:
-        header = stream.readline().decode("utf-8-sig", errors="replace")
+        header = stream.readline().decode(ENCODING, errors="replace")
     return read_csv(source, csv_events.delimiter_of(header, source.name)), {}
 
 

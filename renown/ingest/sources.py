@@ -23,6 +23,7 @@ from typing import IO, Any
 import orjson
 import zstandard
 
+from renown.csvfiles import ENCODING
 from renown.errors import RenownError
 
 COMPRESSED_SUFFIXES = (".gz", ".zst")
@@ -247,7 +248,7 @@ def read_json_document(source: Source) -> Iterator[RawRecord]:
 def read_csv(source: Source, delimiter: str = ",") -> Iterator[RawRecord]:
     """CSV rows as dicts keyed by the header; line numbers count the header as 1."""
     with source.open_binary() as stream:
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+        text = io.TextIOWrapper(stream, encoding=ENCODING, errors="replace", newline="")
         reader = csv.DictReader(text, delimiter=delimiter)
         try:
             for row in reader:
