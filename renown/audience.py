@@ -1,8 +1,7 @@
 """A brand's own customers: import them, then rank influence *among them*.
 
-``renown audience import customers.csv --name NAME`` reads a CSV (commas, semicolons or tabs:
-:mod:`renown.csvfiles`) with a
-``customer_id`` column, optional ``email`` and ``name``, and one column per
+``renown audience import customers.csv --name NAME`` reads a CSV (commas, semicolons or
+tabs: :mod:`renown.csvfiles`) with a ``customer_id`` column, optional ``email`` and ``name``, and one column per
 network holding the customer's handle or native id there (``twitter``,
 ``mastodon``, ``bluesky``, ``reddit``, ``se-cardano``…). Each value is resolved
 to an account key — as ``network:value`` when that account exists, else by
