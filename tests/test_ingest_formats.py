@@ -371,3 +371,38 @@ def test_csv_separated_by_semicolons_or_tabs_reads_as_with_commas(tmp_path, read
 
     assert events(separated) == events(plain)
     assert any(len(e["tags"]) > 1 for e in events(plain))  # the fixture's tags cell really holds a ';'
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_large_archive_continues_in_tweets_part_files(tmp_path, read_events, packed) -> None:
+    """X splits a big archive's tweets over data/tweets.js, tweets-part1.js, tweets-part2.js…:
+    all are read, in order, each record's provenance naming its own file."""
+    import json
+    import shutil
+    import zipfile
+
+    archive = tmp_path / "archive"
+    shutil.copytree(FIXTURES / "twitter-archive", archive)
+    data = archive / "data"
+    text = (data / "tweets.js").read_text()
+    tweets = json.loads(text[text.index("["):])
+    (data / "tweets.js").write_text("window.YTD.tweets.part0 = " + json.dumps(tweets[:1], indent=2))
+    (data / "tweets-part2.js").write_text("window.YTD.tweets.part2 = " + json.dumps(tweets[3:], indent=2))
+    (data / "tweets-part1.js").write_text("window.YTD.tweets.part1 = " + json.dumps(tweets[1:3], indent=2))
+    if packed:
+        zipped = tmp_path / "archive.zip"
+        with zipfile.ZipFile(zipped, "w") as out:
+            for path in sorted(data.iterdir()):
+                out.write(path, f"data/{path.name}")
+        archive = zipped
+    whole, split = Store(tmp_path / "whole"), Store(tmp_path / "split")
+    ingest(whole, [FIXTURES / "twitter-archive"])
+    report = ingest(split, [archive])
+    assert report.quarantined == 0 and report.files[0].records == len(tweets) == 4
+
+    def events(store: Store) -> list[dict]:
+        return [{k: v for k, v in row.items() if k not in ("source_file", "source_line")} for row in read_events(of=store)]
+
+    assert events(split) == events(whole)
+    files = {row["source_file"].replace("\\", "/").rsplit("/", 1)[-1] for row in read_events(of=split)}
+    assert files == {"tweets.js", "tweets-part1.js", "tweets-part2.js"}

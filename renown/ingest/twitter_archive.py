@@ -1,6 +1,8 @@
 """The X/Twitter "download your data" archive (folder or zip).
 
-``data/tweets.js`` is JavaScript: ``window.YTD.tweets.part0 = [ {"tweet": {...}}, ... ]``.
+``data/tweets.js`` is JavaScript: ``window.YTD.tweets.part0 = [ {"tweet": {...}}, ... ]``;
+a large archive continues in ``data/tweets-part1.js``, ``tweets-part2.js``… (``part1``, …),
+read in order after it.
 Tweets carry string ids (``id_str``), classic ``created_at``
 (``Wed Oct 10 20:19:24 +0000 2018``), ``full_text`` and ``entities``
 (``hashtags[].text``, ``user_mentions[].id_str``). They carry no author: the
@@ -12,8 +14,8 @@ recognisable by the ``RT @user:`` prefix, their target by the first
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 from renown.errors import FormatError, RecordError
 from renown.events import Account, Event, Mapped, account_key, json_text
@@ -53,9 +55,29 @@ def read_owner(source: Source) -> dict:
     raise FormatError(f"{source.name}: data/account.js has no account.accountId")
 
 
+_PART_FILE = re.compile(r"tweets?-part(\d+)\.js$")
+
+
+def _parts(source: Source) -> list[tuple[str, Callable[[], IO[bytes]]]]:
+    """The archive's ``tweets-part<N>.js`` files after the first, by N."""
+    numbered = [(int(m.group(1)), name, opener) for name, opener in source.members
+                if (m := _PART_FILE.search(name.replace("\\", "/").rsplit("/", 1)[-1]))]
+    return [(name, opener) for _, name, opener in sorted(numbered)]
+
+
+def _all_records(source: Source) -> Iterator[RawRecord]:
+    yield from _array_records(read_text(source), source.name)
+    for name, opener in _parts(source):
+        with opener() as stream:
+            text = stream.read().decode("utf-8-sig", errors="replace")
+        for record in _array_records(text, name):
+            record.source = name
+            yield record
+
+
 def read(source: Source) -> tuple[Iterator[RawRecord], dict]:
     owner = read_owner(source)
-    return _array_records(read_text(source), source.name), {"owner": owner}
+    return _all_records(source), {"owner": owner}
 
 
 def map_record(value: Any, context: dict) -> list[Mapped]:
