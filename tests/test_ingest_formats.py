@@ -406,3 +406,18 @@ def test_a_large_archive_continues_in_tweets_part_files(tmp_path, read_events, p
     assert events(split) == events(whole)
     files = {row["source_file"].replace("\\", "/").rsplit("/", 1)[-1] for row in read_events(of=split)}
     assert files == {"tweets.js", "tweets-part1.js", "tweets-part2.js"}
+
+
+def test_reddit_dumps_compressed_with_a_long_window_are_read(tmp_path, store, read_events) -> None:
+    """Pushshift and Arctic Shift publish Reddit dumps made with ``zstd --long=31``: their frames ask
+    for a 2 GiB window, which the decoder refuses by default ("Frame requires too much memory")."""
+    import zstandard
+
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=31, enable_ldm=True)
+    dump = tmp_path / "RC_2023-01.zst"
+    with open(dump, "wb") as out, zstandard.ZstdCompressor(compression_params=params).stream_writer(out) as writer:
+        writer.write((FIXTURES / "reddit/RC_2023-01.ndjson").read_bytes())
+    assert zstandard.get_frame_parameters(dump.read_bytes()).window_size == 2**31
+    report = ingest(store, [dump])
+    assert report.quarantined == 0 and report.total_loaded > 0
+    assert report.files[0].format == "reddit"

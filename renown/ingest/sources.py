@@ -27,6 +27,9 @@ from renown.csvfiles import ENCODING
 from renown.errors import RenownError
 
 COMPRESSED_SUFFIXES = (".gz", ".zst")
+#: The Reddit dumps (Pushshift, Arctic Shift) are compressed with ``zstd --long=31``: decoding needs a
+#: 2 GiB window, above the library's default limit, and takes up to that much memory while it runs.
+ZSTD_MAX_WINDOW = 2**31
 #: Text is UTF-8, with or without the byte-order mark Windows tools (Excel's "CSV UTF-8", Notepad)
 #: put before it: every reader skips one at the start of a file ("utf-8-sig" decoding).
 
@@ -71,7 +74,8 @@ def _decompressing(path_name: str, opener: Callable[[], IO[bytes]]) -> Callable[
     if lower.endswith(".gz"):
         return lambda: gzip.GzipFile(fileobj=opener(), mode="rb")
     if lower.endswith(".zst"):
-        return lambda: zstandard.ZstdDecompressor().stream_reader(opener(), read_across_frames=True)
+        return lambda: zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).stream_reader(
+            opener(), read_across_frames=True)
     return opener
 
 
