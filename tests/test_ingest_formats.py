@@ -11,6 +11,7 @@ import orjson
 import pytest
 import zstandard
 
+from renown.errors import FormatError
 from renown.ingest.formats import detect
 from renown.ingest.pipeline import ingest
 from renown.ingest.sources import discover
@@ -421,3 +422,33 @@ def test_reddit_dumps_compressed_with_a_long_window_are_read(tmp_path, store, re
     report = ingest(store, [dump])
     assert report.quarantined == 0 and report.total_loaded > 0
     assert report.files[0].format == "reddit"
+
+
+@pytest.mark.parametrize("suffix", [".bz2", ".xz"])
+def test_older_dumps_compressed_with_bzip2_or_xz_are_read(tmp_path, read_events, suffix) -> None:
+    """Reddit's older monthly dumps came as RC_2015-01.bz2 and RC_2017-12.xz."""
+    import bz2
+    import lzma
+
+    compress = bz2.compress if suffix == ".bz2" else lzma.compress
+    packed = tmp_path / f"RC_2023-01.ndjson{suffix}"
+    packed.write_bytes(compress((FIXTURES / "reddit/RC_2023-01.ndjson").read_bytes()))
+    plain, compressed = Store(tmp_path / "plain"), Store(tmp_path / "compressed")
+    ingest(plain, [FIXTURES / "reddit/RC_2023-01.ndjson"])
+    report = ingest(compressed, [packed])
+    assert report.files[0].format == "reddit" and report.quarantined == 0
+    def events(store: Store) -> list[dict]:
+        return [{k: v for k, v in r.items() if k != "source_file"} for r in read_events(of=store)]
+
+    assert events(compressed) == events(plain) != []
+    truncated = tmp_path / f"broken.ndjson{suffix}"
+    truncated.write_bytes(packed.read_bytes()[:-20])
+    report = ingest(Store(tmp_path / "broken"), [truncated, FIXTURES / "reddit/RS_2023-01.ndjson"])
+    assert any("unreadable" in (f.note or "") for f in report.files)  # quarantined, the other file still loads
+
+
+def test_archives_to_extract_first_say_so(tmp_path, store) -> None:
+    dump = tmp_path / "ham.stackexchange.com.7z"
+    dump.write_bytes(b"7z\xbc\xaf\x27\x1c\x00\x04")
+    with pytest.raises(FormatError, match=r"\.7z archive is not read directly: extract it"):
+        ingest(store, [dump])

@@ -14,7 +14,8 @@ from renown.csvfiles import ENCODING
 from renown.errors import FormatError
 from renown.events import Mapped
 from renown.ingest import bluesky, csv_events, mastodon, reddit, snap, stackexchange, twarc, twitter_archive
-from renown.ingest.sources import RawRecord, Source, read_csv, read_json_array, read_json_document, read_lines
+from renown.ingest.sources import (EXTRACT_FIRST, RawRecord, Source, read_csv, read_json_array, read_json_document,
+                                   read_lines)
 
 Reader = Callable[[Source], tuple[Iterator[RawRecord], dict]]
 
@@ -64,7 +65,7 @@ FORMATS: dict[str, Format] = {
         _module_format(reddit, None, "Reddit Pushshift-style comments/submissions (NDJSON)", orjson.loads),
         _module_format(csv_events, _read_csv, "CSV events (event_id,network,kind,actor,target,created_at,...)"),
         _module_format(snap, None, "SNAP activity lines: actor target unix_seconds RT|MT|RE", snap.parse_line),
-        _module_format(stackexchange, stackexchange.read, "Stack Exchange site dump folder (Posts, Comments, Votes, Users .xml[.gz])"),
+        _module_format(stackexchange, stackexchange.read, "Stack Exchange site dump folder (Posts, Comments, Votes, Users .xml, compressed or not)"),
     )
 }
 
@@ -95,6 +96,10 @@ def detect(source: Source) -> Format | None:
     """The format of ``source``, or None for an empty file. Raises FormatError
     when the content matches no format or more than one."""
     base = source.base_name
+    if source.name.lower().endswith(EXTRACT_FIRST):
+        suffix = next(s for s in EXTRACT_FIRST if source.name.lower().endswith(s))
+        raise FormatError(f"{source.name}: a {suffix} archive is not read directly: extract it (e.g. `7z x` or "
+                          "`tar xf`) and ingest the folder")
     if source.member("account.js") and base.endswith((".js",)):
         return FORMATS[twitter_archive.NAME]
     if any(name.lower().split("/")[-1].startswith("posts.xml") for name, _ in source.members):

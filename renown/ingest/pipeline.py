@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import gc
+import lzma
 import multiprocessing
 import os
 import zlib
@@ -28,14 +29,20 @@ import zstandard
 
 from renown.errors import FormatError, NothingLoaded, RecordError
 from renown.ingest.formats import FORMATS, LINE_FORMATS, Format, detect
-from renown.ingest.sources import RawRecord, Source, discover, parse_records
+from renown.ingest.sources import (
+    COMPRESSED_SUFFIXES,
+    RawRecord,
+    Source,
+    discover,
+    parse_records,
+)
 from renown.store import Staging, Store
 
 #: Called with (source name, records read so far) as work progresses.
 Progress = Callable[[str, int], None]
 
 _SAMPLES = 5
-_UNREADABLE = (OSError, EOFError, zlib.error, zstandard.ZstdError, UnicodeDecodeError)
+_UNREADABLE = (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError, UnicodeDecodeError)
 _BLOCK_BYTES = 8 << 20
 #: What a mapper raises when a record's value has a type it did not check (tests/test_ingest_mangled.py
 #: hunts these down; the pipeline still quarantines one rather than stop).
@@ -310,7 +317,7 @@ def _size(source: Source) -> int:
         size = os.path.getsize(source.name)
     except OSError:
         return 0
-    return size * 8 if source.name.lower().endswith((".gz", ".zst")) else size
+    return size * 8 if source.name.lower().endswith(COMPRESSED_SUFFIXES) else size
 
 
 def _describe(entry: dict) -> str:

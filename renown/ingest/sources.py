@@ -1,4 +1,4 @@
-"""Finding and opening source files: directories, zip archives, ``.gz`` and ``.zst``.
+"""Finding and opening source files: directories, zip archives, ``.gz``, ``.zst``, ``.bz2`` and ``.xz``.
 
 Readers yield :class:`RawRecord` items — one per line or per JSON array
 element — carrying the position they came from, so every reject can name its
@@ -8,11 +8,13 @@ exceptions: the caller quarantines them and carries on.
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import csv
 import gzip
 import io
 import json
+import lzma
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +28,9 @@ import zstandard
 from renown.csvfiles import ENCODING
 from renown.errors import RenownError
 
-COMPRESSED_SUFFIXES = (".gz", ".zst")
+COMPRESSED_SUFFIXES = (".gz", ".zst", ".bz2", ".xz")  # older Reddit dumps came as .bz2 and .xz
+#: Archive formats read only once extracted (the Stack Exchange dump is .7z): named in a clear error.
+EXTRACT_FIRST = (".7z", ".rar", ".tar", ".tar.gz", ".tgz")
 #: The Reddit dumps (Pushshift, Arctic Shift) are compressed with ``zstd --long=31``: decoding needs a
 #: 2 GiB window, above the library's default limit, and takes up to that much memory while it runs.
 ZSTD_MAX_WINDOW = 2**31
@@ -73,6 +77,10 @@ def _decompressing(path_name: str, opener: Callable[[], IO[bytes]]) -> Callable[
     lower = path_name.lower()
     if lower.endswith(".gz"):
         return lambda: gzip.GzipFile(fileobj=opener(), mode="rb")
+    if lower.endswith(".bz2"):
+        return lambda: bz2.BZ2File(opener(), mode="rb")
+    if lower.endswith(".xz"):
+        return lambda: lzma.LZMAFile(opener(), mode="rb")
     if lower.endswith(".zst"):
         return lambda: zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).stream_reader(
             opener(), read_across_frames=True)
