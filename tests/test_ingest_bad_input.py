@@ -178,6 +178,24 @@ def test_csv_rows_with_bad_fields_are_quarantined(tmp_path, store) -> None:
     assert "more fields" in entries[6][1]
 
 
+def test_a_csv_row_the_parser_rejects_costs_only_that_row(tmp_path, store, read_events, monkeypatch) -> None:
+    """A cell beyond the csv module's size limit raised for the whole rest of the file; now the row
+    is quarantined with the parser's reason and reading goes on. Cells up to 16 MiB are accepted."""
+    import csv
+
+    long_text = "x" * 300_000  # over the csv module's default 128 KiB, under renown's 16 MiB
+    path = tmp_path / "events.csv"
+    path.write_text("event_id,network,kind,actor,target,created_at,text\n"
+                    f"1,forum,post,u1,,2024-01-01T00:00:00Z,{long_text}\n"
+                    f"2,forum,post,u1,,2024-01-01T00:00:00Z,{long_text * 60}\n"
+                    "3,forum,post,u2,,2024-01-01T00:00:00Z,short\n")
+    report = ingest(store, [path])
+    assert sorted(r["event_id"] for r in read_events()) == ["forum:1", "forum:3"]
+    [entry] = quarantine(store)
+    assert entry["line"] == 3 and "field larger than field limit" in entry["reason"] and report.quarantined == 1
+    assert csv.field_size_limit() == 1 << 24
+
+
 def test_csv_without_required_columns_is_a_format_error(tmp_path, store) -> None:
     path = tmp_path / "people.csv"
     path.write_text("name,email\nann,a@example.org\n")

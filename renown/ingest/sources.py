@@ -31,6 +31,10 @@ from renown.errors import RenownError
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".bz2", ".xz")  # older Reddit dumps came as .bz2 and .xz
 #: Archive formats read only once extracted (the Stack Exchange dump is .7z): named in a clear error.
 EXTRACT_FIRST = (".7z", ".rar", ".tar", ".tar.gz", ".tgz")
+#: CSV cells up to 16 MiB (the csv module's default, 128 KiB, rejects a long post or CRM comment).
+csv.field_size_limit(1 << 24)
+#: Rows in a row the CSV parser rejects before a file is taken for something else than CSV.
+_CSV_FAILURES_IN_A_ROW = 1000
 #: The Reddit dumps (Pushshift, Arctic Shift) are compressed with ``zstd --long=31``: decoding needs a
 #: 2 GiB window, above the library's default limit, and takes up to that much memory while it runs.
 ZSTD_MAX_WINDOW = 2**31
@@ -262,12 +266,23 @@ def read_csv(source: Source, delimiter: str = ",") -> Iterator[RawRecord]:
     with source.open_binary() as stream:
         text = io.TextIOWrapper(stream, encoding=ENCODING, errors="replace", newline="")
         reader = csv.DictReader(text, delimiter=delimiter)
-        try:
-            for row in reader:
-                line = reader.line_num
-                if None in row:
-                    yield RawRecord(line, delimiter.join(str(v) for v in row.values()), error="more fields than the header names")
-                    continue
-                yield RawRecord(line, delimiter.join("" if v is None else v for v in row.values()), row)
-        except csv.Error as exc:
-            yield RawRecord(reader.line_num, "", error=f"CSV syntax: {exc}")
+        failures = 0
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # this row is rejected (the parser counts lines only of rows it returns)
+                yield RawRecord(reader.line_num + 1, "", error=f"CSV syntax: {exc}")
+                failures += 1
+                if failures >= _CSV_FAILURES_IN_A_ROW:
+                    yield RawRecord(reader.line_num + 1, "", error="CSV syntax: stopped reading after "
+                                    f"{_CSV_FAILURES_IN_A_ROW:,} unreadable rows in a row")
+                    return
+                continue
+            failures = 0
+            line = reader.line_num
+            if None in row:
+                yield RawRecord(line, delimiter.join(str(v) for v in row.values()), error="more fields than the header names")
+                continue
+            yield RawRecord(line, delimiter.join("" if v is None else v for v in row.values()), row)
