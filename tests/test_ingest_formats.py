@@ -452,3 +452,20 @@ def test_archives_to_extract_first_say_so(tmp_path, store) -> None:
     dump.write_bytes(b"7z\xbc\xaf\x27\x1c\x00\x04")
     with pytest.raises(FormatError, match=r"\.7z archive is not read directly: extract it"):
         ingest(store, [dump])
+
+
+def test_a_long_post_is_read_whole_from_note_tweet(tmp_path, store, read_events) -> None:
+    """The v2 API cuts ``text`` (and its ``entities``) at 280 characters; a longer post's whole text
+    and the hashtags and mentions in all of it come in ``note_tweet``."""
+    whole = "A long thread-sized post about antennas " * 10 + "#radio thanks @alice_reads"
+    tweet = {"id": "1700000000000000042", "author_id": "42", "created_at": "2023-09-08T10:00:00.000Z",
+             "text": whole[:277] + "…", "entities": {},
+             "note_tweet": {"text": whole, "entities": {
+                 "hashtags": [{"start": len(whole) - 25, "end": len(whole) - 19, "tag": "radio"}],
+                 "mentions": [{"start": len(whole) - 12, "end": len(whole), "username": "alice_reads", "id": "1526228120"}]}}}
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(orjson.dumps(tweet) + b"\n")
+    ingest(store, [path], format_name="twarc2")
+    by_kind = {r["kind"]: r for r in read_events()}
+    assert by_kind["post"]["text"] == whole and by_kind["post"]["tags"] == ["radio"]
+    assert by_kind["mention"]["target"] == "twitter:1526228120"

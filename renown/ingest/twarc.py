@@ -115,19 +115,23 @@ def map_tweet(tweet: dict, users: dict, tweets: dict) -> Mapped:
     tweet_id = fields.string_id(tweet, "id")
     author_id = fields.string_id(tweet, "author_id")
     created = fields.iso_time(fields.get(tweet, "created_at"), "created_at")
-    text = fields.optional_str(tweet, "text")
+    # a post longer than 280 characters has its whole text, and the entities in all of it, in note_tweet
+    # (``text`` and ``entities`` cover only the first 280 characters)
+    text = fields.optional_str(tweet, "note_tweet.text") or fields.optional_str(tweet, "text")
     lang = fields.optional_str(tweet, "lang")
-    entities = tweet.get("entities") or {}
+    long_entities = fields.get(tweet, "note_tweet.entities", None)
+    at = "note_tweet.entities" if isinstance(long_entities, dict) else "entities"
+    entities = long_entities if isinstance(long_entities, dict) else (tweet.get("entities") or {})
     if not isinstance(entities, dict):
         raise RecordError("entities", "expected an object")
-    tags = fields.hashtags(entities.get("hashtags"), "entities.hashtags")
+    tags = fields.hashtags(entities.get("hashtags"), f"{at}.hashtags")
     refs = tweet.get("referenced_tweets") or []
     if not isinstance(refs, list) or not all(isinstance(r, dict) and fields.native_id(r.get("id")) for r in refs):
         raise RecordError("referenced_tweets", "expected a list of {type, id}")
     by_type = {r["type"]: r for r in refs if isinstance(r.get("type"), str)}
     mentions = entities.get("mentions") or []
     if not isinstance(mentions, list):
-        raise RecordError("entities.mentions", "expected a list")
+        raise RecordError(f"{at}.mentions", "expected a list")
 
     actor = account_key(NETWORK, author_id)
     record_id = f"{NETWORK}:{tweet_id}"
