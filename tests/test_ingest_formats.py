@@ -318,6 +318,11 @@ def test_snap_ids_must_be_ascii_digits() -> None:
     assert snap.map_record(snap.parse_line(b"101 202 1341100972 RT"), {})
 
 
+def stored(read_events, store: Store, *also: str) -> list[dict]:
+    """A store's events without where they were read from (``source_file``, and ``also``)."""
+    return [{k: v for k, v in row.items() if k not in ("source_file", *also)} for row in read_events(of=store)]
+
+
 BOM_SOURCES = ["csv/events.csv", "twarc2/flattened.jsonl", "twarc2/search_page.jsonl", "bluesky/jetstream.jsonl",
                "reddit/RC_2023-01.ndjson", "mastodon/statuses.json", "mastodon/notifications.json", "snap/activity.txt",
                "twitter-archive", "stackexchange/ham.radio"]
@@ -345,10 +350,7 @@ def test_a_byte_order_mark_before_the_text_changes_nothing(tmp_path, read_events
     assert marked_report.quarantined == plain_report.quarantined
     assert marked_report.total_loaded == plain_report.total_loaded > 0
 
-    def events(store: Store) -> list[dict]:
-        return [{k: v for k, v in row.items() if k != "source_file"} for row in read_events(of=store)]
-
-    assert events(bommed) == events(plain)
+    assert stored(read_events, bommed) == stored(read_events, plain)
 
 
 @pytest.mark.parametrize("delimiter, suffix", [(";", ".csv"), ("\t", ".tsv")])
@@ -367,11 +369,8 @@ def test_csv_separated_by_semicolons_or_tabs_reads_as_with_commas(tmp_path, read
     report = ingest(separated, [other])
     assert report.files[0].format == "csv" and report.quarantined == 0
 
-    def events(store: Store) -> list[dict]:
-        return [{k: v for k, v in row.items() if k != "source_file"} for row in read_events(of=store)]
-
-    assert events(separated) == events(plain)
-    assert any(len(e["tags"]) > 1 for e in events(plain))  # the fixture's tags cell really holds a ';'
+    assert stored(read_events, separated) == stored(read_events, plain)
+    assert any(len(e["tags"]) > 1 for e in stored(read_events, plain))  # the fixture's tags cell really holds a ';'
 
 
 @pytest.mark.parametrize("packed", [False, True])
@@ -401,10 +400,7 @@ def test_a_large_archive_continues_in_tweets_part_files(tmp_path, read_events, p
     report = ingest(split, [archive])
     assert report.quarantined == 0 and report.files[0].records == len(tweets) == 4
 
-    def events(store: Store) -> list[dict]:
-        return [{k: v for k, v in row.items() if k not in ("source_file", "source_line")} for row in read_events(of=store)]
-
-    assert events(split) == events(whole)
+    assert stored(read_events, split, "source_line") == stored(read_events, whole, "source_line")
     files = {row["source_file"].replace("\\", "/").rsplit("/", 1)[-1] for row in read_events(of=split)}
     assert files == {"tweets.js", "tweets-part1.js", "tweets-part2.js"}
 
@@ -437,10 +433,7 @@ def test_older_dumps_compressed_with_bzip2_or_xz_are_read(tmp_path, read_events,
     ingest(plain, [FIXTURES / "reddit/RC_2023-01.ndjson"])
     report = ingest(compressed, [packed])
     assert report.files[0].format == "reddit" and report.quarantined == 0
-    def events(store: Store) -> list[dict]:
-        return [{k: v for k, v in r.items() if k != "source_file"} for r in read_events(of=store)]
-
-    assert events(compressed) == events(plain) != []
+    assert stored(read_events, compressed) == stored(read_events, plain) != []
     truncated = tmp_path / f"broken.ndjson{suffix}"
     truncated.write_bytes(packed.read_bytes()[:-20])
     report = ingest(Store(tmp_path / "broken"), [truncated, FIXTURES / "reddit/RS_2023-01.ndjson"])
