@@ -388,7 +388,7 @@ def print_explanation(e: dict) -> None:
         if c["evidence"]:
             console.print(f"[bold]{c['name']}[/] — behind it:")
             for item in c["evidence"]:
-                label = item["ref"] + (f" (@{item['handle']})" if item.get("handle") else "")
+                label = (item.get("url") or item["ref"]) + (f" (@{item['handle']})" if item.get("handle") else "")
                 extra = f", {item['reactors']} people" if "reactors" in item else ""
                 console.print(f"  {label}: {item['reactions']}{extra} (weight {item['weight']:.2f})")
     for d in e["discounts"]:

@@ -256,7 +256,7 @@ def test_a_command_reads_a_leaderboard_page_exactly_as_a_server_holding_the_boar
     assert all(page for page in held[:-1]) and held[-1] == []
 
 
-def test_posts_behind_an_explanation_link_to_the_original_where_the_id_is_global(demo_store) -> None:
+def test_posts_behind_an_explanation_link_to_the_original_where_the_id_is_global(demo_store, capsys) -> None:
     from renown.links import post_url
 
     assert post_url("twitter:42", "1700000000000000001") == "https://x.com/i/web/status/1700000000000000001"
@@ -279,3 +279,7 @@ def test_posts_behind_an_explanation_link_to_the_original_where_the_id_is_global
         linked[network] = [e["url"] for e in posts]
     assert all(url and url.startswith("https://") for url in linked["twitter"] + linked["bluesky"])
     assert all(url is None for url in linked["mastodon"])
+    twitter_account = next(a for (a,) in duckdb.sql(f"""SELECT DISTINCT account FROM read_parquet('{run.evidence}')
+                                                        WHERE kind = 'post' AND account LIKE 'twitter:%'""").fetchall())
+    assert main(["--data-dir", str(demo_store.root), "explain", twitter_account]) == 0
+    assert "https://x.com/i/web/status/" in capsys.readouterr().out  # the command prints the links too
