@@ -15,7 +15,8 @@ from pathlib import Path
 
 #: Field separators a header may use, tried in this order.
 DELIMITERS = (",", ";", "\t")
-#: UTF-8, skipping a byte-order mark when there is one.
+#: UTF-8, skipping a byte-order mark when there is one: how renown decodes every text file it is given
+#: (CSV, JSON, JSON lines, archives), as Windows tools (Excel's "CSV UTF-8", Notepad) often write one.
 ENCODING = "utf-8-sig"
 
 

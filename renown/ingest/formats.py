@@ -78,7 +78,7 @@ _PEEK_RECORDS = 20
 
 def _peek_values(source: Source) -> tuple[str, list[Any]]:
     with source.open_binary() as stream:
-        head = stream.read(_PEEK_BYTES).decode("utf-8-sig", errors="replace")
+        head = stream.read(_PEEK_BYTES).decode(ENCODING, errors="replace")
     stripped = head.lstrip()
     if stripped.startswith("["):
         values = [r.value for r in itertools.islice(read_json_array(head), _PEEK_RECORDS) if r.error is None]

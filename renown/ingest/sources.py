@@ -38,8 +38,6 @@ _CSV_FAILURES_IN_A_ROW = 1000
 #: The Reddit dumps (Pushshift, Arctic Shift) are compressed with ``zstd --long=31``: decoding needs a
 #: 2 GiB window, above the library's default limit, and takes up to that much memory while it runs.
 ZSTD_MAX_WINDOW = 2**31
-#: Text is UTF-8, with or without the byte-order mark Windows tools (Excel's "CSV UTF-8", Notepad)
-#: put before it: every reader skips one at the start of a file ("utf-8-sig" decoding).
 
 
 @dataclass(slots=True)
@@ -160,8 +158,13 @@ def discover(paths: list[Path]) -> list[Source]:
 
 
 def read_text(source: Source) -> str:
-    with source.open_binary() as stream:
-        return stream.read().decode("utf-8-sig", errors="replace")
+    """A whole text file (UTF-8; a byte-order mark before it is skipped, as by every reader here)."""
+    return decode_text(source.open_binary)
+
+
+def decode_text(opener: Callable[[], IO[bytes]]) -> str:
+    with opener() as stream:
+        return stream.read().decode(ENCODING, errors="replace")
 
 
 def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:

@@ -20,7 +20,13 @@ from typing import IO, Any
 from renown.errors import FormatError, RecordError
 from renown.events import Account, Event, Mapped, account_key, json_text
 from renown.ingest import fields
-from renown.ingest.sources import RawRecord, Source, read_json_array, read_text
+from renown.ingest.sources import (
+    RawRecord,
+    Source,
+    decode_text,
+    read_json_array,
+    read_text,
+)
 
 NAME = "twitter-archive"
 NETWORK = "twitter"
@@ -45,9 +51,7 @@ def read_owner(source: Source) -> dict:
     opener = source.member("account.js")
     if opener is None:
         raise FormatError(f"{source.name}: Twitter archive without data/account.js: the tweets' author is unknown")
-    with opener() as stream:
-        text = stream.read().decode("utf-8-sig", errors="replace")
-    for record in _array_records(text, "account.js"):
+    for record in _array_records(decode_text(opener), "account.js"):
         if record.error is None and isinstance(record.value, dict) and isinstance(record.value.get("account"), dict):
             account = record.value["account"]
             if fields.native_id(account.get("accountId")):
@@ -68,9 +72,7 @@ def _parts(source: Source) -> list[tuple[str, Callable[[], IO[bytes]]]]:
 def _all_records(source: Source) -> Iterator[RawRecord]:
     yield from _array_records(read_text(source), source.name)
     for name, opener in _parts(source):
-        with opener() as stream:
-            text = stream.read().decode("utf-8-sig", errors="replace")
-        for record in _array_records(text, name):
+        for record in _array_records(decode_text(opener), name):
             record.source = name
             yield record
 
