@@ -128,6 +128,20 @@ def test_corrupt_gzip_is_quarantined_and_other_files_still_load(tmp_path, store,
     assert entry["source_file"].endswith("broken.jsonl.gz") and entry["field"] == "file"
 
 
+def test_a_corrupt_zip_is_quarantined_and_the_folder_around_it_still_loads(tmp_path, store, read_events) -> None:
+    """A broken .zip stopped the whole ingest with a traceback while the folder was being listed."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    (folder / "RS_2023-01.ndjson").write_bytes((FIXTURES / "reddit/RS_2023-01.ndjson").read_bytes())
+    report = ingest(store, [folder])
+    assert report.total_loaded > 0
+    [entry] = quarantine(store)
+    assert entry["source_file"].endswith("broken.zip") and "not a readable zip archive" in entry["reason"]
+    with pytest.raises(NothingLoaded, match="not a readable zip archive"):
+        ingest(store, [folder / "broken.zip"])
+
+
 def test_unknown_format_asks_for_format_option(tmp_path, store) -> None:
     path = tmp_path / "notes.txt"
     path.write_text('{"hello": "world"}\n{"foo": 1}\n')

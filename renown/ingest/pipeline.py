@@ -18,6 +18,7 @@ import gc
 import lzma
 import multiprocessing
 import os
+import zipfile
 import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -42,7 +43,7 @@ from renown.store import Staging, Store
 Progress = Callable[[str, int], None]
 
 _SAMPLES = 5
-_UNREADABLE = (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError, UnicodeDecodeError)
+_UNREADABLE = (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError, zipfile.BadZipFile, UnicodeDecodeError)
 _BLOCK_BYTES = 8 << 20
 #: What a mapper raises when a record's value has a type it did not check (tests/test_ingest_mangled.py
 #: hunts these down; the pipeline still quarantines one rather than stop).

@@ -90,8 +90,16 @@ def _decompressing(path_name: str, opener: Callable[[], IO[bytes]]) -> Callable[
 
 
 def _zip_sources(path: Path) -> list[Source]:
-    with zipfile.ZipFile(path) as archive:
-        names = [n for n in archive.namelist() if not n.endswith("/")]
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if not n.endswith("/")]
+    except zipfile.BadZipFile as error:  # one source that fails when read: quarantined as unreadable, the rest loads
+        reason = f"not a readable zip archive: {error}"
+
+        def unreadable() -> IO[bytes]:
+            raise zipfile.BadZipFile(reason)
+
+        return [Source(str(path), unreadable)]
 
     def opener_for(member: str) -> Callable[[], IO[bytes]]:
         def open_member() -> IO[bytes]:
