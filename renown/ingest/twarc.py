@@ -50,12 +50,14 @@ def _guard(fn, where: str) -> Mapped:
     return mapped
 
 
-def _included(includes: Any, name: str) -> list:
-    """``includes.<name>``, which must be a list (of its items, tweets that are not objects are
-    rejected one by one, users without an id are left out)."""
+def _included(includes: Any, name: str, problems: list[Mapped]) -> list:
+    """``includes.<name>``; when it is not a list, a rejected part of the page (added to ``problems``)
+    while the page's own tweets still load. Of its items, tweets that are not objects are rejected
+    one by one, users without an id are left out."""
     items = includes.get(name) if isinstance(includes, dict) else None
     if items is not None and not isinstance(items, list):
-        raise RecordError(f"includes.{name}", f"expected a list, got {type(items).__name__}")
+        problems.append(Mapped(error=RecordError(f"includes.{name}", f"expected a list, got {type(items).__name__}")))
+        return []
     return items or []
 
 
@@ -65,9 +67,10 @@ def _by_id(items: list) -> dict[str, dict]:
 
 def _map_page(page: dict) -> list[Mapped]:
     includes = page.get("includes")
-    included_tweets = _included(includes, "tweets")
-    users, tweets = _by_id(_included(includes, "users")), _by_id(included_tweets)
-    out = [_guard(lambda t=t: map_tweet(t, users, tweets), f"data[{i}]") for i, t in enumerate(page["data"])]
+    out: list[Mapped] = []
+    included_tweets = _included(includes, "tweets", out)
+    users, tweets = _by_id(_included(includes, "users", out)), _by_id(included_tweets)
+    out += [_guard(lambda t=t: map_tweet(t, users, tweets), f"data[{i}]") for i, t in enumerate(page["data"])]
     out += [
         _guard(lambda t=t: map_tweet(t, users, tweets), f"includes.tweets[{i}]")
         for i, t in enumerate(included_tweets)
