@@ -167,7 +167,7 @@ class Store:
         else:
             con.register("_empty_events", pa.table({n: pa.array([], t) for n, t in zip(EVENT_SCHEMA.names, EVENT_SCHEMA.types)}))
             con.execute("CREATE VIEW events_all AS SELECT *, CAST(created_at AS DATE) AS day FROM _empty_events")
-        con.execute(f"CREATE VIEW events AS {live_events_sql(self.has_unresolved(con, files))}")
+        con.execute(f"CREATE VIEW events AS {live_events_sql(self.has_unresolved(files))}")
         if self.accounts_file.exists():
             con.execute(f"CREATE VIEW accounts AS SELECT * FROM read_parquet({_sql_list([self.accounts_file])})")
         else:
@@ -181,12 +181,12 @@ class Store:
             con.execute("CREATE VIEW raw AS SELECT * FROM _empty_raw")
         return con
 
-    def has_unresolved(self, con: duckdb.DuckDBPyConnection | None = None, files: list[Path] | None = None) -> bool:
+    def has_unresolved(self, files: list[Path] | None = None) -> bool:
         """Whether a stored reaction still lacks its target (so the ``events`` view must resolve it).
 
         Counting scans the whole log (0.2 s at 10M events), and every command connects: the answer
         is kept beside the files, keyed by their names, sizes and times, so any write makes it
-        stale. ``con`` has the ``events_all`` view over ``files`` (else one is opened)."""
+        stale. ``files``: the event files to answer for (default: all stored)."""
         files = self.event_files() if files is None else files
         if not files:
             return False
@@ -199,10 +199,9 @@ class Store:
                 return bool(known["unresolved"])
         except (OSError, ValueError, KeyError, AttributeError):
             pass  # none yet, or unreadable: count
-        if con is None:
-            with self.connect() as own:
-                return self.has_unresolved(own, files)
-        unresolved = con.execute(f"SELECT count(*) FROM events_all WHERE {UNRESOLVED}").fetchall()[0][0]
+        with duckdb.connect() as con:
+            unresolved = con.execute(f"SELECT count(*) FROM read_parquet({_sql_list(files)}, union_by_name = true) "
+                                     f"WHERE {UNRESOLVED}").fetchall()[0][0]
         try:
             _write_atomic(marker, orjson.dumps({"files": key, "unresolved": unresolved}))
         except OSError:

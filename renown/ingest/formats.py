@@ -96,8 +96,8 @@ def detect(source: Source) -> Format | None:
     """The format of ``source``, or None for an empty file. Raises FormatError
     when the content matches no format or more than one."""
     base = source.base_name
-    if source.name.lower().endswith(EXTRACT_FIRST):
-        suffix = next(s for s in EXTRACT_FIRST if source.name.lower().endswith(s))
+    suffix = next((s for s in EXTRACT_FIRST if source.name.lower().endswith(s)), None)
+    if suffix is not None:
         raise FormatError(f"{source.name}: a {suffix} archive is not read directly: extract it (e.g. `7z x` or "
                           "`tar xf`) and ingest the folder")
     if source.member("account.js") and base.endswith((".js",)):
