@@ -12,6 +12,7 @@ import pytest
 import zstandard
 
 from renown.errors import FormatError
+from renown.ingest import mastodon_archive
 from renown.ingest.formats import detect
 from renown.ingest.pipeline import ingest
 from renown.ingest.sources import discover
@@ -30,6 +31,8 @@ def kinds_by_id(rows: list[dict]) -> dict[str, tuple]:
         ("twarc2/search_page.jsonl", "twarc2"),
         ("twarc2/flattened.jsonl", "twarc2"),
         ("twitter-archive", "twitter-archive"),
+        ("mastodon-archive", "mastodon-archive"),
+        ("mastodon-archive/outbox.json", "mastodon-archive"),
         ("mastodon/statuses.json", "mastodon"),
         ("mastodon/notifications.json", "mastodon"),
         ("bluesky/jetstream.jsonl", "bluesky"),
@@ -133,6 +136,111 @@ def test_mastodon_notifications_add_likes_and_count_what_they_skip(store, read_e
     assert sum(report.skipped.values()) == 1 and "follow" in next(iter(report.skipped))
 
 
+ARCHIVE_OWNER = "mastodon:radio_eng@mastodon.social"
+ARCHIVE_STATUS = "mastodon:https://mastodon.social/users/radio_eng/statuses/"
+
+
+def test_mastodon_archive_posts_replies_boosts_quotes_and_mentions(store, read_events) -> None:
+    report = ingest(store, [FIXTURES / "mastodon-archive"])
+    rows = kinds_by_id(read_events())
+    owner, status = ARCHIVE_OWNER, ARCHIVE_STATUS
+    assert rows[status + "111000000000000001"] == ("post", owner, None)
+    # the replied author comes from the parent's URI; the other mention stays a mention
+    assert rows[status + "111000000000000002"] == ("reply", owner, "mastodon:bob@fosstodon.org")
+    assert rows[status + "111000000000000002#mention:carol@hachyderm.io"][2] == "mastodon:carol@hachyderm.io"
+    assert not any(k.startswith(status + "111000000000000002#mention:bob") for k in rows)
+    assert rows[status + "111000000000000003"] == ("reply", owner, owner)  # a thread: self-interaction, scoring drops it
+    assert rows[status + "111000000000000004/activity"] == ("repost", owner, "mastodon:bob@fosstodon.org")
+    assert rows[status + "111000000000000008"] == ("quote", owner, "mastodon:carol@hachyderm.io")
+    # a local mention (@nina) is named with the instance of its href
+    assert rows[status + "111000000000000007#mention:nina@mastodon.social"][2] == "mastodon:nina@mastodon.social"
+    # a reply to a post whose URI names no author keeps its parent, and its mention
+    [misskey] = read_events(f"event_id = '{status}111000000000000006'")
+    assert (misskey["kind"], misskey["target"], misskey["parent_post_id"]) == ("reply", None, "https://misskey.io/notes/9f2kx7zzq3")
+    assert misskey["lang"] == "de"
+    assert rows[status + "111000000000000006#mention:dave@misskey.io"][2] == "mastodon:dave@misskey.io"
+    # the direct message is private: not loaded, and counted
+    assert not any("111000000000000005" in k for k in rows)
+    assert report.skipped == {mastodon_archive.DIRECT_SKIPPED: 1, mastodon_archive.LIKES_SKIPPED: 2}
+    [post] = read_events(f"event_id = '{status}111000000000000001'")
+    assert post["text"] == "Field day antenna test: 20 m band wide open #SDR #HamRadio"
+    assert post["tags"] == ["sdr", "hamradio"]
+    assert post["created_at"].isoformat() == "2023-10-02T08:15:00+00:00"
+    accounts = {a["key"]: a for a in read_events(view="accounts")}
+    assert accounts[owner]["display_name"] == "Radio Engineer" and accounts[owner]["bot"] is False
+    assert orjson.loads(accounts[owner]["profile"]) == {"website": "https://radio.example", "location": "Tromsø",
+                                                        "about": "SDR, antennas and field days."}
+    assert accounts[owner]["created_at"].isoformat() == "2022-11-05T00:00:00+00:00"
+
+
+def test_mastodon_archive_zip_equals_folder_and_needs_no_actor_json(tmp_path, store, read_events) -> None:
+    archive = tmp_path / "archive-20231008120000-0f1e2d3c4b5a69788796a5b4c3d2e1f0.zip"
+    with zipfile.ZipFile(archive, "w") as zf:  # as Mastodon writes it: files at the root, media beside them
+        for path in (FIXTURES / "mastodon-archive").iterdir():
+            zf.write(path, path.name)
+        zf.writestr("media_attachments/files/111/000/000/original/3f2a.png", b"\x89PNG\r\n")
+    ingest(store, [archive])
+    other = Store(tmp_path / "other")
+    ingest(other, [FIXTURES / "mastodon-archive"])
+    assert kinds_by_id(read_events()) == kinds_by_id(read_events(of=other))
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy(FIXTURES / "mastodon-archive/outbox.json", bare)
+    third = Store(tmp_path / "third")
+    ingest(third, [bare])
+    assert kinds_by_id(read_events(of=third)) == kinds_by_id(read_events())
+    accounts = {a["key"]: a for a in read_events(view="accounts", of=third)}
+    assert accounts[ARCHIVE_OWNER]["display_name"] is None  # the profile lives in actor.json
+
+
+def test_a_status_in_both_the_archive_and_an_api_export_loads_once(tmp_path, store, read_events) -> None:
+    api = [{"id": "111000000000000001", "created_at": "2023-10-02T08:15:00.000Z", "in_reply_to_id": None,
+            "in_reply_to_account_id": None, "visibility": "public", "language": "en",
+            "uri": "https://mastodon.social/users/radio_eng/statuses/111000000000000001",
+            "url": "https://mastodon.social/@radio_eng/111000000000000001", "content": "<p>Field day</p>",
+            "reblog": None, "account": {"id": "109312345", "username": "radio_eng", "acct": "radio_eng",
+                                        "url": "https://mastodon.social/@radio_eng", "display_name": "Radio Engineer"},
+            "mentions": [], "tags": []}]
+    statuses = tmp_path / "statuses.json"
+    statuses.write_bytes(orjson.dumps(api))
+    ingest(store, [FIXTURES / "mastodon-archive"])
+    report = ingest(store, [statuses])
+    assert report.total_loaded == 0 and sum(report.duplicate.values()) == 1
+    [post] = read_events(f"event_id = '{ARCHIVE_STATUS}111000000000000001'")
+    assert post["actor"] == ARCHIVE_OWNER
+
+
+def test_a_broken_activity_in_an_archive_is_quarantined_and_the_rest_loads(tmp_path, store, read_events) -> None:
+    folder = tmp_path / "archive"
+    shutil.copytree(FIXTURES / "mastodon-archive", folder)
+    outbox = orjson.loads((folder / "outbox.json").read_bytes())
+    outbox["orderedItems"][0]["object"]["published"] = "last Tuesday"
+    outbox["orderedItems"][3]["object"] = 42
+    (folder / "outbox.json").write_bytes(orjson.dumps(outbox)[:-900])  # and the file is cut short
+    report = ingest(store, [folder])
+    reasons = {(s["field"], s["reason"].split(":")[0]) for s in report.samples}
+    assert ("object.published", "not an ISO 8601 timestamp") in reasons
+    assert ("object", "expected the boosted post's URI") in reasons
+    assert any(s["field"] == "record" and "JSON" in s["reason"] for s in report.samples)
+    assert all(s["source_file"].endswith("outbox.json") for s in report.samples)
+    assert report.total_loaded >= 5 and report.skipped[mastodon_archive.LIKES_SKIPPED] == 2
+
+
+def test_a_broken_actor_json_is_quarantined_and_the_outbox_still_loads(tmp_path, store, read_events) -> None:
+    folder = tmp_path / "archive"
+    shutil.copytree(FIXTURES / "mastodon-archive", folder)
+    (folder / "actor.json").write_text('{"id": "https://mastodon.social/users/radio_eng", "name": ')
+    outbox = orjson.loads((folder / "outbox.json").read_bytes())
+    outbox["orderedItems"][1]["object"]["tag"].append({"type": "Mention", "href": "https://[::1/users/x", "name": "@x"})
+    (folder / "outbox.json").write_bytes(orjson.dumps(outbox))
+    report = ingest(store, [folder])
+    [rejected] = report.samples
+    assert rejected["source_file"].endswith("actor.json") and "invalid JSON" in rejected["reason"]
+    other = Store(tmp_path / "other")
+    ingest(other, [FIXTURES / "mastodon-archive"])
+    assert kinds_by_id(read_events()) == kinds_by_id(read_events(of=other))  # a mention with a broken href is left out
+
+
 def test_bluesky_jetstream_collections_and_delete(store, read_events) -> None:
     report = ingest(store, [FIXTURES / "bluesky/jetstream.jsonl"])
     author = "bluesky:did:plc:wa7b35aakoll7hugkrjtf3xf"
@@ -218,8 +326,8 @@ def test_gzip_and_zstd_read_the_same_as_plain(tmp_path, store, read_events) -> N
 
 def test_ingest_of_a_folder_reads_every_format(fixtures, store, read_events) -> None:
     report = ingest(store, [fixtures])
-    assert {f.format for f in report.files} == {"twarc2", "twitter-archive", "mastodon", "bluesky", "reddit", "csv",
-                                                  "snap", "stackexchange"}
+    assert {f.format for f in report.files} == {"twarc2", "twitter-archive", "mastodon", "mastodon-archive", "bluesky",
+                                                  "reddit", "csv", "snap", "stackexchange"}
     assert report.quarantined == 1  # the deliberately broken comment date in the Stack Exchange fixture
     networks = {r["network"] for r in read_events()}
     assert networks == {"twitter", "mastodon", "bluesky", "reddit", "forum", "snap", "se-ham-radio", "se-ham-radio-meta"}

@@ -13,7 +13,8 @@ import orjson
 from renown.csvfiles import ENCODING
 from renown.errors import FormatError
 from renown.events import Mapped
-from renown.ingest import bluesky, csv_events, mastodon, reddit, snap, stackexchange, twarc, twitter_archive
+from renown.ingest import (bluesky, csv_events, mastodon, mastodon_archive, reddit, snap, stackexchange, twarc,
+                           twitter_archive)
 from renown.ingest.sources import (EXTRACT_FIRST, RawRecord, Source, read_csv, read_json_array, read_json_document,
                                    read_lines)
 
@@ -61,6 +62,8 @@ FORMATS: dict[str, Format] = {
         _module_format(twarc, None, "X/Twitter API v2 JSONL from twarc2 (pages or flattened)", orjson.loads),
         _module_format(twitter_archive, twitter_archive.read, "X/Twitter archive folder or zip (data/tweets.js)"),
         _module_format(mastodon, _plain(read_json_document), "Mastodon statuses/notifications (REST API JSON)"),
+        _module_format(mastodon_archive, mastodon_archive.read,
+                       "Mastodon account archive, zip or folder (outbox.json, actor.json, likes.json)"),
         _module_format(bluesky, None, "Bluesky Jetstream events (JSONL)", orjson.loads),
         _module_format(reddit, None, "Reddit Pushshift-style comments/submissions (NDJSON)", orjson.loads),
         _module_format(csv_events, _read_csv, "CSV events (event_id,network,kind,actor,target,created_at,...)"),
@@ -111,6 +114,8 @@ def detect(source: Source) -> Format | None:
         return None
     if twitter_archive.sniff_text(head):
         return FORMATS[twitter_archive.NAME]
+    if mastodon_archive.sniff_text(head):
+        return FORMATS[mastodon_archive.NAME]
     if snap.sniff_text(head):
         return FORMATS[snap.NAME]
     hint = f"pass --format with one of: {', '.join(FORMATS)}"

@@ -63,8 +63,8 @@ def account_from(entity: Any, path: str, observed_at) -> Account:
         followers=fields.optional_int(entity, "followers_count", at=f"{path}."),
         created_at=fields.iso_time(created, f"{path}.created_at") if isinstance(created, str) else None,
         bot=entity.get("bot") if isinstance(entity.get("bot"), bool) else None,
-        profile=profile_json({"website": _field_link(entity.get("fields"), "website"),
-                              "location": _field_text(entity.get("fields"), "location"),
+        profile=profile_json({"website": field_link(entity.get("fields"), "website"),
+                              "location": field_text(entity.get("fields"), "location"),
                               "about": html_to_text(entity["note"]) if isinstance(entity.get("note"), str) else None,
                               "image": entity.get("avatar")}),
     )
@@ -73,7 +73,7 @@ def account_from(entity: Any, path: str, observed_at) -> Account:
 _HREF = re.compile(r'href="([^"]+)"')
 
 
-def _field_text(profile_fields, name: str) -> str | None:
+def field_text(profile_fields, name: str) -> str | None:
     """The value of a profile field (``fields: [{name, value}]``) whose name is ``name``, as text."""
     for item in fields.listed(profile_fields):
         if isinstance(item, dict) and str(item.get("name", "")).strip().lower() == name and item.get("value"):
@@ -81,7 +81,8 @@ def _field_text(profile_fields, name: str) -> str | None:
     return None
 
 
-def _field_link(profile_fields, name: str) -> str | None:
+def field_link(profile_fields, name: str) -> str | None:
+    """The link in a profile field named ``name`` (ActivityPub ``attachment`` property values share the shape)."""
     for item in fields.listed(profile_fields):
         if isinstance(item, dict) and str(item.get("name", "")).strip().lower() == name and item.get("value"):
             match = _HREF.search(str(item["value"]))

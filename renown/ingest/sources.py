@@ -38,6 +38,8 @@ _CSV_FAILURES_IN_A_ROW = 1000
 #: The Reddit dumps (Pushshift, Arctic Shift) are compressed with ``zstd --long=31``: decoding needs a
 #: 2 GiB window, above the library's default limit, and takes up to that much memory while it runs.
 ZSTD_MAX_WINDOW = 2**31
+#: The file that makes a folder or zip one Mastodon account archive (with actor.json and likes.json beside it).
+MASTODON_OUTBOX = "outbox.json"
 
 
 @dataclass(slots=True)
@@ -108,10 +110,16 @@ def _zip_sources(path: Path) -> list[Source]:
 
         return _decompressing(member, open_member)
 
+    def bundle(main: str, suffix: str) -> list[Source]:
+        members = tuple((f"{path}!{n}", opener_for(n)) for n in names if n.endswith(suffix))
+        return [Source(f"{path}!{main}", opener_for(main), members)]
+
     tweets = [n for n in names if n.endswith("data/tweets.js") or n.endswith("data/tweet.js")]
     if tweets:
-        members = tuple((f"{path}!{n}", opener_for(n)) for n in names if n.endswith(".js"))
-        return [Source(f"{path}!{tweets[0]}", opener_for(tweets[0]), members)]
+        return bundle(tweets[0], ".js")
+    outbox = [n for n in names if n.rsplit("/", 1)[-1] == MASTODON_OUTBOX]
+    if outbox:
+        return bundle(outbox[0], ".json")
     return [Source(f"{path}!{n}", opener_for(n)) for n in sorted(names) if _is_data_file(n)]
 
 
@@ -127,17 +135,22 @@ def _file_source(path: Path) -> Source:
     return Source(str(path), _decompressing(path.name, lambda: open(path, "rb")))
 
 
+def _bundle_source(main: Path, suffix: str) -> Source:
+    """One export made of several files (the Twitter and Mastodon archives): ``main`` is read
+    first, the files beside it ending in ``suffix`` are its members."""
+    members = tuple((str(p), _file_source(p).open_binary) for p in sorted(main.parent.glob(f"*{suffix}")))
+    return Source(str(main), _file_source(main).open_binary, members)
+
+
 def _archive_dir_source(data_dir: Path) -> Source:
     tweets = data_dir / "tweets.js"
-    if not tweets.exists():
-        tweets = data_dir / "tweet.js"
-    members = tuple((str(p), _file_source(p).open_binary) for p in sorted(data_dir.glob("*.js")))
-    return Source(str(tweets), _file_source(tweets).open_binary, members)
+    return _bundle_source(tweets if tweets.exists() else data_dir / "tweet.js", ".js")
 
 
 def discover(paths: list[Path]) -> list[Source]:
     """Expand paths into sources. A folder holding ``data/tweets.js`` is one
-    Twitter archive; other folders are walked for data files."""
+    Twitter archive, one holding ``outbox.json`` one Mastodon archive, one holding
+    ``Posts.xml`` one Stack Exchange site; other folders are walked for data files."""
     found: list[Source] = []
     for path in paths:
         if not path.exists():
@@ -149,6 +162,9 @@ def discover(paths: list[Path]) -> list[Source]:
                 continue
             if (path / "tweets.js").exists() and (path / "account.js").exists():
                 found.append(_archive_dir_source(path))
+                continue
+            if (path / MASTODON_OUTBOX).exists():
+                found.append(_bundle_source(path / MASTODON_OUTBOX, ".json"))
                 continue
             site_files = sorted(p for p in path.iterdir() if p.name.lower().startswith(
                 ("users.xml", "posts.xml", "comments.xml", "votes.xml")))
