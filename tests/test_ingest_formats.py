@@ -12,7 +12,7 @@ import pytest
 import zstandard
 
 from renown.errors import FormatError
-from renown.ingest import mastodon_archive
+from renown.ingest import mastodon, mastodon_archive
 from renown.ingest.formats import detect
 from renown.ingest.pipeline import ingest
 from renown.ingest.sources import discover
@@ -128,6 +128,22 @@ def test_mastodon_statuses_reblogs_replies_and_html(store, read_events) -> None:
     assert accounts[author]["followers"] == 2310
 
 
+def test_mastodon_direct_messages_are_private_and_skipped(tmp_path, store, read_events) -> None:
+    statuses = orjson.loads((FIXTURES / "mastodon/statuses.json").read_bytes())
+    notifications = orjson.loads((FIXTURES / "mastodon/notifications.json").read_bytes())
+    statuses[1]["visibility"] = "direct"
+    liked = next(n for n in notifications if n["type"] == "favourite")
+    liked["status"]["visibility"] = "direct"
+    (tmp_path / "statuses.json").write_bytes(orjson.dumps(statuses))
+    (tmp_path / "notifications.json").write_bytes(orjson.dumps(notifications))
+    report = ingest(store, [tmp_path])
+    assert report.skipped[mastodon.DIRECT_SKIPPED] == 2
+    rows = kinds_by_id(read_events())
+    assert not any(k.startswith("mastodon:https://hachyderm.io/users/kris/statuses/109382199999990001") for k in rows)
+    assert not any(kind == "like" for kind, _, _ in rows.values())
+    assert "mastodon:https://fosstodon.org/users/gargron_fan/statuses/109382159165398564" in rows
+
+
 def test_mastodon_notifications_add_likes_and_count_what_they_skip(store, read_events) -> None:
     report = ingest(store, [FIXTURES / "mastodon/notifications.json"])
     [like] = read_events("kind = 'like'")
@@ -161,7 +177,7 @@ def test_mastodon_archive_posts_replies_boosts_quotes_and_mentions(store, read_e
     assert rows[status + "111000000000000006#mention:dave@misskey.io"][2] == "mastodon:dave@misskey.io"
     # the direct message is private: not loaded, and counted
     assert not any("111000000000000005" in k for k in rows)
-    assert report.skipped == {mastodon_archive.DIRECT_SKIPPED: 1, mastodon_archive.LIKES_SKIPPED: 2}
+    assert report.skipped == {mastodon.DIRECT_SKIPPED: 1, mastodon_archive.LIKES_SKIPPED: 2}
     [post] = read_events(f"event_id = '{status}111000000000000001'")
     assert post["text"] == "Field day antenna test: 20 m band wide open #SDR #HamRadio"
     assert post["tags"] == ["sdr", "hamradio"]

@@ -11,6 +11,7 @@ A status with a ``reblog`` is a repost of the inner status (which also loads
 as a post by its author); ``in_reply_to_account_id`` is resolved through the
 status's ``mentions``; each other mention is a ``mention`` event.
 Notifications add likes (``favourite``) and reposts (``reblog``) by others.
+Direct messages (``visibility: direct``) are private conversations: skipped, and counted.
 """
 
 from __future__ import annotations
@@ -179,8 +180,16 @@ def map_notification(note: dict) -> Mapped:
     return Mapped(events=[like] + target_status.events, accounts=[actor] + target_status.accounts)
 
 
+#: Why a direct message is not loaded: it is a private conversation, not a public reaction.
+DIRECT_SKIPPED = "direct message: private, not read"
+
+
+def _is_direct(status: Any) -> bool:
+    return isinstance(status, dict) and status.get("visibility") == "direct"
+
+
 def map_record(value: Any, context: dict) -> list[Mapped]:
     record = fields.require_dict(value)
     if "type" in record and "content" not in record and "status" in record or record.get("type") in ("follow", "follow_request"):
-        return [map_notification(record)]
-    return [map_status(record, "")]
+        return [Mapped(skipped=DIRECT_SKIPPED) if _is_direct(record.get("status")) else map_notification(record)]
+    return [Mapped(skipped=DIRECT_SKIPPED) if _is_direct(record) else map_status(record, "")]

@@ -34,7 +34,7 @@ from renown.errors import FormatError, RecordError
 from renown.events import Account, Event, Mapped, profile_json
 from renown.ingest import fields
 from renown.ingest.html import html_to_text
-from renown.ingest.mastodon import NETWORK, field_link, field_text
+from renown.ingest.mastodon import DIRECT_SKIPPED, NETWORK, field_link, field_text
 from renown.ingest.sources import (
     RawRecord,
     Source,
@@ -51,7 +51,6 @@ _ACTOR_PATH = re.compile(r"^/(?:users/|@)([^/@]+)/?$")
 _STATUS_PATH = re.compile(r"^(/(?:users/|@)[^/@]+)/(?:statuses/)?[^/]+/?$")
 _QUOTE_KEYS = ("quote", "quoteUri", "quoteUrl", "_misskey_quote")
 LIKES_SKIPPED = "Mastodon archive likes carry no time (likes.json): not loaded"
-DIRECT_SKIPPED = "direct message: private, not read"
 
 
 def sniff_text(head: str) -> bool:
