@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import gzip
+import io
 from dataclasses import replace
 from pathlib import Path
 
+import atproto_repo
 import orjson
 import pytest
+from fuzzing import fuzz_settings
+from hypothesis import given
+from hypothesis import strategies as st
 
-from renown.errors import FormatError, NothingLoaded
+from renown.errors import FormatError, NothingLoaded, RecordError
+from renown.ingest import bluesky_repo
 from renown.ingest.formats import FORMATS
 from renown.ingest.pipeline import ingest
+from renown.ingest.sources import Source
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOOD_TWEET = {
@@ -249,3 +256,53 @@ def test_parallel_blocks_give_the_same_result_as_one_process(tmp_path, monkeypat
     [first] = read_events(f"event_id = 'twitter:{records[0]['id']}'", of=parallel)
     assert first["text"] == GOOD_TWEET["text"] and first["source_line"] == 1
     assert [e["line"] for e in quarantine(parallel)] == sorted(e["line"] for e in quarantine(parallel))
+
+
+@fuzz_settings(200)
+@given(data=st.data())
+def test_a_damaged_repository_export_is_read_or_refused_never_a_crash(data: st.DataObject) -> None:
+    """Bit flips, cuts and inserted bytes anywhere in a Bluesky ``.car`` (header, framing, CIDs, tree
+    nodes, records): the reader yields records and reasons, or refuses the file with a FormatError."""
+    whole = atproto_repo.fan_repository()
+    damaged = bytearray(whole)
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(damaged) - 1))
+        how = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+        if how == "flip":
+            damaged[at] ^= 1 << data.draw(st.integers(0, 7))
+        elif how == "cut":
+            del damaged[at:]
+            break
+        else:
+            damaged[at:at] = data.draw(st.binary(min_size=1, max_size=5))
+    source = Source("damaged.car", lambda: io.BytesIO(bytes(damaged)))
+    try:
+        records, context = bluesky_repo.read(source)
+        for record in records:
+            if record.error is None:
+                try:
+                    bluesky_repo.map_record(record.value, context)
+                except RecordError:
+                    pass
+    except FormatError:
+        pass
+
+
+def test_a_repository_tree_that_loops_or_links_no_block_is_reported_not_followed() -> None:
+    """Hash links cannot loop, but a CID with the identity "hash" is not checked: a node naming itself
+    must end the walk with a reason (it recursed forever), and an entry whose value is no link too."""
+    entry = {"p": 0, "k": b"app.bsky.feed.like/3l3qo3zzzzz2b", "v": [1, 2], "t": None}
+    node = atproto_repo.dag_cbor({"l": None, "e": [entry]})
+    nodes = [(atproto_repo.cid_of(node), node)]
+    itself = atproto_repo.Link(bytes([1, 0x71, 0x00, 4]) + b"loop")  # identity multihash: the bytes are the "digest"
+    nodes.append((itself, atproto_repo.dag_cbor({"l": itself, "e": []})))
+    reasons = []
+    for cid, block in nodes:
+        commit = atproto_repo.commit_block("did:plc:ia76kvnndjutgedggx2ibrem", cid)
+        car = atproto_repo.car_of([(atproto_repo.cid_of(commit), commit), (cid, block)])
+        records, _ = bluesky_repo.read(Source("x.car", lambda car=car: io.BytesIO(car)))
+        reasons += [record.error for record in records]
+    assert reasons == ["the tree entry of at://did:plc:ia76kvnndjutgedggx2ibrem/app.bsky.feed.like/3l3qo3zzzzz2b does "
+                       "not link a record block",
+                       "repository tree node bafyqabdmn5xxa unreadable (reached twice: the tree loops): the records "
+                       "under it are lost"]

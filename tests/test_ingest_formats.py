@@ -7,6 +7,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import atproto_repo
 import orjson
 import pytest
 import zstandard
@@ -36,6 +37,7 @@ def kinds_by_id(rows: list[dict]) -> dict[str, tuple]:
         ("mastodon/statuses.json", "mastodon"),
         ("mastodon/notifications.json", "mastodon"),
         ("bluesky/jetstream.jsonl", "bluesky"),
+        ("bluesky-repo/repo.car", "bluesky-repo"),
         ("reddit/RS_2023-01.ndjson", "reddit"),
         ("reddit/RC_2023-01.ndjson", "reddit"),
         ("csv/events.csv", "csv"),
@@ -276,7 +278,70 @@ def test_bluesky_jetstream_collections_and_delete(store, read_events) -> None:
     assert report.loaded["delete"] == 1 and report.deleted == 1
     accounts = {a["key"]: a for a in read_events(view="accounts")}
     assert accounts["bluesky:did:plc:eygmaihciaxprqvxpfvl6flk"]["handle"] == "jaz.bsky.social"
-    assert sum(report.skipped.values()) == 2  # the account event and the profile update
+    assert sum(report.skipped.values()) == 1  # the account event
+    assert accounts[fan]["display_name"] == "Ia"  # from the profile update
+
+
+def test_bluesky_repository_export_maps_every_record(store, read_events) -> None:
+    report = ingest(store, [FIXTURES / "bluesky-repo/repo.car"])
+    fan, author, jaz = (f"bluesky:{d}" for d in (atproto_repo.FAN, atproto_repo.AUTHOR, atproto_repo.JAZ))
+    records = f"bluesky:at://{atproto_repo.FAN}/"
+    rows = kinds_by_id(read_events())
+    assert rows[records + "app.bsky.feed.post/3l3qo3aaaaa2b"] == ("reply", fan, author)
+    assert rows[records + "app.bsky.feed.post/3l3qo3bbbbb2b"] == ("quote", fan, author)
+    assert rows[records + "app.bsky.feed.repost/3l3qo3ccccc2b"] == ("repost", fan, author)
+    assert rows[records + "app.bsky.graph.follow/3l3qo3ddddd2b"] == ("follow", fan, author)
+    likes = [v for v in rows.values() if v[0] == "like"]
+    assert len(likes) == 24 and {target for _, _, target in likes} == {author, jaz}
+    [post] = read_events("kind = 'post'")
+    assert post["tags"] == ["hamradio"] and post["created_at"].isoformat() == "2024-09-11T12:00:00+00:00"
+    assert rows[post["event_id"] + f"#mention:{atproto_repo.JAZ}"] == ("mention", fan, jaz)
+    assert report.skipped == {"collection 'app.bsky.graph.block' is not an interaction": 1}
+    assert report.total_loaded == len(rows) == 30 and report.quarantined == 0
+    accounts = {a["key"]: a for a in read_events(view="accounts")}
+    assert accounts[fan]["display_name"] == "Ia"
+    assert orjson.loads(accounts[fan]["profile"]) == {"about": "atproto tinkerer"}
+    raw = store.connect().execute(f"SELECT raw FROM raw WHERE source_line = {post['source_line']}").fetchone()[0]
+    assert orjson.loads(raw)["uri"] == post["record_id"].removeprefix("bluesky:")  # the audit copy names the record
+    assert '"$link":"bafkrei' in raw  # the image blob's link, in atproto's JSON form
+
+
+def test_the_repository_fixture_is_what_the_spec_writer_makes() -> None:
+    assert (FIXTURES / "bluesky-repo/repo.car").read_bytes() == atproto_repo.fan_repository()
+
+
+def test_a_record_from_the_firehose_and_from_the_repository_loads_once(store) -> None:
+    ingest(store, [FIXTURES / "bluesky/jetstream.jsonl"])
+    report = ingest(store, [FIXTURES / "bluesky-repo/repo.car"])
+    assert sum(report.duplicate.values()) == 4  # the reply, quote, repost and follow the fan made live
+    assert report.total_loaded == 30 - 4
+
+
+def test_a_damaged_repository_export_loses_only_the_damaged_records(tmp_path, store, read_events) -> None:
+    data = bytearray(atproto_repo.fan_repository())
+    record = atproto_repo.dag_cbor(atproto_repo.fan_records()["app.bsky.feed.post/3l3qo3aaaaa2b"])
+    at = bytes(data).index(record)
+    data[at + len(record) - 3] ^= 0x20  # one flipped bit in the reply's block
+    damaged = tmp_path / "damaged.car"
+    damaged.write_bytes(bytes(data))
+    report = ingest(store, [damaged])
+    assert report.quarantined == 1 and "does not match its hash" in report.samples[0]["reason"]
+    assert "3l3qo3aaaaa2b" in report.samples[0]["reason"] and report.total_loaded == 29
+
+    whole = atproto_repo.fan_repository()
+    cut = tmp_path / "cut.car"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    other = Store(tmp_path / "other")
+    report = ingest(other, [cut])
+    reasons = [s["reason"] for s in report.samples]
+    assert "truncated" in reasons[0] and all("missing from the file" in r for r in reasons[1:])
+    assert any("tree node" in r and "records under it are lost" in r for r in reasons)
+    assert 0 < report.total_loaded < 30  # what came before the cut loads
+
+    junk = tmp_path / "notes.car"
+    junk.write_text('{"this": "is not a CAR file"}')
+    with pytest.raises(FormatError, match="not a CAR"):
+        ingest(Store(tmp_path / "third"), [junk])
 
 
 def test_bluesky_delete_in_a_later_ingest_removes_the_event(tmp_path, store, read_events) -> None:
@@ -343,7 +408,7 @@ def test_gzip_and_zstd_read_the_same_as_plain(tmp_path, store, read_events) -> N
 def test_ingest_of_a_folder_reads_every_format(fixtures, store, read_events) -> None:
     report = ingest(store, [fixtures])
     assert {f.format for f in report.files} == {"twarc2", "twitter-archive", "mastodon", "mastodon-archive", "bluesky",
-                                                  "reddit", "csv", "snap", "stackexchange"}
+                                                  "bluesky-repo", "reddit", "csv", "snap", "stackexchange"}
     assert report.quarantined == 1  # the deliberately broken comment date in the Stack Exchange fixture
     networks = {r["network"] for r in read_events()}
     assert networks == {"twitter", "mastodon", "bluesky", "reddit", "forum", "snap", "se-ham-radio", "se-ham-radio-meta"}

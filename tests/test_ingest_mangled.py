@@ -25,7 +25,7 @@ from renown.ingest.sources import discover
 FIXTURES = Path(__file__).parent / "fixtures"
 JSON_SOURCES = ["twarc2/flattened.jsonl", "twarc2/search_page.jsonl", "bluesky/jetstream.jsonl",
                 "reddit/RC_2023-01.ndjson", "reddit/RS_2023-01.ndjson", "mastodon/statuses.json",
-                "mastodon/notifications.json", "twitter-archive", "mastodon-archive"]
+                "mastodon/notifications.json", "twitter-archive", "mastodon-archive", "bluesky-repo/repo.car"]
 #: Values of every JSON type, including the awkward ones (huge integers, empty containers).
 ODD_VALUES = st.sampled_from([None, True, False, 0, -1, 2**70, 1.5, -1e300, "", " ", "x", "0", "did:x", "at://x",
                               "at://did:x/y", "@", "#", [], [None], [1, "a"], [{}], {}, {"a": None}, {"id": 5}])

@@ -5,8 +5,8 @@
 ``record.reply.parent.uri``, quotes via an ``app.bsky.embed.record`` embed,
 mentions and tags via ``facets``), ``app.bsky.feed.like``,
 ``app.bsky.feed.repost`` (``record.subject.uri``) and
-``app.bsky.graph.follow`` (``record.subject`` is a DID). ``kind: identity``
-events carry handles. A ``delete`` commit becomes a ``delete`` event whose
+``app.bsky.graph.follow`` (``record.subject`` is a DID); ``app.bsky.actor.profile``
+gives the display name and description. ``kind: identity`` events carry handles. A ``delete`` commit becomes a ``delete`` event whose
 ``record_id`` is the removed record's: the store hides what it deletes.
 Accounts are keyed by DID; records by their ``at://`` URI.
 """
@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from renown.errors import RecordError
-from renown.events import Account, Event, Mapped, account_key
+from renown.events import Account, Event, Mapped, account_key, profile_json
 from renown.ingest import fields
 
 NAME = "bluesky"
@@ -28,6 +28,8 @@ _COLLECTIONS = {
     "app.bsky.feed.repost": "repost",
     "app.bsky.graph.follow": "follow",
 }
+#: The profile record (``rkey: self``): display name and description.
+PROFILE = "app.bsky.actor.profile"
 
 
 def sniff(value: Any) -> bool:
@@ -43,13 +45,17 @@ def _did_of(uri: Any, path: str) -> str:
     return did
 
 
-def _created(record: dict, fallback: datetime) -> datetime:
+def _created(record: dict, fallback: datetime | None, at: str) -> datetime:
+    """The record's own ``createdAt``; ``fallback`` (when the record was seen) when it lacks a valid one."""
     value = record.get("createdAt")
     if isinstance(value, str):
         try:
-            return fields.iso_time(value, "commit.record.createdAt")
+            return fields.iso_time(value, at + "createdAt")
         except RecordError:
-            return fallback
+            if fallback is None:
+                raise
+    if fallback is None:
+        raise RecordError(at + "createdAt", "missing")
     return fallback
 
 
@@ -65,6 +71,7 @@ def _quoted_uri(embed: Any) -> Any:
 
 
 def map_record(value: Any, context: dict) -> list[Mapped]:
+    """One Jetstream event."""
     event = fields.require_dict(value)
     did = fields.get(event, "did")
     if not isinstance(did, str) or not did.startswith("did:"):
@@ -83,21 +90,40 @@ def map_record(value: Any, context: dict) -> list[Mapped]:
     rkey = fields.get(commit, "rkey")
     if not isinstance(rkey, str) or not rkey:
         raise RecordError("commit.rkey", "expected a record key")
+    if collection == PROFILE and operation in ("create", "update"):
+        record = fields.require_dict(fields.get(commit, "record"), "commit.record")
+        return [map_repo_record(did, collection, rkey, record, seen_at, "commit.record.")]
     if not isinstance(collection, str) or collection not in _COLLECTIONS:
         return [Mapped(skipped=f"collection {collection!r} is not an interaction")]
-    uri = f"at://{did}/{collection}/{rkey}"
-    record_id = f"{NETWORK}:{uri}"
-    base_account = Account(key=actor, network=NETWORK, observed_at=seen_at)
-
     if operation == "delete":
+        record_id = f"{NETWORK}:at://{did}/{collection}/{rkey}"
         gone = Event(event_id=f"{record_id}#delete", network=NETWORK, kind="delete", actor=actor,
-                     created_at=seen_at, post_id=uri, record_id=record_id)
-        return [Mapped(events=[gone], accounts=[base_account])]
+                     created_at=seen_at, post_id=f"at://{did}/{collection}/{rkey}", record_id=record_id)
+        return [Mapped(events=[gone], accounts=[Account(key=actor, network=NETWORK, observed_at=seen_at)])]
     if operation != "create":
         return [Mapped(skipped=f"operation {operation!r} is not a new interaction")]
-
     record = fields.require_dict(fields.get(commit, "record"), "commit.record")
-    created = _created(record, seen_at)
+    return [map_repo_record(did, collection, rkey, record, seen_at, "commit.record.")]
+
+
+def map_repo_record(did: str, collection: Any, rkey: str, record: dict, seen_at: datetime | None, at: str) -> Mapped:
+    """One record of ``did``'s repository — created on the Jetstream, or read from an exported repo —
+    as events. ``seen_at``, when the record was seen, dates a record without a valid ``createdAt``
+    (None: such a record is rejected) and the account observation; ``at`` prefixes field names in errors."""
+    actor = account_key(NETWORK, did)
+    created = _created(record, seen_at, at)
+    observed = seen_at or created
+    if collection == PROFILE:
+        about = record.get("description")
+        return Mapped(accounts=[Account(
+            key=actor, network=NETWORK, observed_at=observed,
+            display_name=record["displayName"] if isinstance(record.get("displayName"), str) and record["displayName"].strip() else None,
+            profile=profile_json({"about": about if isinstance(about, str) else None}))])
+    if not isinstance(collection, str) or collection not in _COLLECTIONS:
+        return Mapped(skipped=f"collection {collection!r} is not an interaction")
+    uri = f"at://{did}/{collection}/{rkey}"
+    record_id = f"{NETWORK}:{uri}"
+    base_account = Account(key=actor, network=NETWORK, observed_at=observed)
     kind = _COLLECTIONS[collection]
 
     def make(kind: str, suffix: str = "", target: str | None = None, parent: str | None = None, **extra) -> Event:
@@ -105,17 +131,17 @@ def map_record(value: Any, context: dict) -> list[Mapped]:
                      target=target, parent_post_id=parent, record_id=record_id, **extra)
 
     if kind in ("like", "repost"):
-        subject = fields.get(record, "subject.uri")
-        target = account_key(NETWORK, _did_of(subject, "commit.record.subject.uri"))
+        subject = fields.get(record, "subject.uri", at=at)
+        target = account_key(NETWORK, _did_of(subject, at + "subject.uri"))
         post_id = uri if kind == "repost" else None
-        return [Mapped(events=[make(kind, target=target, parent=subject, post_id=post_id)], accounts=[base_account])]
+        return Mapped(events=[make(kind, target=target, parent=subject, post_id=post_id)], accounts=[base_account])
     if kind == "follow":
-        subject = fields.get(record, "subject")
+        subject = fields.get(record, "subject", at=at)
         if not isinstance(subject, str) or not subject.startswith("did:"):
-            raise RecordError("commit.record.subject", f"expected a DID, got {subject!r}")
-        return [Mapped(events=[make("follow", target=account_key(NETWORK, subject))], accounts=[base_account])]
+            raise RecordError(at + "subject", f"expected a DID, got {subject!r}")
+        return Mapped(events=[make("follow", target=account_key(NETWORK, subject))], accounts=[base_account])
 
-    text = fields.optional_str(record, "text")
+    text = fields.optional_str(record, "text", at=at)
     langs = record.get("langs")
     lang = langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None
     mentions: list[str] = []
@@ -128,7 +154,7 @@ def map_record(value: Any, context: dict) -> list[Mapped]:
                 mentions.append(feature["did"])
             elif feature.get("$type") == "app.bsky.richtext.facet#tag" and isinstance(feature.get("tag"), str):
                 tags.append(feature["tag"].lstrip("#").lower())
-    tags += fields.hashtags(record.get("tags"), "commit.record.tags")
+    tags += fields.hashtags(record.get("tags"), at + "tags")
     common = {"post_id": uri, "text": text, "lang": lang, "tags": tags}
 
     events: list[Event] = []
@@ -136,12 +162,12 @@ def map_record(value: Any, context: dict) -> list[Mapped]:
     parent = fields.get(record, "reply.parent.uri", None)
     quoted = _quoted_uri(record.get("embed"))
     if parent:
-        primary_target = account_key(NETWORK, _did_of(parent, "commit.record.reply.parent.uri"))
+        primary_target = account_key(NETWORK, _did_of(parent, at + "reply.parent.uri"))
         events.append(make("reply", target=primary_target, parent=parent, **common))
         if quoted:
-            events.append(make("quote", "#quote", account_key(NETWORK, _did_of(quoted, "commit.record.embed")), quoted, **common))
+            events.append(make("quote", "#quote", account_key(NETWORK, _did_of(quoted, at + "embed")), quoted, **common))
     elif quoted:
-        primary_target = account_key(NETWORK, _did_of(quoted, "commit.record.embed.record.uri"))
+        primary_target = account_key(NETWORK, _did_of(quoted, at + "embed.record.uri"))
         events.append(make("quote", target=primary_target, parent=quoted, **common))
     else:
         events.append(make("post", **common))
@@ -151,4 +177,4 @@ def map_record(value: Any, context: dict) -> list[Mapped]:
         if target not in seen:
             seen.add(target)
             events.append(make("mention", f"#mention:{mention}", target, **common))
-    return [Mapped(events=events, accounts=[base_account])]
+    return Mapped(events=events, accounts=[base_account])

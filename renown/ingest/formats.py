@@ -13,8 +13,8 @@ import orjson
 from renown.csvfiles import ENCODING
 from renown.errors import FormatError
 from renown.events import Mapped
-from renown.ingest import (bluesky, csv_events, mastodon, mastodon_archive, reddit, snap, stackexchange, twarc,
-                           twitter_archive)
+from renown.ingest import (bluesky, bluesky_repo, csv_events, mastodon, mastodon_archive, reddit, snap, stackexchange,
+                           twarc, twitter_archive)
 from renown.ingest.sources import (EXTRACT_FIRST, RawRecord, Source, read_csv, read_json_array, read_json_document,
                                    read_lines)
 
@@ -65,6 +65,7 @@ FORMATS: dict[str, Format] = {
         _module_format(mastodon_archive, mastodon_archive.read,
                        "Mastodon account archive, zip or folder (outbox.json, actor.json, likes.json)"),
         _module_format(bluesky, None, "Bluesky Jetstream events (JSONL)", orjson.loads),
+        _module_format(bluesky_repo, bluesky_repo.read, "Bluesky account repository, as \"Export my data\" saves it (.car)"),
         _module_format(reddit, None, "Reddit Pushshift-style comments/submissions (NDJSON)", orjson.loads),
         _module_format(csv_events, _read_csv, "CSV events (event_id,network,kind,actor,target,created_at,...)"),
         _module_format(snap, None, "SNAP activity lines: actor target unix_seconds RT|MT|RE", snap.parse_line),
@@ -109,6 +110,8 @@ def detect(source: Source) -> Format | None:
         return FORMATS[stackexchange.NAME]
     if base.endswith((".csv", ".tsv")):
         return FORMATS[csv_events.NAME]
+    if base.endswith(bluesky_repo.SUFFIX):
+        return FORMATS[bluesky_repo.NAME]
     head, values = _peek_values(source)
     if not head.strip():
         return None

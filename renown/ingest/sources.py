@@ -128,7 +128,7 @@ def _is_data_file(name: str) -> bool:
     for suffix in COMPRESSED_SUFFIXES:
         if lower.endswith(suffix):
             lower = lower[: -len(suffix)]
-    return lower.endswith((".json", ".jsonl", ".ndjson", ".csv", ".js", ".txt", ".xml"))
+    return lower.endswith((".json", ".jsonl", ".ndjson", ".csv", ".js", ".txt", ".xml", ".car"))
 
 
 def _file_source(path: Path) -> Source:
