@@ -201,6 +201,14 @@ def test_mastodon_archive_zip_equals_folder_and_needs_no_actor_json(tmp_path, st
     other = Store(tmp_path / "other")
     ingest(other, [FIXTURES / "mastodon-archive"])
     assert kinds_by_id(read_events()) == kinds_by_id(read_events(of=other))
+    for packed in (False, True):  # an export beside the archive's files is read too, in a folder or a zip
+        mixed = tmp_path / f"mixed-{packed}"
+        shutil.copytree(FIXTURES / "mastodon-archive", mixed)
+        shutil.copy(FIXTURES / "bluesky/jetstream.jsonl", mixed)
+        if packed:
+            shutil.make_archive(str(mixed), "zip", mixed)
+        report = ingest(Store(tmp_path / f"store-{packed}"), [mixed.with_suffix(".zip") if packed else mixed])
+        assert {f.format for f in report.files} == {"mastodon-archive", "bluesky"}
     bare = tmp_path / "bare"
     bare.mkdir()
     shutil.copy(FIXTURES / "mastodon-archive/outbox.json", bare)

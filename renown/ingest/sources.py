@@ -40,6 +40,7 @@ _CSV_FAILURES_IN_A_ROW = 1000
 ZSTD_MAX_WINDOW = 2**31
 #: The file that makes a folder or zip one Mastodon account archive (with actor.json and likes.json beside it).
 MASTODON_OUTBOX = "outbox.json"
+MASTODON_ARCHIVE_FILES = frozenset({MASTODON_OUTBOX, "actor.json", "likes.json", "bookmarks.json"})
 
 
 @dataclass(slots=True)
@@ -119,7 +120,8 @@ def _zip_sources(path: Path) -> list[Source]:
         return bundle(tweets[0], ".js")
     outbox = [n for n in names if n.rsplit("/", 1)[-1] == MASTODON_OUTBOX]
     if outbox:
-        return bundle(outbox[0], ".json")
+        rest = [n for n in names if n.rsplit("/", 1)[-1] not in MASTODON_ARCHIVE_FILES]
+        return bundle(outbox[0], ".json") + [Source(f"{path}!{n}", opener_for(n)) for n in sorted(rest) if _is_data_file(n)]
     return [Source(f"{path}!{n}", opener_for(n)) for n in sorted(names) if _is_data_file(n)]
 
 
@@ -163,16 +165,16 @@ def discover(paths: list[Path]) -> list[Source]:
             if (path / "tweets.js").exists() and (path / "account.js").exists():
                 found.append(_archive_dir_source(path))
                 continue
-            if (path / MASTODON_OUTBOX).exists():
+            children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+            if (path / MASTODON_OUTBOX).exists():  # the archive's files are one source; anything beside them is read too
                 found.append(_bundle_source(path / MASTODON_OUTBOX, ".json"))
-                continue
+                children = [c for c in children if c.name not in MASTODON_ARCHIVE_FILES]
             site_files = sorted(p for p in path.iterdir() if p.name.lower().startswith(
                 ("users.xml", "posts.xml", "comments.xml", "votes.xml")))
             if any(p.name.lower().startswith("posts.xml") for p in site_files):
                 members = tuple((str(p), _file_source(p).open_binary) for p in site_files)
                 found.append(Source(str(path), members[0][1], members))
                 continue
-            children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
             found.extend(discover([c for c in children if c.is_dir() or _is_data_file(c.name) or c.suffix == ".zip"]))
         elif path.suffix.lower() == ".zip":
             found.extend(_zip_sources(path))
