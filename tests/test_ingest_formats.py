@@ -111,6 +111,23 @@ def test_twitter_archive_zip_equals_folder(tmp_path, store, read_events) -> None
     assert kinds_by_id(read_events()) == kinds_by_id(read_events(of=other))
 
 
+@pytest.mark.parametrize("archive", ["twitter-archive", "twitter-archive/data", "stackexchange/ham.radio"])
+def test_an_export_beside_an_archive_in_one_folder_is_read_too(tmp_path, archive) -> None:
+    folder = tmp_path / "exports"
+    shutil.copytree(FIXTURES / archive, folder)
+    if archive == "twitter-archive":  # the root of an X archive: its viewer ships JavaScript that is no data
+        (folder / "assets" / "js").mkdir(parents=True)
+        (folder / "assets" / "js" / "main.js").write_text("window.__THAR_CONFIG = {};")
+    shutil.copy(FIXTURES / "bluesky/jetstream.jsonl", folder)
+    report = ingest(Store(tmp_path / "store"), [folder])
+    assert {f.format for f in report.files} == {FORMATS_BY_FIXTURE[archive], "bluesky"}
+    assert report.quarantined == (1 if archive.startswith("stackexchange") else 0)  # its deliberately broken date
+
+
+FORMATS_BY_FIXTURE = {"twitter-archive": "twitter-archive", "twitter-archive/data": "twitter-archive",
+                      "stackexchange/ham.radio": "stackexchange"}
+
+
 def test_mastodon_statuses_reblogs_replies_and_html(store, read_events) -> None:
     ingest(store, [FIXTURES / "mastodon/statuses.json"])
     rows = kinds_by_id(read_events())

@@ -40,6 +40,9 @@ _CSV_FAILURES_IN_A_ROW = 1000
 ZSTD_MAX_WINDOW = 2**31
 #: The file that makes a folder or zip one Mastodon account archive (with actor.json and likes.json beside it).
 MASTODON_OUTBOX = "outbox.json"
+#: The tables of a Stack Exchange site dump (those not read are part of it all the same).
+_SITE_DUMP_TABLES = tuple(f"{t}.xml" for t in ("badges", "comments", "posthistory", "postlinks", "posts", "tags", "users",
+                                                "votes"))
 MASTODON_ARCHIVE_FILES = frozenset({MASTODON_OUTBOX, "actor.json", "likes.json", "bookmarks.json"})
 
 
@@ -152,21 +155,23 @@ def _archive_dir_source(data_dir: Path) -> Source:
 def discover(paths: list[Path]) -> list[Source]:
     """Expand paths into sources. A folder holding ``data/tweets.js`` is one
     Twitter archive, one holding ``outbox.json`` one Mastodon archive, one holding
-    ``Posts.xml`` one Stack Exchange site; other folders are walked for data files."""
+    ``Posts.xml`` one Stack Exchange site — and whatever else it holds is read as well;
+    other folders are walked for data files."""
     found: list[Source] = []
     for path in paths:
         if not path.exists():
             raise RenownError(f"{path}: no such file or directory")
         if path.is_dir():
+            children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
             archive_data = path / "data"
+            # an archive's own files are one source; anything beside them is read too
             if (archive_data / "tweets.js").exists() or (archive_data / "tweet.js").exists():
                 found.append(_archive_dir_source(archive_data))
-                continue
-            if (path / "tweets.js").exists() and (path / "account.js").exists():
+                children = [c for c in children if c.name not in ("data", "assets")]  # assets: the archive's viewer
+            elif (path / "tweets.js").exists() and (path / "account.js").exists():
                 found.append(_archive_dir_source(path))
-                continue
-            children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
-            if (path / MASTODON_OUTBOX).exists():  # the archive's files are one source; anything beside them is read too
+                children = [c for c in children if c.suffix != ".js"]
+            if (path / MASTODON_OUTBOX).exists():
                 found.append(_bundle_source(path / MASTODON_OUTBOX, ".json"))
                 children = [c for c in children if c.name not in MASTODON_ARCHIVE_FILES]
             site_files = sorted(p for p in path.iterdir() if p.name.lower().startswith(
@@ -174,7 +179,7 @@ def discover(paths: list[Path]) -> list[Source]:
             if any(p.name.lower().startswith("posts.xml") for p in site_files):
                 members = tuple((str(p), _file_source(p).open_binary) for p in site_files)
                 found.append(Source(str(path), members[0][1], members))
-                continue
+                children = [c for c in children if not c.name.lower().startswith(_SITE_DUMP_TABLES)]
             found.extend(discover([c for c in children if c.is_dir() or _is_data_file(c.name) or c.suffix == ".zip"]))
         elif path.suffix.lower() == ".zip":
             found.extend(_zip_sources(path))
