@@ -15,8 +15,10 @@ from pathlib import Path
 import click
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from renown import __version__, config
 from renown.errors import RenownError
@@ -26,8 +28,15 @@ from renown.ingest.pipeline import IngestReport, ingest
 from renown.simulate import DEMO, DEMO_WEEKS
 from renown.store import Store
 
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+#: Output is data (handles, names, file names, reasons quoting bad values): never parsed as markup, where
+#: "[she/her]" would vanish as a style and "[/b]" stop the command. Our own styling goes through :func:`styled`.
+console = Console(soft_wrap=True, markup=False)
+err_console = Console(stderr=True, soft_wrap=True, markup=False)
+
+
+def styled(template: str, *values: object) -> Text:
+    """``template``'s markup (``[bold]{}[/]``) with ``values`` put in as plain text."""
+    return Text.from_markup(template.format(*(escape(str(v)) for v in values)))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -55,7 +64,7 @@ def _print_json(value) -> None:
 def run_ingest(store: Store, paths: list[Path], format_name: str | None, strict: bool, quiet: bool = False) -> IngestReport:
     """Ingest with a progress bar (on a terminal) and return the report."""
     with Progress(
-        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed:,} records"),
+        SpinnerColumn(), TextColumn("{task.description}", style="bold", markup=False), BarColumn(), TextColumn("{task.completed:,} records"),
         TimeElapsedColumn(), console=err_console, transient=True, disable=quiet or not err_console.is_terminal,
     ) as bar:
         tasks: dict[str, int] = {}
@@ -89,7 +98,8 @@ def print_ingest_report(report: IngestReport) -> None:
     for reason, count in report.skipped.items():
         console.print(f"skipped {count:,} record(s): {reason}")
     if report.quarantined:
-        err_console.print(f"[yellow]{report.quarantined:,} record(s) quarantined[/] in {report.quarantine_file}; first reasons:")
+        err_console.print(styled("[yellow]{} record(s) quarantined[/] in {}; first reasons:", f"{report.quarantined:,}",
+                                 report.quarantine_file))
         for entry in report.samples:
             line = f", line {entry['line']}" if entry.get("line") else ""
             err_console.print(f"  {entry['source_file']}{line}, field {entry['field']}: {entry['reason']}")
@@ -375,7 +385,8 @@ def top_command(store: Store, limit: int, topic: str | None, audience_name: str 
 
 def print_explanation(e: dict) -> None:
     who = f"{e['account']}" + (f" (@{e['handle']})" if e.get("handle") else "")
-    console.print(f"[bold]{who}[/]: score [bold]{e['score']}[/] as of {e['as_of']} (scoring version {e['scoring_version']})")
+    console.print(styled("[bold]{}[/]: score [bold]{}[/] as of {} (scoring version {})", who, e["score"], e["as_of"],
+                         e["scoring_version"]))
     table = Table(show_footer=True)
     table.add_column("component", footer="score")
     table.add_column("points", justify="right", footer=str(e["score"]))
@@ -386,15 +397,15 @@ def print_explanation(e: dict) -> None:
     console.print(table)
     for c in e["components"]:
         if c["evidence"]:
-            console.print(f"[bold]{c['name']}[/] — behind it:")
+            console.print(styled("[bold]{}[/] — behind it:", c["name"]))
             for item in c["evidence"]:
                 label = (item.get("url") or item["ref"]) + (f" (@{item['handle']})" if item.get("handle") else "")
                 extra = f", {item['reactors']} people" if "reactors" in item else ""
                 console.print(f"  {label}: {item['reactions']}{extra} (weight {item['weight']:.2f})")
     for d in e["discounts"]:
-        console.print(f"[yellow]discount[/]: {d['detail']}")
+        console.print(styled("[yellow]discount[/]: {}", d["detail"]))
     if e["flags"]:
-        console.print(f"[yellow]this account's own reactions are discounted[/]: {', '.join(e['flags'])}")
+        console.print(styled("[yellow]this account's own reactions are discounted[/]: {}", ", ".join(e["flags"])))
     t = e["totals"]
     console.print(f"{t['reactors']:,} people reacted {t['reactions']:,} times; {t['posts']:,} posts in the window")
     if e.get("nps"):
@@ -449,7 +460,8 @@ def topics_command(store: Store, account: str, as_of: str | None, as_json: bool)
         console.print(f"{account} has no topic scores as of {result['as_of']} (no tagged posts in a scored topic)")
     for item in result["known_for"]:
         endorsed = f", endorsed {item['endorsements']} time(s)" if item.get("endorsements") else ""
-        console.print(f"[bold]{item['name']}[/] ({item['topic']}): {item['score']} — {item['posts']} posts{endorsed}")
+        console.print(styled("[bold]{}[/] ({}): {} — {} posts{}", item["name"], item["topic"], item["score"], item["posts"],
+                             endorsed))
         for post in item["top_posts"]:
             console.print(f"  post {post['post']}: {post['reactions']} reactions")
         for person in item["top_people"]:
@@ -890,8 +902,8 @@ def link_suggest_command(store: Store, as_json: bool) -> None:
     for s in suggestions:
         console.print(f"{s.a}  ~  {s.b}  [{s.confidence}]: {', '.join(s.evidence)}")
     for c in conflicts:
-        console.print(f"[yellow]conflict[/] {c['accounts'][0]} ~ {c['accounts'][1]}: for {', '.join(c['for']) or '-'}; "
-                      f"against {', '.join(c['against'])}")
+        console.print(styled("[yellow]conflict[/] {} ~ {}: for {}; against {}", c["accounts"][0], c["accounts"][1],
+                             ", ".join(c["for"]) or "-", ", ".join(c["against"])))
     console.print(f"{len(suggestions)} suggestion(s), {len(conflicts)} conflict(s); confirm with `renown link confirm A B`")
 
 
@@ -978,7 +990,7 @@ def diff_command(store: Store, account: str, since: str, as_of: str | None, as_j
     for event in arrived["latest"]:
         console.print(f"  {event['created_at']} {event['kind']} by {event['actor']}")
     if result["note"]:
-        console.print(f"[yellow]{result['note']}[/]")
+        console.print(styled("[yellow]{}[/]", result["note"]))
 
 
 @app.command("evaluate")
@@ -1027,7 +1039,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app.main(args=argv, prog_name="renown", standalone_mode=False)
     except RenownError as exc:
-        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(styled("[bold red]Error:[/] {}", exc), highlight=False, soft_wrap=True)
         return 1
     except click.exceptions.Exit as exc:
         return exc.exit_code

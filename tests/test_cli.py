@@ -47,6 +47,29 @@ def test_quarantine_reasons_are_printed(cli, tmp_path) -> None:
     assert "events.csv, line 3, field created_at" in result.err
 
 
+def test_data_that_looks_like_markup_is_printed_as_it_is(cli, tmp_path) -> None:
+    """Square brackets in data (a display name "Ann [she/her]", a file "export [2024].csv", a value
+    "[/b]" in a bad field) are text: the terminal output must neither swallow them as styles nor
+    crash on them as unmatched closing tags — after the ingest had already been committed."""
+    folder = tmp_path / "export [2024]"
+    folder.mkdir()
+    path = folder / "events [old].csv"
+    path.write_text("event_id,network,kind,actor,target,created_at,text\n"
+                    "1,forum,post,ann_[she/her],,2024-01-01,first post\n"
+                    "2,forum,reply,bob,ann_[she/her],2024-01-02,[/b] agreed\n"
+                    "3,forum,post,bob,,[/b]-soon,never\n")
+    result = cli("ingest", path)
+    assert result.code == 0, result.err
+    assert "events [old].csv, line 4, field created_at" in result.err and "'[/b]-soon'" in result.err
+    assert cli("score", "--as-of", "2024-01-03").code == 0
+    explained = cli("explain", "forum:ann_[she/her]")
+    assert explained.code == 0 and "forum:ann_[she/her]" in explained.out and "forum:bob" in explained.out
+    board = cli("top")
+    assert board.code == 0 and "forum:ann_[s" in board.out and "he/her]" in board.out  # a narrow table wraps it
+    missing = cli("explain", "forum:[/b]")
+    assert missing.code == 1 and "forum:[/b]" in missing.err and "Traceback" not in missing.err
+
+
 def test_nothing_loaded_exits_non_zero_with_a_clean_message(cli, tmp_path) -> None:
     path = tmp_path / "events.csv"
     path.write_text("event_id,network,kind,actor,target,created_at\n2,forum,post,u1,,soon\n")
