@@ -38,12 +38,12 @@ _CSV_FAILURES_IN_A_ROW = 1000
 #: The Reddit dumps (Pushshift, Arctic Shift) are compressed with ``zstd --long=31``: decoding needs a
 #: 2 GiB window, above the library's default limit, and takes up to that much memory while it runs.
 ZSTD_MAX_WINDOW = 2**31
-#: The file that makes a folder or zip one Mastodon account archive (with actor.json and likes.json beside it).
+#: The file that makes a folder or zip one Mastodon account archive, and the archive's own files.
 MASTODON_OUTBOX = "outbox.json"
+MASTODON_ARCHIVE_FILES = frozenset({MASTODON_OUTBOX, "actor.json", "likes.json", "bookmarks.json"})
 #: The tables of a Stack Exchange site dump (those not read are part of it all the same).
 _SITE_DUMP_TABLES = tuple(f"{t}.xml" for t in ("badges", "comments", "posthistory", "postlinks", "posts", "tags", "users",
                                                 "votes"))
-MASTODON_ARCHIVE_FILES = frozenset({MASTODON_OUTBOX, "actor.json", "likes.json", "bookmarks.json"})
 
 
 @dataclass(slots=True)
