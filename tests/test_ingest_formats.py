@@ -236,6 +236,21 @@ def test_mastodon_archive_zip_equals_folder_and_needs_no_actor_json(tmp_path, st
     assert accounts[ARCHIVE_OWNER]["display_name"] is None  # the profile lives in actor.json
 
 
+def test_an_outbox_page_fetched_over_activitypub_reads_like_the_archive(tmp_path, read_events) -> None:
+    archive = orjson.loads((FIXTURES / "mastodon-archive/outbox.json").read_bytes())
+    page = {"@context": archive["@context"], "type": "OrderedCollectionPage",
+            "id": "https://mastodon.social/users/radio_eng/outbox?page=true",
+            "next": "https://mastodon.social/users/radio_eng/outbox?max_id=110999999999999999&page=true",
+            "partOf": "https://mastodon.social/users/radio_eng/outbox", "orderedItems": archive["orderedItems"]}
+    path = tmp_path / "outbox-page-1.json"
+    path.write_bytes(orjson.dumps(page, option=orjson.OPT_INDENT_2))
+    fetched, exported = Store(tmp_path / "fetched"), Store(tmp_path / "exported")
+    report = ingest(fetched, [path])
+    ingest(exported, [FIXTURES / "mastodon-archive/outbox.json"])
+    assert report.files[0].format == "mastodon-archive"
+    assert kinds_by_id(read_events(of=fetched)) == kinds_by_id(read_events(of=exported))
+
+
 def test_a_status_in_both_the_archive_and_an_api_export_loads_once(tmp_path, store, read_events) -> None:
     api = [{"id": "111000000000000001", "created_at": "2023-10-02T08:15:00.000Z", "in_reply_to_id": None,
             "in_reply_to_account_id": None, "visibility": "public", "language": "en",

@@ -8,7 +8,10 @@ and ``Announce`` (a boost; ``object`` is the boosted post's URI, ``cc`` names
 its author first). ``actor.json`` is the owner's ActivityPub actor (profile
 fields, bio); without it the owner is taken from each activity's ``actor``.
 ``likes.json`` lists liked posts by URI *without a time*: they are counted as
-skipped, not loaded. ``bookmarks.json`` is private and not read.
+skipped, not loaded. ``bookmarks.json`` is private and not read. A page of an
+outbox fetched over ActivityPub (``OrderedCollectionPage``, e.g. ``curl -H 'Accept:
+application/activity+json' https://INSTANCE/users/NAME/outbox?page=true``) reads
+the same way.
 
 Accounts are keyed ``mastodon:user@instance`` like the REST-API mapper's, and
 event ids are the status URIs, so a status read from both sources loads once.
@@ -45,7 +48,7 @@ from renown.ingest.sources import (
 
 NAME = "mastodon-archive"
 _ITEMS = re.compile(r'(?<!\\)"orderedItems"\s*:\s*')
-_COLLECTION = re.compile(r'"type"\s*:\s*"OrderedCollection"')
+_COLLECTION = re.compile(r'"type"\s*:\s*"OrderedCollection(?:Page)?"')
 _PUBLIC = {"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"}
 _ACTOR_PATH = re.compile(r"^/(?:users/|@)([^/@]+)/?$")
 _STATUS_PATH = re.compile(r"^(/(?:users/|@)[^/@]+)/(?:statuses/)?[^/]+/?$")
