@@ -265,6 +265,10 @@ def test_posts_behind_an_explanation_link_to_the_original_where_the_id_is_global
     assert post_url("reddit:sdr_fan", "t3_10abcde") == "https://www.reddit.com/comments/10abcde/"
     assert post_url("reddit:sdr_fan", "t1_j2x1a0b") is None  # a comment's address needs its thread
     assert post_url("mastodon:ann@hachyderm.io", "111234567890") is None  # instance-local id
+    status = "https://hachyderm.io/users/ann/statuses/111234567890"  # an archive's status URI: global
+    assert post_url("mastodon:ann@hachyderm.io", status) == status
+    assert post_url("mastodon:bob@example.org", status) is None  # not on the author's instance
+    assert post_url("mastodon:ann@hachyderm.io", "http://hachyderm.io/users/ann/statuses/1") is None
     assert post_url("twitter:42", "javascript:alert(1)") is None
 
     run = snapshots.latest(demo_store.root)
