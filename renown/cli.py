@@ -118,8 +118,10 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 def ingest_command(store: Store, paths: tuple[Path, ...], format_name: str | None, strict: bool, as_json: bool) -> None:
     """Load exports into the event log.
 
-    PATHS are files, folders, archives (.zip) or compressed files (.gz, .zst);
-    the format of each is recognised from its content. Safe to repeat: records
+    PATHS are files, folders, archives (.zip) or compressed files (.gz, .zst,
+    .bz2, .xz): network exports (twarc2, an X archive, a Mastodon archive, a
+    Bluesky repo.car, Jetstream, Reddit dumps, Stack Exchange dumps) or CSV.
+    The format of each is recognised from its content. Safe to repeat: records
     already stored count as duplicates. Malformed records go to a quarantine
     file (file, line, field, reason) and the rest still load.
     """
