@@ -14,7 +14,8 @@ is dated by its record key when that is a TID (a timestamp id). Records have no
 line: ``line`` is the record's position in key order, and the raw copy kept for
 audit names its ``at://`` URI and CID. Blocks are decoded one by one, so a
 missing or corrupt block (checked against its SHA-256 CID) costs only the
-records it holds, each quarantined with the reason.
+records it holds, each quarantined with the reason. The commit's signature is not
+checked: that needs the account's DID document, fetched online; the block hashes are.
 """
 
 from __future__ import annotations
