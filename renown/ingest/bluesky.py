@@ -6,8 +6,10 @@
 mentions and tags via ``facets``), ``app.bsky.feed.like``,
 ``app.bsky.feed.repost`` (``record.subject.uri``) and
 ``app.bsky.graph.follow`` (``record.subject`` is a DID); ``app.bsky.actor.profile``
-gives the display name and description. ``kind: identity`` events carry handles. A ``delete`` commit becomes a ``delete`` event whose
-``record_id`` is the removed record's: the store hides what it deletes.
+gives the display name and description. ``kind: identity`` events carry handles.
+A ``delete`` commit becomes a ``delete`` event whose ``record_id`` is the removed
+record's: the store hides what it deletes. A repository export (``.car``) maps its
+records with the same :func:`map_repo_record`.
 Accounts are keyed by DID; records by their ``at://`` URI.
 """
 
