@@ -9,6 +9,8 @@ Tweets carry string ids (``id_str``), classic ``created_at``
 owner comes from ``data/account.js`` (``account.accountId``). Retweets are only
 recognisable by the ``RT @user:`` prefix, their target by the first
 ``user_mentions`` entry; quotes by a status link in ``entities.urls``.
+``data/like.js`` lists the owner's likes by tweet id, without a time or the liked
+tweet's author: they are counted as skipped, not loaded.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def read_owner(source: Source) -> dict:
 
 
 _PART_FILE = re.compile(r"tweets?-part(\d+)\.js$")
+_LIKE_FILE = re.compile(r"like(?:-part\d+)?\.js")
+LIKES_SKIPPED = "X archive likes carry no time and no author (like.js): not loaded"
 
 
 def _parts(source: Source) -> list[tuple[str, Callable[[], IO[bytes]]]]:
@@ -71,10 +75,16 @@ def _parts(source: Source) -> list[tuple[str, Callable[[], IO[bytes]]]]:
 
 def _all_records(source: Source) -> Iterator[RawRecord]:
     yield from _array_records(read_text(source), source.name)
-    for name, opener in _parts(source):
+    for name, opener in _parts(source) + _likes(source):
         for record in _array_records(decode_text(opener), name):
             record.source = name
             yield record
+
+
+def _likes(source: Source) -> list[tuple[str, Callable[[], IO[bytes]]]]:
+    """``like.js`` (and its parts): the owner's likes, read to be counted — they carry no time."""
+    return sorted(((name, opener) for name, opener in source.members
+                   if _LIKE_FILE.fullmatch(name.replace("\\", "/").rsplit("/", 1)[-1])), key=lambda member: member[0])
 
 
 def read(source: Source) -> tuple[Iterator[RawRecord], dict]:
@@ -85,6 +95,8 @@ def read(source: Source) -> tuple[Iterator[RawRecord], dict]:
 def map_record(value: Any, context: dict) -> list[Mapped]:
     owner = context["owner"]
     wrapper = fields.require_dict(value)
+    if "like" in wrapper and "tweet" not in wrapper:
+        return [Mapped(skipped=LIKES_SKIPPED)]
     tweet = fields.require_dict(fields.get(wrapper, "tweet"), "tweet")
     tweet_id = fields.string_id(tweet, "id_str" if "id_str" in tweet else "id", at="tweet.")
     created = fields.classic_twitter_time(fields.get(tweet, "created_at", at="tweet."), "tweet.created_at")
