@@ -188,6 +188,8 @@ def test_mastodon_archive_posts_replies_boosts_quotes_and_mentions(store, read_e
     assert rows[status + "111000000000000003"] == ("reply", owner, owner)  # a thread: self-interaction, scoring drops it
     assert rows[status + "111000000000000004/activity"] == ("repost", owner, "mastodon:bob@fosstodon.org")
     assert rows[status + "111000000000000008"] == ("quote", owner, "mastodon:carol@hachyderm.io")
+    # a boost of a Misskey note: its author's URI carries an internal id, the owner's mention of them the name
+    assert rows[status + "111000000000000009/activity"] == ("repost", owner, "mastodon:dave@misskey.io")
     # a local mention (@nina) is named with the instance of its href
     assert rows[status + "111000000000000007#mention:nina@mastodon.social"][2] == "mastodon:nina@mastodon.social"
     # a reply to a post whose URI names no author keeps its parent, and its mention

@@ -17,9 +17,10 @@ Accounts are keyed ``mastodon:user@instance`` like the REST-API mapper's, and
 event ids are the status URIs, so a status read from both sources loads once.
 Post ids are URIs here (the REST API gives instance-local ids). An actor URI
 becomes ``user@instance`` through the activity's ``Mention`` tags, else through
-its path (``/users/NAME`` or ``/@NAME``, as Mastodon, Pleroma/Akkoma and
-GoToSocial write them); a reply or boost whose author cannot be named that way
-keeps its parent post but no target. Direct messages (addressed to neither the
+any mention of that actor elsewhere in the archive, else through its path
+(``/users/NAME`` or ``/@NAME``, as Mastodon, Pleroma/Akkoma and GoToSocial write
+them); a reply or boost whose author cannot be named that way keeps its parent
+post but no target. Direct messages (addressed to neither the
 public nor the followers) are private conversations and are skipped.
 """
 
@@ -99,8 +100,19 @@ def _likes(source: Source) -> Iterator[RawRecord]:
 
 def read(source: Source) -> tuple[Iterator[RawRecord], dict]:
     owner, rejected = _read_owner(source)
-    records = itertools.chain(rejected, _items(read_text(source), source.name), _likes(source))
-    return records, {"owner": _owner_profile(owner) if owner is not None else None}
+    text = read_text(source)
+    records = itertools.chain(rejected, _items(text, source.name), _likes(source))
+    return records, {"owner": _owner_profile(owner) if owner is not None else None, "named": _named(text)}
+
+
+_MENTION = re.compile(r'\{\s*"type"\s*:\s*"Mention"\s*,\s*"href"\s*:\s*"([^"\\]+)"\s*,\s*"name"\s*:\s*"([^"\\]+)"\s*\}')
+
+
+def _named(text: str) -> dict[str, str]:
+    """Actor URI → ``user@instance`` for everyone the archive's posts mention (Mastodon writes a ``Mention``
+    as ``{"type", "href", "name"}``): the name of a boosted author whose URI does not carry it (Misskey's
+    ``/users/<id>``), when the owner mentioned them somewhere."""
+    return _mentions({"tag": [{"type": "Mention", "href": href, "name": name} for href, name in _MENTION.findall(text)]})
 
 
 def _owner_profile(actor: dict) -> dict:
@@ -137,22 +149,25 @@ def _parsed(uri: Any) -> ParseResult | None:
     return parsed if parsed.hostname else None
 
 
-def _acct_of(uri: Any, known: dict[str, str]) -> str | None:
-    """``user@instance`` of an actor URI: from the activity's mention tags, else from its path."""
+def _acct_of(uri: Any, known: dict[str, str], named: dict[str, str] | None = None) -> str | None:
+    """``user@instance`` of an actor URI: from the activity's mention tags (``known``) or the archive's
+    (``named``), else from its path."""
     if isinstance(uri, str) and uri in known:
         return known[uri]
+    if isinstance(uri, str) and named and uri in named:
+        return named[uri]
     parsed = _parsed(uri)
     match = _ACTOR_PATH.match(parsed.path) if parsed else None
     return f"{match.group(1).lower()}@{parsed.hostname.lower()}" if match else None
 
 
-def _author_of(post_uri: Any, known: dict[str, str]) -> str | None:
+def _author_of(post_uri: Any, known: dict[str, str], named: dict[str, str] | None = None) -> str | None:
     """``user@instance`` of the author of a post URI (``…/users/NAME/statuses/ID``, ``…/@NAME/ID``)."""
     parsed = _parsed(post_uri)
     match = _STATUS_PATH.match(parsed.path) if parsed else None
     if not match:
         return None
-    return _acct_of(f"{parsed.scheme}://{parsed.netloc}{match.group(1)}", known)
+    return _acct_of(f"{parsed.scheme}://{parsed.netloc}{match.group(1)}", known, named)
 
 
 def _owner_account(owner: dict | None, actor_uri: str, observed_at) -> Account:
@@ -206,16 +221,16 @@ def map_record(value: Any, context: dict) -> list[Mapped]:
     if not isinstance(actor_uri, str):
         raise RecordError("actor", f"expected an actor URI, got {type(actor_uri).__name__}")
     if kind == "Announce":
-        return [_announce(activity, actor_uri, context.get("owner"))]
+        return [_announce(activity, actor_uri, context.get("owner"), context.get("named"))]
     if kind != "Create":
         return [Mapped(skipped=f"activity type {kind!r} is not a post or a boost")]
     note = fields.require_dict(fields.get(activity, "object"), "object")
     if _is_direct(activity, note):
         return [Mapped(skipped=DIRECT_SKIPPED)]
-    return [_create(activity, note, actor_uri, context.get("owner"))]
+    return [_create(activity, note, actor_uri, context.get("owner"), context.get("named"))]
 
 
-def _announce(activity: dict, actor_uri: str, owner: dict | None) -> Mapped:
+def _announce(activity: dict, actor_uri: str, owner: dict | None, named: dict[str, str] | None) -> Mapped:
     activity_id = fields.string_id(activity, "id")
     created = fields.iso_time(fields.get(activity, "published"), "published")
     author = _owner_account(owner, actor_uri, created)
@@ -226,11 +241,11 @@ def _announce(activity: dict, actor_uri: str, owner: dict | None) -> Mapped:
         boosted = boosted.get("id")
     if not isinstance(boosted, str) or not boosted:
         raise RecordError("object", "expected the boosted post's URI")
-    target = _author_of(boosted, known)
+    target = _author_of(boosted, known, named)
     if target is None:
         target = next((acct for uri in fields.listed(activity.get("cc"))
                        if isinstance(uri, str) and uri not in _PUBLIC and not uri.endswith("/followers")
-                       and uri != actor_uri and (acct := _acct_of(uri, known))), None)
+                       and uri != actor_uri and (acct := _acct_of(uri, known, named))), None)
     record_id = f"{NETWORK}:{activity_id}"
     repost = Event(event_id=record_id, network=NETWORK, kind="repost", actor=author.key, created_at=created,
                    target=f"{NETWORK}:{target}" if target else None, post_id=activity_id, parent_post_id=boosted,
@@ -240,7 +255,7 @@ def _announce(activity: dict, actor_uri: str, owner: dict | None) -> Mapped:
     return Mapped(events=[repost], accounts=accounts)
 
 
-def _create(activity: dict, note: dict, actor_uri: str, owner: dict | None) -> Mapped:
+def _create(activity: dict, note: dict, actor_uri: str, owner: dict | None, named: dict[str, str] | None) -> Mapped:
     post_uri = fields.string_id(note, "id", at="object.")
     published = note.get("published") if note.get("published") is not None else activity.get("published")
     created = fields.iso_time(published, "object.published")
@@ -270,12 +285,12 @@ def _create(activity: dict, note: dict, actor_uri: str, owner: dict | None) -> M
     quoted = next((note[k] for k in _QUOTE_KEYS if isinstance(note.get(k), str) and note[k]), None)
     primary: str | None = None
     if isinstance(reply_to, str) and reply_to:
-        primary = _author_of(reply_to, known)
+        primary = _author_of(reply_to, known, named)
         events.append(event("reply", target=primary, parent=reply_to))
         if quoted:
-            events.append(event("quote", "#quote", _author_of(quoted, known), quoted))
+            events.append(event("quote", "#quote", _author_of(quoted, known, named), quoted))
     elif quoted:
-        primary = _author_of(quoted, known)
+        primary = _author_of(quoted, known, named)
         events.append(event("quote", target=primary, parent=quoted))
     else:
         events.append(event("post"))
