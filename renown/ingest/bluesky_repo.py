@@ -144,23 +144,12 @@ class _Walk:
     def node(self, cid: bytes | None) -> Iterator[RawRecord]:
         if cid is None:
             return
-        try:
-            if not isinstance(cid, bytes):
-                raise ValueError("the link to it is not a CID")
-            if cid in self.visited:
-                raise ValueError("reached twice: the tree loops")
-            self.visited.add(cid)
-            block = self.blocks.get(cid)
-            if block is None:
-                raise ValueError(self.absent(cid))
-            node = libipld.decode_dag_cbor(block)
-            entries = node["e"]
-            if not isinstance(entries, list):
-                raise ValueError("entries are not a list")
-        except (ValueError, KeyError, TypeError) as exc:
+        node, problem = self._tree_node(cid)
+        if node is None:
             yield RawRecord(self.position + 1, _cid_text(cid), error=f"repository tree node {_cid_text(cid)} unreadable "
-                            f"({exc}): the records under it are lost")
+                            f"({problem}): the records under it are lost")
             return
+        entries = node["e"]
         yield from self.node(node.get("l"))
         key = b""
         for entry in entries:
@@ -174,6 +163,24 @@ class _Walk:
                 return
             yield self.record(key, value)
             yield from self.node(subtree)
+
+    def _tree_node(self, cid: Any) -> tuple[dict | None, str]:
+        """The decoded node ``cid`` links, or None and why not."""
+        if not isinstance(cid, bytes):
+            return None, "the link to it is not a CID"
+        if cid in self.visited:
+            return None, "reached twice: the tree loops"
+        self.visited.add(cid)
+        block = self.blocks.get(cid)
+        if block is None:
+            return None, self.absent(cid)
+        try:
+            node = libipld.decode_dag_cbor(block)
+        except ValueError as exc:
+            return None, f"not DAG-CBOR: {exc}"
+        if not isinstance(node, dict) or not isinstance(node.get("e"), list):
+            return None, "no list of entries"
+        return node, ""
 
     def record(self, key: bytes, cid: Any) -> RawRecord:
         self.position += 1
