@@ -15,8 +15,8 @@ from renown.errors import FormatError
 from renown.events import Mapped
 from renown.ingest import (bluesky, bluesky_repo, csv_events, mastodon, mastodon_archive, reddit, snap, stackexchange,
                            twarc, twitter_archive)
-from renown.ingest.sources import (EXTRACT_FIRST, RawRecord, Source, read_csv, read_json_array, read_json_document,
-                                   read_lines)
+from renown.ingest.sources import (EXTRACT_FIRST, RawRecord, Source, file_name, read_csv, read_json_array,
+                                   read_json_document, read_lines)
 
 Reader = Callable[[Source], tuple[Iterator[RawRecord], dict]]
 
@@ -106,7 +106,7 @@ def detect(source: Source) -> Format | None:
                           "`tar xf`) and ingest the folder")
     if source.member("account.js") and base.endswith((".js",)):
         return FORMATS[twitter_archive.NAME]
-    if any(name.lower().split("/")[-1].startswith("posts.xml") for name, _ in source.members):
+    if any(file_name(name).lower().startswith("posts.xml") for name, _ in source.members):
         return FORMATS[stackexchange.NAME]
     if base.endswith((".csv", ".tsv")):
         return FORMATS[csv_events.NAME]

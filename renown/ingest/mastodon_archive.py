@@ -43,6 +43,7 @@ from renown.ingest.sources import (
     RawRecord,
     Source,
     decode_text,
+    member_records,
     read_json_array,
     read_text,
 )
@@ -72,9 +73,10 @@ def _items(text: str, name: str) -> Iterator[RawRecord]:
 def _read_owner(source: Source) -> tuple[dict | None, list[RawRecord]]:
     """The actor of ``actor.json``, or None with the reason quarantined: the outbox loads either way
     (each activity names its actor)."""
-    name, opener = next(((n, o) for n, o in source.members if _base(n) == "actor.json"), (None, None))
-    if opener is None:
+    found = source.named("actor.json".__eq__)
+    if not found:
         return None, []
+    name, opener = found[0]
     text = decode_text(opener)
     try:
         actor = orjson.loads(text)
@@ -86,22 +88,11 @@ def _read_owner(source: Source) -> tuple[dict | None, list[RawRecord]]:
     return actor, []
 
 
-def _base(name: str) -> str:
-    return name.replace("\\", "/").rsplit("/", 1)[-1]
-
-
-def _likes(source: Source) -> Iterator[RawRecord]:
-    for name, opener in source.members:
-        if _base(name) == "likes.json":
-            for record in _items(decode_text(opener), name):
-                record.source = name
-                yield record
-
 
 def read(source: Source) -> tuple[Iterator[RawRecord], dict]:
     owner, rejected = _read_owner(source)
     text = read_text(source)
-    records = itertools.chain(rejected, _items(text, source.name), _likes(source))
+    records = itertools.chain(rejected, _items(text, source.name), member_records(source.named("likes.json".__eq__), _items))
     return records, {"owner": _owner_profile(owner) if owner is not None else None, "named": _named(text)}
 
 

@@ -74,11 +74,31 @@ class Source:
                 name = name[: -len(suffix)]
         return name
 
+    def named(self, matches: Callable[[str], object]) -> list[tuple[str, Callable[[], IO[bytes]]]]:
+        """The members whose file name (see :func:`file_name`) ``matches``, by name."""
+        return sorted(((name, opener) for name, opener in self.members if matches(file_name(name))),
+                      key=lambda member: member[0])
+
     def member(self, suffix: str) -> Callable[[], IO[bytes]] | None:
         for name, opener in self.members:
             if name.endswith(suffix):
                 return opener
         return None
+
+
+def file_name(name: str) -> str:
+    """The file name at the end of a source or member name (a path, or ``archive.zip!folder/file``)."""
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def member_records(members: Iterable[tuple[str, Callable[[], IO[bytes]]]],
+                   read: Callable[[str, str], Iterator[RawRecord]]) -> Iterator[RawRecord]:
+    """The records ``read(text, name)`` finds in each member file of a multi-file export, each naming
+    its own file as provenance."""
+    for name, opener in members:
+        for record in read(decode_text(opener), name):
+            record.source = name
+            yield record
 
 
 def _decompressing(path_name: str, opener: Callable[[], IO[bytes]]) -> Callable[[], IO[bytes]]:
@@ -121,9 +141,9 @@ def _zip_sources(path: Path) -> list[Source]:
     tweets = [n for n in names if n.endswith("data/tweets.js") or n.endswith("data/tweet.js")]
     if tweets:
         return bundle(tweets[0], ".js")
-    outbox = [n for n in names if n.rsplit("/", 1)[-1] == MASTODON_OUTBOX]
+    outbox = [n for n in names if file_name(n) == MASTODON_OUTBOX]
     if outbox:
-        rest = [n for n in names if n.rsplit("/", 1)[-1] not in MASTODON_ARCHIVE_FILES]
+        rest = [n for n in names if file_name(n) not in MASTODON_ARCHIVE_FILES]
         return bundle(outbox[0], ".json") + [Source(f"{path}!{n}", opener_for(n)) for n in sorted(rest) if _is_data_file(n)]
     return [Source(f"{path}!{n}", opener_for(n)) for n in sorted(names) if _is_data_file(n)]
 

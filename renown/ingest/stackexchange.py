@@ -31,7 +31,7 @@ import orjson
 from renown.errors import FormatError, RecordError
 from renown.events import ANONYMOUS, Account, Event, Mapped, account_key
 from renown.ingest.html import html_to_text
-from renown.ingest.sources import COMPRESSED_SUFFIXES, RawRecord, Source, iter_lines
+from renown.ingest.sources import COMPRESSED_SUFFIXES, RawRecord, Source, file_name, iter_lines
 
 NAME = "stackexchange"
 FILES = ("Users", "Posts", "Comments", "Votes")
@@ -64,7 +64,7 @@ def read(source: Source) -> tuple[Iterator[RawRecord], dict]:
     """Rows of the site's files in dependency order; ``context["posts"]`` fills as Posts is read."""
     members = {}
     for member_name, opener in source.members:
-        base = member_name.replace("\\", "/").split("/")[-1]
+        base = file_name(member_name)
         for name in FILES:
             if base in [f"{name}.xml{suffix}" for suffix in ("", *COMPRESSED_SUFFIXES)]:
                 members[name] = (member_name, opener)

@@ -26,6 +26,8 @@ from renown.ingest.sources import (
     RawRecord,
     Source,
     decode_text,
+    file_name,
+    member_records,
     read_json_array,
     read_text,
 )
@@ -69,22 +71,15 @@ LIKES_SKIPPED = "X archive likes carry no time and no author (like.js): not load
 def _parts(source: Source) -> list[tuple[str, Callable[[], IO[bytes]]]]:
     """The archive's ``tweets-part<N>.js`` files after the first, by N."""
     numbered = [(int(m.group(1)), name, opener) for name, opener in source.members
-                if (m := _PART_FILE.search(name.replace("\\", "/").rsplit("/", 1)[-1]))]
+                if (m := _PART_FILE.search(file_name(name)))]
     return [(name, opener) for _, name, opener in sorted(numbered)]
 
 
 def _all_records(source: Source) -> Iterator[RawRecord]:
+    """The tweets of ``tweets.js`` and its parts, then the likes of ``like.js`` (read to be counted: they
+    carry no time)."""
     yield from _array_records(read_text(source), source.name)
-    for name, opener in _parts(source) + _likes(source):
-        for record in _array_records(decode_text(opener), name):
-            record.source = name
-            yield record
-
-
-def _likes(source: Source) -> list[tuple[str, Callable[[], IO[bytes]]]]:
-    """``like.js`` (and its parts): the owner's likes, read to be counted — they carry no time."""
-    return sorted(((name, opener) for name, opener in source.members
-                   if _LIKE_FILE.fullmatch(name.replace("\\", "/").rsplit("/", 1)[-1])), key=lambda member: member[0])
+    yield from member_records(_parts(source) + source.named(_LIKE_FILE.fullmatch), _array_records)
 
 
 def read(source: Source) -> tuple[Iterator[RawRecord], dict]:
