@@ -694,3 +694,9 @@ def test_a_long_post_is_read_whole_from_note_tweet(tmp_path, store, read_events)
     by_kind = {r["kind"]: r for r in read_events()}
     assert by_kind["post"]["text"] == whole and by_kind["post"]["tags"] == ["radio"]
     assert by_kind["mention"]["target"] == "twitter:1526228120"
+
+
+def test_a_bare_hash_sign_names_no_tag() -> None:
+    from renown.ingest import fields
+
+    assert fields.hashtags(["#", "  ", "#SDR", {"tag": "#"}, {"tag": "HamRadio"}, 7], "tags") == ["sdr", "hamradio"]

@@ -161,6 +161,7 @@ def hashtags(values: Any, path: str, key: str = "tag") -> list[str]:
     tags = []
     for item in values:
         name = item.get(key) if isinstance(item, dict) else item
-        if isinstance(name, str) and name.strip():
-            tags.append(name.strip().lstrip("#").lower())
+        tag = name.strip().lstrip("#").lower() if isinstance(name, str) else ""
+        if tag:  # a bare "#" names no tag
+            tags.append(tag)
     return tags

@@ -257,9 +257,8 @@ def _create(activity: dict, note: dict, actor_uri: str, owner: dict | None, name
         raise RecordError("object.content", f"expected HTML text, got {type(content).__name__}")
     languages = note.get("contentMap")
     lang = next(iter(languages), None) if isinstance(languages, dict) else None
-    tags = [t["name"].strip().lstrip("#").lower() for t in fields.listed(note.get("tag"))
-            if isinstance(t, dict) and t.get("type") == "Hashtag" and isinstance(t.get("name"), str)
-            and t["name"].strip().lstrip("#")]
+    tags = fields.hashtags([t for t in fields.listed(note.get("tag")) if isinstance(t, dict) and t.get("type") == "Hashtag"],
+                           "object.tag", key="name")
     record_id = f"{NETWORK}:{post_uri}"
     text = html_to_text(content) if content else None
 
