@@ -20,11 +20,16 @@ DELIMITERS = (",", ";", "\t")
 ENCODING = "utf-8-sig"
 
 
+def columns(header: str, delimiter: str = ",") -> list[str]:
+    """The column names of a header line split at ``delimiter``."""
+    return [column.strip() for column in header.strip().split(delimiter)] if header.strip() else []
+
+
 def delimiter_for(header: str, required: Iterable[str]) -> str | None:
     """The first separator under which ``header`` names every ``required`` column, or None."""
     needed = list(required)
     for delimiter in DELIMITERS:
-        if all(c in [column.strip() for column in header.strip().split(delimiter)] for c in needed):
+        if all(c in columns(header, delimiter) for c in needed):
             return delimiter
     return None
 

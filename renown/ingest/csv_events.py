@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from renown.csvfiles import delimiter_for
+from renown.csvfiles import columns, delimiter_for
 from renown.errors import FormatError, RecordError
 from renown.events import KINDS, Account, Event, Mapped, account_key
 from renown.ingest import fields
@@ -43,8 +43,7 @@ def delimiter_of(header: str, name: str) -> str:
     delimiter = delimiter_for(header, REQUIRED)
     if delimiter is not None:
         return delimiter
-    columns = [c.strip() for c in header.strip().split(",")] if header.strip() else []
-    missing = [c for c in REQUIRED if c not in columns]
+    missing = [c for c in REQUIRED if c not in columns(header)]
     raise FormatError(f"{name}: CSV header lacks required column(s) {', '.join(missing)}; need {','.join(REQUIRED)} "
                       "(separated by commas, semicolons or tabs)")
 
