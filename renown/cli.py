@@ -24,7 +24,7 @@ from renown import __version__, config
 from renown.errors import RenownError
 from renown.ingest.formats import FORMATS
 from renown.score.engine import ENGINES
-from renown.ingest.pipeline import IngestReport, ingest
+from renown.ingest.pipeline import IngestReport, describe, ingest
 from renown.simulate import DEMO, DEMO_WEEKS
 from renown.store import Store
 
@@ -101,8 +101,7 @@ def print_ingest_report(report: IngestReport) -> None:
         err_console.print(styled("[yellow]{} record(s) quarantined[/] in {}; first reasons:", f"{report.quarantined:,}",
                                  report.quarantine_file))
         for entry in report.samples:
-            line = f", line {entry['line']}" if entry.get("line") else ""
-            err_console.print(f"  {entry['source_file']}{line}, field {entry['field']}: {entry['reason']}")
+            err_console.print(f"  {describe(entry)}")
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")

@@ -24,8 +24,10 @@ column             meaning
 ``tags``           hashtags, lower-cased, without ``#``
 ``record_id``      ``network:native-id`` of the source record; a ``delete``
                    event carries the record id it removes
-``source_file``,   provenance: where the record was read
-``source_line``
+``source_file``,   provenance: where the record was read — its line, or for
+``source_line``    an element of a JSON array (X archive, Mastodon) or of a
+                   repository export its place there (1 = first), since such
+                   records may share a line; the raw copy is kept under it
 ``attrs``          JSON object of source extras (public metrics, CSV columns)
 =================  ==========================================================
 

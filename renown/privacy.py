@@ -52,9 +52,9 @@ def identifiers(store: Store, account: str) -> list[str]:
 def forget(store: Store, account: str, url: str | None = None) -> dict:
     """Erase ``account`` everywhere (see the module docstring); returns what was removed."""
     names = identifiers(store, account)
-    removed_events = store.erase_events(account)
+    removed = store.erase_events(account)
     pattern = "|".join(re.escape(n) for n in names)
-    report = {"account": account, "identifiers": len(names), "events": removed_events}
+    report = {"account": account, "identifiers": len(names), "events": removed.events}
     with store.lock(), store.writer("forget-" + uuid.uuid4().hex[:8]) as txn:
         txn.dir.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect()
@@ -73,7 +73,7 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
                         TO '{out}' (FORMAT parquet, COMPRESSION zstd)""", [pattern, pattern])
                 moves.append([str(out), str(path)])
         raw_files = sorted(store.raw_dir.glob("*.parquet")) if store.raw_dir.exists() else []
-        report["raw_lines"] = 0
+        report["raw_lines"] = removed.raw_lines  # the records its events came from, then those naming it
         for n, path in enumerate(raw_files):
             gone = con.execute(f"SELECT count(*) FROM read_parquet({_sql_list([path])}) WHERE "
                                f"{mentions.format(col='raw')}").fetchone()[0]

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import orjson
@@ -243,9 +244,9 @@ class Store:
         if missing:
             raise RenownError(f"unknown account(s): {', '.join(missing)}")
 
-    def erase_events(self, account: str) -> int:
-        """Remove every event ``account`` made or received, the raw source lines
-        they came from and its account row, atomically. Returns events removed.
+    def erase_events(self, account: str) -> Removed:
+        """Remove every event ``account`` made or received, the raw source records
+        they came from and its account row, atomically; says how many of each.
 
         Rows are removed from the files, not hidden: rewritten files replace the
         old ones through the same journal as an ingest.
@@ -255,7 +256,8 @@ class Store:
             con = duckdb.connect()
             con.execute("CREATE TEMP TABLE erased AS SELECT CAST(? AS VARCHAR) AS key", [account])
             match = "(actor IN (SELECT key FROM erased) OR target IN (SELECT key FROM erased))"
-            moves, removed = remove_rows(con, self, match, txn.dir, "erase")
+            removed = remove_rows(con, self, match, txn.dir, "erase")
+            moves = removed.moves
             if self.accounts_file.exists():
                 out = txn.dir / "accounts.parquet"
                 con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([self.accounts_file])}) "
@@ -332,19 +334,27 @@ def _handles(path: str, stamp: tuple) -> dict[str, str | None]:
     return dict(zip(table.column("key").to_pylist(), table.column("handle").to_pylist()))
 
 
-def remove_rows(con: duckdb.DuckDBPyConnection, store: "Store", match: str, work: Path, tag: str) -> tuple[list[list[str]], int]:
+class Removed(NamedTuple):
+    """What :func:`remove_rows` takes away: the journal moves that do it, and how many events and raw
+    source records (one per record read, which may have given several events) they remove."""
+
+    moves: list[list[str]]
+    events: int
+    raw_lines: int
+
+
+def remove_rows(con: duckdb.DuckDBPyConnection, store: "Store", match: str, work: Path, tag: str) -> Removed:
     """Rewrite, into ``work``, every stored event file holding rows that satisfy the
     SQL predicate ``match`` (over the files' own columns), without those rows — and
-    the raw files without the source lines those rows came from. Returns the journal
-    moves that put the rewrites in place, and how many events they remove."""
+    the raw files without the source records those rows came from."""
     files = store.event_files()
     if not files:
-        return [], 0
+        return Removed([], 0, 0)
     match = f"coalesce({match}, false)"  # a NULL verdict (say, a post's empty target) keeps the row
     hits = con.execute(f"SELECT filename, count(*) FROM read_parquet({_sql_list(files)}, filename = true, "
                        f"hive_partitioning = false) WHERE {match} GROUP BY filename ORDER BY filename").fetchall()
     if not hits:
-        return [], 0
+        return Removed([], 0, 0)
     touched = _sql_list([Path(h[0]) for h in hits])
     con.execute(f"CREATE OR REPLACE TEMP TABLE removed_lines AS SELECT DISTINCT source_file, source_line "
                 f"FROM read_parquet({touched}, hive_partitioning = false) WHERE {match}")
@@ -356,16 +366,16 @@ def remove_rows(con: duckdb.DuckDBPyConnection, store: "Store", match: str, work
         moves.append([str(out), path])
         removed += count
     raw_files = sorted(store.raw_dir.glob("*.parquet")) if store.raw_dir.exists() else []
-    holding = {name for (name,) in con.execute(
-        f"SELECT DISTINCT filename FROM read_parquet({_sql_list(raw_files)}, filename = true) "
-        f"SEMI JOIN removed_lines USING (source_file, source_line)").fetchall()} if raw_files else set()
+    holding = dict(con.execute(
+        f"SELECT filename, count(*) FROM read_parquet({_sql_list(raw_files)}, filename = true) "
+        f"SEMI JOIN removed_lines USING (source_file, source_line) GROUP BY filename").fetchall()) if raw_files else {}
     for n, path in enumerate(raw_files):
         if str(path) in holding:
             out = work / f"{tag}-raw-{n}.parquet"
             con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([path])}) ANTI JOIN removed_lines "
                         f"USING (source_file, source_line)) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
             moves.append([str(out), str(path)])
-    return moves, removed
+    return Removed(moves, removed, sum(holding.values()))
 
 
 class Staging:
@@ -534,10 +544,10 @@ class Transaction:
         con.execute(f"CREATE TEMP TABLE gone AS SELECT DISTINCT record_id FROM fresh WHERE kind = 'delete' {stored}")
         dropped = con.execute("DELETE FROM fresh WHERE kind <> 'delete' AND record_id IN (SELECT record_id FROM gone)").fetchone()[0]
         con.execute("CREATE TEMP TABLE gone_now AS SELECT DISTINCT record_id FROM fresh WHERE kind = 'delete'")
-        moves, removed = remove_rows(con, self.store, "(kind <> 'delete' AND record_id IN (SELECT record_id FROM gone_now))",
-                                     self.dir, "delete")
-        result.deleted = int(dropped) + removed
-        return moves
+        removed = remove_rows(con, self.store, "(kind <> 'delete' AND record_id IN (SELECT record_id FROM gone_now))",
+                              self.dir, "delete")
+        result.deleted = int(dropped) + removed.events
+        return removed.moves
 
     def _resolve_targets(self, con: duckdb.DuckDBPyConnection, existing: list[Path]) -> None:
         """Fill a missing target (a Reddit comment names only its parent post) from the

@@ -17,6 +17,7 @@ from renown.ingest import mastodon, mastodon_archive, twitter_archive
 from renown.ingest.formats import detect
 from renown.ingest.pipeline import ingest
 from renown.ingest.sources import discover
+from renown.privacy import forget
 from renown.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -162,6 +163,41 @@ def test_mastodon_direct_messages_are_private_and_skipped(tmp_path, store, read_
     assert not any(k.startswith("mastodon:https://hachyderm.io/users/kris/statuses/109382199999990001") for k in rows)
     assert not any(kind == "like" for kind, _, _ in rows.values())
     assert "mastodon:https://fosstodon.org/users/gargron_fan/statuses/109382159165398564" in rows
+
+
+def test_records_sharing_one_line_keep_their_own_provenance(tmp_path, store, read_events) -> None:
+    """A Mastodon API response saved as it came (``curl … > statuses.json``) is one line. Each status is
+    still its own raw record: erasing a person removes only the records that involve them, a grown
+    file ingested again adds only its new records' raw copies, and a bad status is named by its place."""
+    statuses = orjson.loads((FIXTURES / "mastodon/statuses.json").read_bytes())
+    saved = tmp_path / "statuses.json"
+    saved.write_bytes(orjson.dumps(statuses[:2]))
+    ingest(store, [saved])
+
+    def raw_by_position() -> dict[int, str]:
+        rows = read_events(view="raw")
+        assert len({r["source_line"] for r in rows}) == len(rows)  # one raw copy per record
+        return {r["source_line"]: orjson.loads(r["raw"])["id"] for r in rows}
+
+    assert raw_by_position() == {1: statuses[0]["id"], 2: statuses[1]["id"]}
+    for event in read_events():  # every event points at the raw copy of its own status
+        status = next(s for s in statuses if event["event_id"].startswith(f"mastodon:{s['uri']}"))
+        assert raw_by_position()[event["source_line"]] == status["id"]
+
+    saved.write_bytes(orjson.dumps(statuses))  # the account posted again: the same file, grown
+    ingest(store, [saved])
+    assert raw_by_position() == {i + 1: s["id"] for i, s in enumerate(statuses)}
+
+    erased = forget(store, "mastodon:nina@mastodon.social")  # mentioned in the second status only
+    assert (erased["events"], erased["raw_lines"]) == (1, 1)
+    assert raw_by_position() == {1: statuses[0]["id"], 3: statuses[2]["id"]}
+
+    broken = [dict(s) for s in statuses]
+    broken[1]["created_at"] = "yesterday"
+    saved.write_bytes(orjson.dumps(broken))
+    report = ingest(Store(tmp_path / "other"), [saved])
+    assert report.quarantined == 1
+    assert (report.samples[0]["line"], report.samples[0]["item"], report.samples[0]["field"]) == (1, 2, "created_at")
 
 
 def test_mastodon_notifications_add_likes_and_count_what_they_skip(store, read_events) -> None:

@@ -141,7 +141,7 @@ def test_erasing_an_account_removes_its_influence_on_everyone(tmp_path) -> None:
     before = {r["account"]: r for r in scores(run_score(store).run)}
     victim = max((r for r in before.values()), key=lambda r: r["reactions"])["account"]
     native = victim.split(":", 1)[1]
-    assert store.erase_events(victim) > 0
+    assert store.erase_events(victim).events > 0
     after = {r["account"]: r for r in scores(run_score(store).run)}
     # the same log, built without the victim's events from the start
     clean_csv = tmp_path / "clean.csv"

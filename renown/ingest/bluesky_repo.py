@@ -11,7 +11,7 @@ repository spec, version 3). Deleted records are simply absent.
 Records map exactly like Jetstream creates (:func:`renown.ingest.bluesky.map_repo_record`),
 so a record read from both loads once. A record without a valid ``createdAt``
 is dated by its record key when that is a TID (a timestamp id). Records have no
-line: ``line`` is the record's position in key order, and the raw copy kept for
+line: each is numbered by its position in key order (``item``), and the raw copy kept for
 audit names its ``at://`` URI and CID. Blocks are decoded one by one, so a
 missing or corrupt block (checked against its SHA-256 CID) costs only the
 records it holds, each quarantined with the reason. The commit's signature is not
@@ -146,7 +146,7 @@ class _Walk:
             return
         node, problem = self._tree_node(cid)
         if node is None:
-            yield RawRecord(self.position + 1, _cid_text(cid), error=f"repository tree node {_cid_text(cid)} unreadable "
+            yield RawRecord(None, _cid_text(cid), item=self.position + 1, error=f"repository tree node {_cid_text(cid)} unreadable "
                             f"({problem}): the records under it are lost")
             return
         entries = node["e"]
@@ -158,7 +158,7 @@ class _Walk:
                 value = entry["v"]
                 subtree = entry.get("t")
             except (KeyError, TypeError) as exc:
-                yield RawRecord(self.position + 1, _cid_text(cid), error=f"repository tree node {_cid_text(cid)} has a "
+                yield RawRecord(None, _cid_text(cid), item=self.position + 1, error=f"repository tree node {_cid_text(cid)} has a "
                                 f"malformed entry ({exc!r}): the records after it in that node are lost")
                 return
             yield self.record(key, value)
@@ -187,17 +187,17 @@ class _Walk:
         path = key.decode("utf-8", errors="replace")
         uri = f"at://{self.did}/{path}"
         if not isinstance(cid, bytes):
-            return RawRecord(self.position, uri, error=f"the tree entry of {uri} does not link a record block")
+            return RawRecord(None, uri, item=self.position, error=f"the tree entry of {uri} does not link a record block")
         block = self.blocks.get(cid)
         if block is None:
-            return RawRecord(self.position, uri, error=f"the record block of {uri} {self.absent(cid)}")
+            return RawRecord(None, uri, item=self.position, error=f"the record block of {uri} {self.absent(cid)}")
         try:
             record = libipld.decode_dag_cbor(block)
         except ValueError as exc:
-            return RawRecord(self.position, uri, error=f"record {uri} is not DAG-CBOR: {exc}")
+            return RawRecord(None, uri, item=self.position, error=f"record {uri} is not DAG-CBOR: {exc}")
         collection, _, rkey = path.partition("/")
         raw = orjson.dumps({"uri": uri, "cid": _cid_text(cid), "value": _jsonable(record)}).decode()
-        return RawRecord(self.position, raw, {"did": self.did, "collection": collection, "rkey": rkey, "record": record})
+        return RawRecord(None, raw, item=self.position, value={"did": self.did, "collection": collection, "rkey": rkey, "record": record})
 
 
 def read(source: Source) -> tuple[Iterator[RawRecord], dict]:
@@ -216,7 +216,7 @@ def read(source: Source) -> tuple[Iterator[RawRecord], dict]:
         raise FormatError(f"{source.name}: the CAR root is not an atproto repository commit")
 
     def records() -> Iterator[RawRecord]:
-        yield from (RawRecord(0, "", error=problem) for problem in problems)
+        yield from (RawRecord(None, "", error=problem) for problem in problems)
         yield from _Walk(did, blocks, corrupt).node(commit["data"])
 
     revision = commit.get("rev")

@@ -111,8 +111,11 @@ def map_records(records: Iterable[RawRecord], fmt: Format, context: dict, source
     """Map parsed records with ``fmt`` into ``staging``: the heart of every ingest."""
     result = UnitResult()
 
-    def reject(line: int | None, field_name: str, reason: str, raw: str, where: str | None = None) -> None:
-        entry = {"source_file": where or source_name, "line": line, "field": field_name, "reason": reason, "raw": raw[:2000]}
+    def reject(record: RawRecord, field_name: str, reason: str, where: str) -> None:
+        entry = {"source_file": where, "line": record.line, "field": field_name, "reason": reason,
+                 "raw": record.raw[:2000]}
+        if record.item is not None:
+            entry["item"] = record.item
         staging.reject(entry)
         result.quarantined += 1
         if len(result.samples) < _SAMPLES:
@@ -122,31 +125,32 @@ def map_records(records: Iterable[RawRecord], fmt: Format, context: dict, source
         result.records += 1
         where = record.source or source_name
         if record.error is not None:
-            reject(record.line, "record", record.error, record.raw, where)
+            reject(record, "record", record.error, where)
             continue
         try:
             mapped_items = fmt.map_record(record.value, context)
         except RecordError as exc:
-            reject(record.line, exc.field, exc.reason, record.raw, where)
+            reject(record, exc.field, exc.reason, where)
             continue
         except _MAPPER_SLIPS as exc:  # a shape no mapper test foresaw: this record is lost, not the load
-            reject(record.line, "record", f"unreadable record ({type(exc).__name__}: {exc})", record.raw, where)
+            reject(record, "record", f"unreadable record ({type(exc).__name__}: {exc})", where)
             continue
-        raw = (where, record.line, record.raw)
+        position = record.position
+        raw = (where, position, record.raw)
         for mapped in mapped_items:
             if mapped.error is not None:
                 err = mapped.error
                 prefix = f"{mapped.where}." if mapped.where else ""
-                reject(record.line, prefix + getattr(err, "field", "record"), getattr(err, "reason", str(err)), record.raw, where)
+                reject(record, prefix + getattr(err, "field", "record"), getattr(err, "reason", str(err)), where)
                 continue
             if mapped.skipped:
                 result.skipped[mapped.skipped] += 1
             for event in mapped.events:
                 event.source_file = where
-                event.source_line = record.line
+                event.source_line = position
             staging.add(mapped.events, mapped.accounts, raw if mapped.events else None)
             if mapped.events:
-                raw = None  # one raw copy per source line
+                raw = None  # one raw copy per record
     return result
 
 
@@ -283,7 +287,7 @@ def ingest(
             units.close()
         txn.quarantined = sum(f.quarantined for f in report.files)
         if strict and txn.quarantined:
-            raise NothingLoaded(f"--strict: {txn.quarantined} record(s) rejected, nothing was stored; first: {_describe(report.samples[0])}")
+            raise NothingLoaded(f"--strict: {txn.quarantined} record(s) rejected, nothing was stored; first: {describe(report.samples[0])}")
         result = txn.commit({"paths": [_display(str(p), names or {}) for p in paths], "format": format_name,
                              "files": [vars(f) for f in report.files], "skipped": dict(report.skipped)})
     report.loaded, report.duplicate, report.accounts = result.loaded, result.duplicate, result.accounts
@@ -294,7 +298,7 @@ def ingest(
     if not report.total_loaded and not sum(report.duplicate.values()) and not report.skipped:
         if report.quarantined:
             raise NothingLoaded(f"nothing could be loaded: {report.quarantined} record(s) quarantined in "
-                                f"{report.quarantine_file}; first: {_describe(report.samples[0])}")
+                                f"{report.quarantine_file}; first: {describe(report.samples[0])}")
     return report
 
 
@@ -321,8 +325,9 @@ def _size(source: Source) -> int:
     return size * 8 if source.name.lower().endswith(COMPRESSED_SUFFIXES) else size
 
 
-def _describe(entry: dict) -> str:
-    where = f"{entry['source_file']}" + (f", line {entry['line']}" if entry.get("line") else "")
+def describe(entry: dict) -> str:
+    """A quarantine entry in one line: its file, line and (in a JSON array or repository) item, field, reason."""
+    where = entry["source_file"] + "".join(f", {key} {entry[key]}" for key in ("line", "item") if entry.get(key))
     return f"{where}, field {entry['field']}: {entry['reason']}"
 
 

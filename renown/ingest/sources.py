@@ -48,12 +48,23 @@ _SITE_DUMP_TABLES = tuple(f"{t}.xml" for t in ("badges", "comments", "posthistor
 
 @dataclass(slots=True)
 class RawRecord:
-    line: int
+    """One record as read, with where it was: ``line`` (None in a binary file) and, for an element of a
+    JSON array or a repository, ``item``, its place there (1 = first). Records may share a line (a
+    one-line API response, Mastodon's ``outbox.json``), so the item, not the line, tells them apart."""
+
+    line: int | None
     raw: str
     value: Any = None
     error: str | None = None
     #: The file it came from, when a source spans several files (else the source's name).
     source: str | None = None
+    item: int | None = None
+
+    @property
+    def position(self) -> int:
+        """Where the record is in its file, one number per record: the item, else the line (the
+        events' ``source_line``, which keys the raw copy)."""
+        return self.item if self.item is not None else self.line
 
 
 @dataclass(frozen=True)
@@ -248,7 +259,7 @@ def read_lines(source: Source, parse_line: Callable[[bytes], Any]) -> Iterator[R
 
 
 def read_json_array(text: str, start: int = 0) -> Iterator[RawRecord]:
-    """Elements of a JSON array one at a time, with the line each starts on.
+    """Elements of a JSON array one at a time, with the line each starts on and its place in the array.
 
     Parsing element by element keeps everything before a truncation or a
     broken element: the rest of the file becomes one error record.
@@ -259,22 +270,26 @@ def read_json_array(text: str, start: int = 0) -> Iterator[RawRecord]:
         yield RawRecord(lines.at(pos), text[pos : pos + 80], error="expected a JSON array")
         return
     pos = _skip(text, pos + 1)
+    item = 1
     while pos < len(text) and text[pos] != "]":
         line = lines.at(pos)
         try:
             value, end = _DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            yield RawRecord(line, text[pos : pos + 200], error=f"invalid JSON: {exc.msg} (line {lines.at(exc.pos)})")
+            yield RawRecord(line, text[pos : pos + 200], error=f"invalid JSON: {exc.msg} (line {lines.at(exc.pos)})",
+                            item=item)
             return
-        yield RawRecord(line, text[pos:end], value)
+        yield RawRecord(line, text[pos:end], value, item=item)
+        item += 1
         pos = _skip(text, end)
         if pos < len(text) and text[pos] == ",":
             pos = _skip(text, pos + 1)
         elif pos < len(text) and text[pos] != "]":
-            yield RawRecord(lines.at(pos), text[pos : pos + 80], error="expected ',' or ']' between array elements")
+            yield RawRecord(lines.at(pos), text[pos : pos + 80], error="expected ',' or ']' between array elements",
+                            item=item)
             return
     if pos >= len(text):
-        yield RawRecord(lines.at(pos), "", error="truncated JSON array: missing ']'")
+        yield RawRecord(lines.at(pos), "", error="truncated JSON array: missing ']'", item=item)
 
 
 _DECODER = json.JSONDecoder()  # stdlib: raw_decode reports where each element ends
