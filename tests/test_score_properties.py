@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from renown.score import calibration
-from renown.score.model import COMPONENTS
+from renown.score.model import COMPONENTS, evidence
 from synthetic import score_events, scores_of
 
 
@@ -140,8 +140,21 @@ def test_pure_boosters_that_never_post_are_caught_as_clones() -> None:
     boosters = [(f"b{i}", t, "like", 1 + d, None, f"{t}-p{d if t == 'client' else 0}")
                 for i in range(30) for t in ("client", "helper") for d in range(3 if t == "client" else 1)]
     alone = scores_of(score_events(target + helper)).get("t:client", 1)
-    boosted = scores_of(score_events(target + helper + boosters))["t:client"]
-    assert boosted - alone <= 3
+    result = score_events(target + helper + boosters)
+    assert scores_of(result)["t:client"] - alone <= 3
+    # and they are named for what they are: look-alikes, not a reciprocal ring (they never react to each other)
+    booster = list(result.keys).index("t:b0")
+    assert result.context.genuine.reasons(booster)[0] == "clones"
+    labels = {label for block in evidence(result) if block.kind == "discount" for label in block.ref_label}
+    assert labels and all(label.startswith("clones:") for label in labels)
+
+
+def test_a_reciprocal_ring_is_named_a_ring() -> None:
+    result = score_events(audience("client", 5) + ring(8, "client"))
+    member = list(result.keys).index("t:ring0")
+    assert result.context.genuine.reasons(member)[0] == "ring"
+    labels = {label for block in evidence(result) if block.kind == "discount" for label in block.ref_label}
+    assert labels and all(label.startswith("ring:") for label in labels)
 
 
 def test_bot_signals_discount_and_are_reported() -> None:

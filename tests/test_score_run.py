@@ -12,7 +12,7 @@ import pytest
 
 from renown.cli import main
 from renown.ingest.pipeline import ingest
-from renown.score import snapshots
+from renown.score import report, snapshots
 from renown.score.report import explain
 from renown.score.run import run_score
 from renown.simulate import simulate, write_dataset
@@ -101,6 +101,12 @@ def test_discounts_are_explained_in_words(demo_store) -> None:
     explained = explain(demo_store, victims[0]["account"])
     ring_notes = [d for d in explained["discounts"] if d["reason"].startswith("ring:")]
     assert ring_notes and "reciprocal ring of" in ring_notes[0]["detail"] and "discounted by" in ring_notes[0]["detail"]
+
+
+def test_discount_shares_are_not_rounded_to_all_or_nothing() -> None:
+    """A ring member of eight keeps 0.6 % of its weight: "discounted by 100 %" would say it keeps nothing."""
+    assert [report._percent(v) for v in (95.0, 99.375, 99.96, 100.0, 0.01, 0.0, 42.25)] == \
+        ["95", "99.4", "99.9", "100", "0.1", "0", "42.2"]
 
 
 def test_unknown_account_is_a_clean_error(demo_store, capsys) -> None:

@@ -76,8 +76,12 @@ class Genuineness:
     def reasons(self, node: int) -> list[str]:
         reasons = [name for name, flags in self.signals.items() if flags[node]]
         if self.ring[node] >= 0:
-            reasons.insert(0, "ring")
+            reasons.insert(0, "clones" if self.is_clone_cluster(node) else "ring")
         return reasons
+
+    def is_clone_cluster(self, node: int) -> bool:
+        """Whether ``node``'s ring is a sybil cluster without reciprocity (their ids follow the nodes')."""
+        return self.ring[node] >= len(self.g)
 
 
 def assess(f: Features) -> Genuineness:

@@ -322,5 +322,5 @@ def _reason_codes(genuine: Genuineness) -> np.ndarray:
 
 def _reason_label(genuine: Genuineness, node: int) -> str:
     if genuine.ring[node] >= 0:
-        return f"ring:{genuine.ring[node]}"
+        return f"{'clones' if genuine.is_clone_cluster(node) else 'ring'}:{genuine.ring[node]}"
     return "flagged:" + "+".join(genuine.reasons(node))

@@ -18,6 +18,7 @@ from renown.events import networks_of
 from renown.links import post_url
 from renown.score import snapshots
 from renown.score.features import KIND_WEIGHTS, end_of_day
+from renown.score.gaming import RING_KEEP
 from renown.store import Store
 
 
@@ -208,10 +209,25 @@ def _nps_note(score) -> dict | None:
 
 def _discount_text(e: dict) -> str:
     counts = kinds_text({k: int(e[f"n_{k}"]) for k in KIND_WEIGHTS})
-    if str(e["ref"]).startswith("ring:"):
-        return (f"{counts} from {e['reactors']} member(s) of a reciprocal ring of {e['ring_size']} accounts "
-                f"(counted as one person) discounted by {e['weight']:.0f} %")
-    return f"{counts} from {e['reactors']} account(s) flagged {str(e['ref']).split(':', 1)[1]} discounted by {e['weight']:.0f} %"
+    reason, _, label = str(e["ref"]).partition(":")
+    removed = f"discounted by {_percent(e['weight'])} %"
+    together = f"the whole group counts as at most {RING_KEEP:.0%} of one person"
+    if reason == "ring":
+        return f"{counts} from {e['reactors']} member(s) of a reciprocal ring of {e['ring_size']} accounts ({together}) {removed}"
+    if reason == "clones":
+        return (f"{counts} from {e['reactors']} member(s) of a cluster of {e['ring_size']} look-alike accounts that "
+                f"nobody reacts to and that all reacted to the same accounts ({together}) {removed}")
+    return f"{counts} from {e['reactors']} account(s) flagged {label} {removed}"
+
+
+def _percent(value: float) -> str:
+    """A share in per cent to a tenth, never shown as 100 or 0 when it is not (99.4 % is not all)."""
+    shown = round(float(value), 1)
+    if value < 100:
+        shown = min(shown, 99.9)
+    if value > 0:
+        shown = max(shown, 0.1)
+    return f"{shown:g}"
 
 
 def history(store: Store, account: str) -> list[dict]:
