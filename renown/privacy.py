@@ -10,7 +10,11 @@ application database:
 * its rows and evidence in every score snapshot;
 * its audience memberships, identity links, endorsements given or received,
   API keys bound to it, its opt-in, and its contact details, consents and
-  the log of releases to brands, and its perk invitations.
+  the log of releases to brands, its perk invitations, and the care team's
+  marks on its erased mentions;
+* its name in the reports that name others too: campaign selections and
+  ingest jobs' results are redacted, their quarantined samples naming it
+  dropped.
 
 Kept, because they are what stops renown processing the person again if their
 data is ingested anew: an opt-out and a minor flag (each is the account key
@@ -52,6 +56,7 @@ def identifiers(store: Store, account: str) -> list[str]:
 def forget(store: Store, account: str, url: str | None = None) -> dict:
     """Erase ``account`` everywhere (see the module docstring); returns what was removed."""
     names = identifiers(store, account)
+    erased_ids = _event_ids(store, account)
     removed = store.erase_events(account)
     pattern = "|".join(re.escape(n) for n in names)
     report = {"account": account, "identifiers": len(names), "events": removed.events}
@@ -111,25 +116,72 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
                 moves.append([str(out), str(path)])
         _write_atomic(txn.dir / "COMMIT", orjson.dumps(moves))
         store._apply(moves)
-    report["application_rows"] = _forget_application_state(store, account, url)
+    report["application_rows"] = _forget_application_state(store, account, url, re.compile(pattern, re.IGNORECASE),
+                                                           erased_ids)
     return report
 
 
-def _forget_application_state(store: Store, account: str, url: str | None) -> int:
-    from sqlalchemy import delete, or_
+def _event_ids(store: Store, account: str) -> list[str]:
+    """The ids of the events ``account`` made or received: what erasure removes from the log."""
+    con = store.connect()
+    try:
+        return [row[0] for row in con.execute("SELECT DISTINCT event_id FROM events_all WHERE actor = ? OR target = ?",
+                                              [account, account]).fetchall()]
+    finally:
+        con.close()
+
+
+def _redact(value, names: re.Pattern):
+    """``value`` (text, or JSON-like data) with every mention of ``names`` replaced by ``[erased]``."""
+    if isinstance(value, str):
+        return names.sub("[erased]", value)
+    if isinstance(value, list):
+        return [_redact(item, names) for item in value]
+    if isinstance(value, dict):
+        return {key: _redact(item, names) for key, item in value.items()}
+    return value
+
+
+def _forget_application_state(store: Store, account: str, url: str | None, names: re.Pattern,
+                              erased_events: list[str]) -> int:
+    """Rows about the person go; the reports that name them among others (a campaign's selection, an ingest
+    job's result) stay with the person redacted, and quarantined samples naming them are dropped, as the
+    quarantine files' lines are."""
+    from sqlalchemy import delete, or_, select
     from sqlalchemy.orm import Session
 
     from renown.api.keys import ApiKey
     from renown.appdb import AudienceMember, OptIn, engine_for, has_database
     from renown.consent import Consent, Contact, Release
     from renown.endorsements import Endorsement
-    from renown.perks import Invitation
     from renown.identity import IdentityLink
+    from renown.jobs import Job
+    from renown.perks import Campaign, Invitation
+    from renown.triage import CareHandled
 
     if not has_database(store.root, url):
         return 0
     removed = 0
     with Session(engine_for(store.root, url)) as session, session.begin():
+        for start in range(0, len(erased_events), 500):  # care marks of the mentions that were erased
+            chunk = erased_events[start:start + 500]
+            removed += session.execute(delete(CareHandled).where(CareHandled.event_id.in_(chunk))).rowcount or 0
+        for campaign in session.scalars(select(Campaign).where(Campaign.selection.is_not(None))):
+            if names.search(campaign.selection):
+                campaign.selection = orjson.dumps(_redact(orjson.loads(campaign.selection), names)).decode()
+                removed += 1
+        for job in session.scalars(select(Job)):
+            texts = {"message": job.message, "error": job.error, "result": job.result}
+            if not any(text and names.search(text) for text in texts.values()):
+                continue
+            if job.result:
+                result = orjson.loads(job.result)
+                if isinstance(result, dict) and isinstance(result.get("samples"), list):
+                    result["samples"] = [e for e in result["samples"] if not names.search(orjson.dumps(e).decode())]
+                job.result = orjson.dumps(_redact(result, names)).decode()
+            job.message = _redact(job.message, names)
+            job.error = _redact(job.error, names)
+            removed += 1
         for statement in (
             delete(AudienceMember).where(AudienceMember.account == account),
             delete(IdentityLink).where(IdentityLink.account == account),
@@ -145,13 +197,14 @@ def _forget_application_state(store: Store, account: str, url: str | None) -> in
     return removed
 
 
-def mentions_of(store: Store, needles: list[str]) -> list[str]:
-    """Every place in the data directory that still holds one of ``needles`` — reading Parquet
-    column by column and text files as text (a byte scan of compressed files would prove nothing)."""
+def mentions_of(store: Store, needles: list[str], url: str | None = None) -> list[str]:
+    """Every place in the data directory and the application database that still holds one of
+    ``needles`` — reading Parquet column by column, text files as text (a byte scan of compressed files
+    would prove nothing) and every table's rows (``application database TABLE.COLUMN``)."""
     import pyarrow.parquet as pq
 
-    found = []
     lowered = [n.lower() for n in needles]
+    found = _database_mentions(store, lowered, url)
     for path in sorted(Path(store.root).rglob("*")):
         if not path.is_file():
             continue
@@ -254,3 +307,21 @@ def _choose(store: Store, account: str, url: str | None, record, undo) -> None:
         session.execute(delete(undo).where(undo.account == account))
         if session.scalar(select(record).where(record.account == account)) is None:
             session.add(record(account=account, created_at=now()))
+
+
+def _database_mentions(store: Store, lowered: list[str], url: str | None) -> list[str]:
+    from sqlalchemy import select
+
+    from renown.appdb import Base, engine_for, has_database, import_tables
+
+    if not has_database(store.root, url):
+        return []
+    import_tables()
+    found = set()
+    with engine_for(store.root, url).connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            for row in connection.execute(select(table)):
+                for column, value in row._mapping.items():
+                    if value is not None and any(n in str(value).lower() for n in lowered):
+                        found.add(f"application database {table.name}.{column}")
+    return sorted(found)

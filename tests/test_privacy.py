@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import io
+from datetime import timedelta
+
+import orjson
 import pytest
 
-from renown.privacy import identifiers, mentions_of
+from renown import perks, triage
+from renown.jobs import Jobs
+from renown.jobs import recent as jobs_recent
+from renown.privacy import forget, identifiers, mentions_of
 from renown.score import snapshots
 from renown.store import Store
 from worlds import scored_world
@@ -45,6 +52,38 @@ def test_forget_leaves_no_trace_in_any_store(world, cli, tmp_path) -> None:
     assert victim not in [r["account"] for r in cli("top", "--limit", "1000", "--json", data_dir=world.root).json()]
     assert cli("score", data_dir=world.root).code == 0
     assert cli("explain", victim, data_dir=world.root).code == 1
+
+
+@pytest.mark.usefixtures("app_db")
+def test_forget_reaches_the_reports_brand_programs_and_jobs_keep(world, tmp_path) -> None:
+    """A campaign's selection report, a care agent's handled mentions and an ingest job's quarantined samples
+    each name people; erasure must reach them as it reaches the event log."""
+    begin = snapshots.latest(world.root).as_of + timedelta(days=1)
+    perks.create(world, "spring", "acme", ["football"], budget=5, starts_on=begin, ends_on=begin + timedelta(days=7))
+    victim = perks.choose(world, "spring", seed=3)["chosen"]["accounts"][0]
+    con = world.connect()
+    posted = con.execute("SELECT event_id FROM events WHERE actor = ? ORDER BY event_id LIMIT 1", [victim]).fetchone()[0]
+    con.close()
+    triage.mark_handled(world, [posted], by="agent-1")
+    network, native = victim.split(":", 1)
+    upload = io.BytesIO(("event_id,network,kind,actor,target,created_at\n"
+                         f"ok-1,{network},like,someone-else,another-one,2026-01-01T00:00:00Z\n"
+                         f"bad-1,{network},like,{native},another-one,not a time\n").encode())
+    jobs = Jobs(world)
+    try:
+        job = jobs.wait(jobs.submit_ingest([("crm.csv", upload)], None, "admin")["id"])
+    finally:
+        jobs.close()
+    assert job["result"]["quarantined"] == 1 and native in orjson.dumps(job["result"]).decode()
+    names = identifiers(world, victim)
+    assert any(place.startswith("application database") for place in mentions_of(world, names))
+
+    report = forget(world, victim)
+    assert report["application_rows"] >= 3  # the invitation, the handled mention, the job's report (besides others)
+    assert [place for place in mentions_of(world, names) if place.startswith("application database")] == []
+    selection = perks.get(world, "spring")["selection"]
+    assert victim not in selection["chosen"]["accounts"] and len(selection["chosen"]["accounts"]) == 5
+    assert jobs_recent(world)[0]["result"]["quarantined"] == 1  # the report stays, without the person
 
 
 @pytest.mark.usefixtures("app_db")
