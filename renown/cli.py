@@ -546,7 +546,8 @@ def forget_command(store: Store, account: str, yes: bool, as_json: bool) -> None
     else:
         console.print(f"erased {account}: {report['events']:,} events, {report['raw_lines']:,} raw lines, "
                       f"{report['snapshot_rows']:,} snapshot rows, {report['quarantined']:,} quarantined records, "
-                      f"{report['application_rows']:,} application rows; mentions in others' texts redacted")
+                      f"{report['application_rows']:,} application rows; mentions in others' texts and "
+                      f"{report['profiles']:,} profile(s) redacted")
 
 
 @app.command("opt-out")

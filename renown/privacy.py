@@ -5,7 +5,8 @@ application database:
 
 * the account's events (made or received), its account row, and the raw
   source lines they came from (:meth:`renown.store.Store.erase_events`);
-* every mention of it in other people's records: event texts are redacted
+* every mention of it in other people's records: event texts and other
+  accounts' display names and profiles (a bio that names it) are redacted
   (``[erased]``), raw lines and quarantined records naming it are dropped;
 * its rows and evidence in every score snapshot;
 * its audience memberships, identity links, endorsements given or received,
@@ -66,17 +67,24 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
         con.execute("CREATE TEMP TABLE names AS SELECT unnest(?::VARCHAR[]) AS name", [names])
         mentions = "EXISTS (SELECT 1 FROM names WHERE contains(lower(coalesce({col}, '')), lower(names.name)))"
         moves = []
-        for n, path in enumerate(store.event_files()):
-            hit = f"{mentions.format(col='text')} OR {mentions.format(col='attrs')}"
-            if con.execute(f"SELECT count(*) FROM read_parquet({_sql_list([path])}, hive_partitioning = false) "
-                           f"WHERE {hit}").fetchone()[0]:
-                out = txn.dir / f"events-{n}.parquet"
-                con.execute(
-                    f"""COPY (SELECT * REPLACE (regexp_replace(text, ?, '[erased]', 'gi') AS text,
-                                                regexp_replace(attrs, ?, '[erased]', 'gi') AS attrs)
-                              FROM read_parquet({_sql_list([path])}, hive_partitioning = false))
-                        TO '{out}' (FORMAT parquet, COMPRESSION zstd)""", [pattern, pattern])
+
+        def redact(path: Path, columns: tuple[str, ...], out: Path) -> int:
+            """Rewrite ``path`` into ``out`` with the person's names in ``columns`` replaced; rows touched."""
+            rows = f"read_parquet({_sql_list([path])}, hive_partitioning = false)"
+            hits = con.execute(f"SELECT count(*) FROM {rows} WHERE "
+                               + " OR ".join(mentions.format(col=c) for c in columns)).fetchone()[0]
+            if hits:
+                replaced = ", ".join(f"regexp_replace({c}, ?, '[erased]', 'gi') AS {c}" for c in columns)
+                con.execute(f"COPY (SELECT * REPLACE ({replaced}) FROM {rows}) TO '{out}' (FORMAT parquet, "
+                            "COMPRESSION zstd)", [pattern] * len(columns))
                 moves.append([str(out), str(path)])
+            return hits
+
+        for n, path in enumerate(store.event_files()):
+            redact(path, ("text", "attrs"), txn.dir / f"events-{n}.parquet")
+        # other people's display names and profiles (a bio that names them)
+        report["profiles"] = redact(store.accounts_file, ("display_name", "profile"), txn.dir / "accounts.parquet") \
+            if store.accounts_file.exists() else 0
         raw_files = sorted(store.raw_dir.glob("*.parquet")) if store.raw_dir.exists() else []
         report["raw_lines"] = removed.raw_lines  # the records its events came from, then those naming it
         for n, path in enumerate(raw_files):

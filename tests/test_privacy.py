@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import orjson
 import pytest
 
 from renown import perks, triage
+from renown.ingest.pipeline import ingest
 from renown.jobs import Jobs
 from renown.jobs import recent as jobs_recent
 from renown.privacy import forget, identifiers, mentions_of
 from renown.score import snapshots
 from renown.store import Store
 from worlds import scored_world
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture
@@ -84,6 +88,24 @@ def test_forget_reaches_the_reports_brand_programs_and_jobs_keep(world, tmp_path
     selection = perks.get(world, "spring")["selection"]
     assert victim not in selection["chosen"]["accounts"] and len(selection["chosen"]["accounts"]) == 5
     assert jobs_recent(world)[0]["result"]["quarantined"] == 1  # the report stays, without the person
+
+
+def test_forget_redacts_the_person_in_other_peoples_profiles(tmp_path) -> None:
+    """A bio that names the person ("best friend of @nina@mastodon.social") is someone else's account row."""
+    statuses = orjson.loads((FIXTURES / "mastodon/statuses.json").read_bytes())
+    statuses[0]["account"]["note"] = "<p>Best friend of @nina@mastodon.social</p>"
+    export = tmp_path / "statuses.json"
+    export.write_bytes(orjson.dumps(statuses))
+    store = Store(tmp_path / "data")
+    ingest(store, [export])
+    names = identifiers(store, "mastodon:nina@mastodon.social")
+    assert any(place.endswith("accounts.parquet:profile") for place in mentions_of(store, names))
+    assert forget(store, "mastodon:nina@mastodon.social")["profiles"] == 1
+    assert mentions_of(store, names) == []
+    con = store.connect()
+    bio = con.execute("SELECT profile FROM accounts WHERE key = 'mastodon:gargron_fan@fosstodon.org'").fetchone()[0]
+    con.close()
+    assert orjson.loads(bio)["about"] == "Best friend of @[erased]"
 
 
 @pytest.mark.usefixtures("app_db")
