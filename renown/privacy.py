@@ -59,7 +59,7 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
     names = identifiers(store, account)
     erased_ids = _event_ids(store, account)
     removed = store.erase_events(account)
-    pattern = "|".join(re.escape(n) for n in names)
+    pattern = _any_of(names).pattern
     report = {"account": account, "identifiers": len(names), "events": removed.events}
     with store.lock(), store.writer("forget-" + uuid.uuid4().hex[:8]) as txn:
         txn.dir.mkdir(parents=True, exist_ok=True)
@@ -116,7 +116,7 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
         lowered = [n.lower() for n in names]
         for path in sorted(store.quarantine_dir.glob("*.jsonl")) if store.quarantine_dir.exists() else []:
             lines = path.read_bytes().splitlines(keepends=True)
-            kept = [line for line in lines if not any(n in line.decode("utf-8", "replace").lower() for n in lowered)]
+            kept = [line for line in lines if not _names_any(line, lowered)]
             if len(kept) != len(lines):
                 report["quarantined"] += len(lines) - len(kept)
                 out = txn.dir / f"quarantine-{path.name}"
@@ -124,9 +124,20 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
                 moves.append([str(out), str(path)])
         _write_atomic(txn.dir / "COMMIT", orjson.dumps(moves))
         store._apply(moves)
-    report["application_rows"] = _forget_application_state(store, account, url, re.compile(pattern, re.IGNORECASE),
+    report["application_rows"] = _forget_application_state(store, account, url, _any_of(names),
                                                            erased_ids)
     return report
+
+
+def _any_of(names: list[str]) -> re.Pattern:
+    """A case-insensitive match of any of ``names`` (its ``pattern`` is also valid SQL regex for DuckDB)."""
+    return re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE)
+
+
+def _names_any(line: bytes, lowered: list[str]) -> bool:
+    """Whether a quarantine line names any of the (lower-cased) ``lowered``."""
+    text = line.decode("utf-8", "replace").lower()
+    return any(n in text for n in lowered)
 
 
 def _event_ids(store: Store, account: str) -> list[str]:
@@ -239,11 +250,21 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
     from sqlalchemy import or_, select
     from sqlalchemy.orm import Session
 
-    from renown.appdb import AudienceMember, Minor, OptIn, OptOut, engine_for, has_database
+    from renown.api.keys import ApiKey
+    from renown.appdb import (
+        AudienceMember,
+        Minor,
+        OptIn,
+        OptOut,
+        engine_for,
+        has_database,
+    )
     from renown.consent import record_of as consent_record
-    from renown.perks import invitations_of
     from renown.endorsements import Endorsement
     from renown.identity import IdentityLink
+    from renown.jobs import Job
+    from renown.perks import Campaign, invitations_of
+    from renown.triage import CareHandled
 
     con = store.connect()
 
@@ -252,12 +273,20 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, r)) for r in cursor.fetchall()]
 
+    names = identifiers(store, account)
+    pattern = _any_of(names)
     document = {
         "account": account,
         "profile": rows("SELECT * FROM accounts WHERE key = ?", [account]),
         "events_made": rows("SELECT * EXCLUDE (day) FROM events_all WHERE actor = ? ORDER BY created_at", [account]),
         "events_received": rows("SELECT * EXCLUDE (day) FROM events_all WHERE target = ? ORDER BY created_at", [account]),
+        # the source records those events were read from, as they were read
+        "raw_records": rows("""SELECT * FROM raw SEMI JOIN (SELECT DISTINCT source_file, source_line FROM events_all
+                                                           WHERE actor = ? OR target = ?) e USING (source_file, source_line)
+                               ORDER BY source_file, source_line""", [account, account]),
+        "quarantined": _quarantined_naming(store, names),
         "scores": [],
+        "explanations": [],  # why its score is what it is, and where it is behind someone else's
         "application": {},
     }
     from renown.score import snapshots
@@ -268,6 +297,10 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
             if path.exists():
                 for row in rows(f"SELECT * FROM read_parquet('{path}') WHERE account = ?", [account]):
                     document["scores"].append({"as_of": run.as_of.isoformat(), "table": kind, **row})
+        if run.evidence.exists():
+            for row in rows(f"SELECT * FROM read_parquet('{run.evidence}') WHERE account = ? OR ref = ?",
+                            [account, account]):
+                document["explanations"].append({"as_of": run.as_of.isoformat(), **row})
     con.close()
     if has_database(store.root, url):
         with Session(engine_for(store.root, url)) as session:
@@ -282,6 +315,17 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
                                      or_(Endorsement.endorser == account, Endorsement.endorsee == account)))],
                 **consent_record(store, account, url),
                 "perk_invitations": invitations_of(store, account, url),
+                "api_keys": [{"name": k.name, "role": k.role, "created_at": k.created_at.isoformat(), "revoked": k.revoked}
+                             for k in session.scalars(select(ApiKey).where(ApiKey.account == account))],
+                "care_marks": [{"event_id": c.event_id, "handled_by": c.handled_by, "handled_at": c.handled_at.isoformat()}
+                               for c in session.scalars(select(CareHandled).where(CareHandled.event_id.in_(
+                                   [e["event_id"] for e in document["events_made"]] or [""])))],
+                "named_in": {
+                    "campaign_selections": [c.name for c in session.scalars(select(Campaign).where(
+                        Campaign.selection.is_not(None))) if pattern.search(c.selection)],
+                    "job_reports": [j.id for j in session.scalars(select(Job))
+                                    if any(t and pattern.search(t) for t in (j.result, j.message, j.error))],
+                },
                 "participation": {
                     "opted_out": session.scalar(select(OptOut).where(OptOut.account == account)) is not None,
                     "opted_in": session.scalar(select(OptIn).where(OptIn.account == account)) is not None,
@@ -333,3 +377,14 @@ def _database_mentions(store: Store, lowered: list[str], url: str | None) -> lis
                     if value is not None and any(n in str(value).lower() for n in lowered):
                         found.add(f"application database {table.name}.{column}")
     return sorted(found)
+
+
+def _quarantined_naming(store: Store, names: list[str]) -> list[dict]:
+    """Quarantined records that name the person (what ``forget`` drops from the quarantine files)."""
+    lowered = [n.lower() for n in names]
+    found = []
+    for path in sorted(store.quarantine_dir.glob("*.jsonl")) if store.quarantine_dir.exists() else []:
+        for line in path.read_bytes().splitlines():
+            if _names_any(line, lowered):
+                found.append(orjson.loads(line))
+    return found

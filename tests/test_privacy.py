@@ -8,15 +8,15 @@ from pathlib import Path
 
 import orjson
 import pytest
+from worlds import scored_world
 
 from renown import perks, triage
 from renown.ingest.pipeline import ingest
 from renown.jobs import Jobs
 from renown.jobs import recent as jobs_recent
-from renown.privacy import forget, identifiers, mentions_of
+from renown.privacy import export, forget, identifiers, mentions_of
 from renown.score import snapshots
 from renown.store import Store
-from worlds import scored_world
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -81,6 +81,10 @@ def test_forget_reaches_the_reports_brand_programs_and_jobs_keep(world, tmp_path
     assert job["result"]["quarantined"] == 1 and native in orjson.dumps(job["result"]).decode()
     names = identifiers(world, victim)
     assert any(place.startswith("application database") for place in mentions_of(world, names))
+    held = export(world, victim)  # what the person may see first
+    assert held["application"]["named_in"] == {"campaign_selections": ["spring"], "job_reports": [job["id"]]}
+    assert [mark["event_id"] for mark in held["application"]["care_marks"]] == [posted]
+    assert [entry["field"] for entry in held["quarantined"]] == ["created_at"]
 
     report = forget(world, victim)
     assert report["application_rows"] >= 3  # the invitation, the handled mention, the job's report (besides others)
@@ -114,16 +118,28 @@ def test_export_is_one_document_with_everything(world, cli) -> None:
     person = snapshots.query(f"SELECT account FROM read_parquet('{run.scores}') ORDER BY reactions DESC LIMIT 1")[0]["account"]
     other = snapshots.query(f"SELECT account FROM read_parquet('{run.scores}') WHERE account <> '{person}' LIMIT 1")[0]["account"]
     cli("endorse", other, person, "--topic", "python", data_dir=world.root)
+    assert cli("keys", "create", "--name", "own key", "--role", "person", "--account", person, data_dir=world.root).code == 0
     result = cli("export", person, data_dir=world.root)
     assert result.code == 0
     document = result.json()
     con = world.connect()
     made = con.execute("SELECT count(*) FROM events_all WHERE actor = ?", [person]).fetchone()[0]
     received = con.execute("SELECT count(*) FROM events_all WHERE target = ?", [person]).fetchone()[0]
+    records = con.execute("SELECT count(DISTINCT (source_file, source_line)) FROM events_all WHERE actor = ? OR target = ?",
+                          [person, person]).fetchone()[0]
+    con.close()
     assert len(document["events_made"]) == made and len(document["events_received"]) == received
     assert document["profile"][0]["key"] == person
+    # every record its events were read from, as read (records without events keep no raw copy)
+    assert 0 < len(document["raw_records"]) <= records
+    assert {(r["source_file"], r["source_line"]) for r in document["raw_records"]} <= {
+        (e["source_file"], e["source_line"]) for e in document["events_made"] + document["events_received"]}
     assert any(s["table"] == "scores" and s["score"] >= 1 for s in document["scores"])
+    explained = {(e["account"] == person, e["ref"] == person) for e in document["explanations"]}
+    assert (True, False) in explained and (False, True) in explained  # its own explanation, and its part in others'
     assert document["application"]["endorsements"][0]["endorser"] == other
+    assert document["application"]["api_keys"] == [{"name": "own key", "role": "person", "revoked": False,
+                                                    "created_at": document["application"]["api_keys"][0]["created_at"]}]
 
 
 @pytest.mark.usefixtures("app_db")
