@@ -105,6 +105,8 @@ def print_ingest_report(report: IngestReport) -> None:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+#: How answers name a person the privacy policy does not let them show (``hidden`` in JSON).
+NOT_SHOWN = "someone not shown (opted out, or excluded by the privacy policy)"
 
 
 @app.command("ingest")
@@ -400,7 +402,8 @@ def print_explanation(e: dict) -> None:
         if c["evidence"]:
             console.print(styled("[bold]{}[/] — behind it:", c["name"]))
             for item in c["evidence"]:
-                label = (item.get("url") or item["ref"]) + (f" (@{item['handle']})" if item.get("handle") else "")
+                label = NOT_SHOWN if item.get("hidden") else \
+                    (item.get("url") or item["ref"]) + (f" (@{item['handle']})" if item.get("handle") else "")
                 extra = f", {item['reactors']} people" if "reactors" in item else ""
                 console.print(f"  {label}: {item['reactions']}{extra} (weight {item['weight']:.2f})")
     for d in e["discounts"]:
@@ -466,7 +469,7 @@ def topics_command(store: Store, account: str, as_of: str | None, as_json: bool)
         for post in item["top_posts"]:
             console.print(f"  post {post['post']}: {post['reactions']} reactions")
         for person in item["top_people"]:
-            console.print(f"  {person['account']}: {person['reactions']} reactions")
+            console.print(f"  {NOT_SHOWN if person.get('hidden') else person['account']}: {person['reactions']} reactions")
 
 
 @app.group("audience")
@@ -990,7 +993,7 @@ def diff_command(store: Store, account: str, since: str, as_of: str | None, as_j
     console.print(f"new reactions: {arrived['count']:,} from {arrived['reactors']:,} people; "
                   f"left the window: {left['count']:,} from {left['reactors']:,} people")
     for event in arrived["latest"]:
-        console.print(f"  {event['created_at']} {event['kind']} by {event['actor']}")
+        console.print(f"  {event['created_at']} {event['kind']} by {NOT_SHOWN if event.get('hidden') else event['actor']}")
     if result["note"]:
         console.print(styled("[yellow]{}[/]", result["note"]))
 

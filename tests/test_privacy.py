@@ -167,6 +167,40 @@ def test_opt_out_hides_at_once_and_is_not_scored_again(world, cli) -> None:
     assert cli("explain", leader, data_dir=world.root).code == 0
 
 
+def test_an_opted_out_person_is_not_named_in_anyone_elses_answers(world, cli) -> None:
+    """Explanations, "known for" and "why did it change" name the people behind a score; an opt-out (or a
+    minor flag) hides them there at once and for good — their events stay in the log until erased."""
+    from renown.score.report import diff, explain, topics
+
+    first = snapshots.latest(world.root)
+    assert cli("score", "--as-of", str(first.as_of - timedelta(days=2)), data_dir=world.root).code == 0
+    evidence = snapshots.query(f"""SELECT account, ref FROM read_parquet('{first.evidence}')
+                                   WHERE kind = 'person' AND account IN (SELECT account FROM read_parquet('{first.topics}'))
+                                   ORDER BY weight DESC, account LIMIT 1""")[0]
+    account, person = evidence["account"], evidence["ref"]
+    con = world.connect()
+    handle = con.execute("SELECT handle FROM accounts WHERE key = ?", [person]).fetchone()[0]
+    con.close()
+    since = first.as_of - timedelta(days=2)
+    before = explain(world, account)
+    assert person in orjson.dumps(before).decode()
+
+    assert cli("opt-out", person, data_dir=world.root).code == 0
+    answers = {"explain": explain(world, account), "topics": topics(world, account), "diff": diff(world, account, since)}
+    for name, answer in answers.items():
+        text = orjson.dumps(answer).decode()
+        assert person not in text and f'"{handle}"' not in text, name
+    assert any(e.get("hidden") for e in answers["diff"]["new_reactions"]["latest"])  # the data do exercise all three
+    assert any(p.get("hidden") for t in answers["topics"]["known_for"] for p in t["top_people"])
+    after = answers["explain"]
+    assert [c["points"] for c in after["components"]] == [c["points"] for c in before["components"]]
+    hidden = [e for c in after["components"] for e in c["evidence"] if e.get("hidden")]
+    assert hidden and all(e["ref"] is None and e["handle"] is None for e in hidden)  # the contribution stays, unnamed
+    for command in (["explain", account], ["topics", account], ["diff", account, "--since", str(since)]):
+        result = cli(*command, data_dir=world.root)
+        assert result.code == 0 and person not in result.out, command
+
+
 def _scored(store: Store) -> set[str]:
     return {r["account"] for r in snapshots.query(f"SELECT account FROM read_parquet('{snapshots.latest(store.root).scores}')")}
 

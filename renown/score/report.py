@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -20,6 +21,9 @@ from renown.score import snapshots
 from renown.score.features import KIND_WEIGHTS, end_of_day
 from renown.score.gaming import RING_KEEP
 from renown.store import Store
+
+if TYPE_CHECKING:
+    from renown.policy import Scope
 
 
 class UnknownAccount(RenownError):
@@ -138,10 +142,7 @@ def _visible(store: Store) -> tuple[str, list]:
     return condition, params
 
 
-def _require(run: snapshots.Run, store: Store, account: str) -> dict:
-    from renown.policy import scope
-
-    allowed = scope(store.root)
+def _require(run: snapshots.Run, store: Store, account: str, allowed: Scope) -> dict:
     if not allowed.allows(account):
         raise UnknownAccount(allowed.why_not(account))
     row = snapshots.account_row(run, account)
@@ -156,9 +157,14 @@ def _require(run: snapshots.Run, store: Store, account: str) -> dict:
 
 
 def explain(store: Store, account: str, as_of: date | None = None) -> dict:
-    """Per-component points that add up exactly to the score, with the evidence behind them."""
+    """Per-component points that add up exactly to the score, with the evidence behind them. A person
+    the privacy policy does not let answers show (opted out since the snapshot, a minor) stays in the
+    evidence with their contribution, unnamed (``ref`` and ``handle`` null, ``hidden`` true)."""
+    from renown.policy import scope
+
+    allowed = scope(store.root)
     run = snapshots.latest(store.root, as_of)
-    row = _require(run, store, account)
+    row = _require(run, store, account, allowed)
     evidence = snapshots.evidence_rows(run, account)
     handles = store.handles(sorted({e["ref"] for e in evidence if e["kind"] == "person"}) + [account])
     components = []
@@ -172,6 +178,8 @@ def explain(store: Store, account: str, as_of: date | None = None) -> dict:
             item = {"kind": e["kind"], "ref": e["ref"], "weight": round(float(e["weight"]), 4), "reactions": kinds_text(counts)}
             if e["kind"] == "person":
                 item["handle"] = handles.get(e["ref"])
+                if not allowed.allows(e["ref"]):
+                    item.update(ref=None, handle=None, hidden=True)
             else:
                 item["reactors"] = int(e["reactors"])
                 item["url"] = post_url(row["account"], e["ref"])
@@ -246,14 +254,16 @@ def history(store: Store, account: str) -> list[dict]:
 def diff(store: Store, account: str, since: date, as_of: date | None = None) -> dict:
     """How the score moved between the snapshot on or before ``since`` and the newest
     (or ``as_of``): per component, and the reactions that arrived in between."""
+    from renown.policy import scope
     from renown.score.run import window_events
 
+    allowed = scope(store.root)
     new = snapshots.latest(store.root, as_of)
     old = snapshots.on_or_before(store.root, since)
     if old is None:
         raise snapshots.NoSnapshot(f"no snapshot on or before {since}; the first is "
                                    f"{snapshots.runs(store.root)[0].as_of}")
-    after = _require(new, store, account)
+    after = _require(new, store, account, allowed)
     before = snapshots.account_row(old, account)
     names = [c["name"] for c in _components(new)]
     components = []
@@ -272,13 +282,18 @@ def diff(store: Store, account: str, since: date, as_of: date | None = None) -> 
         "change": after["score"] - (before["score"] if before else 1),
         "components": components,
         "new_reactions": {"count": arrivals[0]["total"], "reactors": arrivals[0]["reactors"],
-                          "latest": [_event(e) for e in arrivals[1:]]},
+                          "latest": [_event(e, allowed) for e in arrivals[1:]]},
         "expired_reactions": {"count": expired[0]["total"], "reactors": expired[0]["reactors"]},
         "note": "scores from different scoring versions are not comparable" if len(versions) > 1 else None,
     }
 
 
-def _event(e: dict) -> dict:
+def _event(e: dict, allowed: Scope) -> dict:
+    """A reaction behind a change; one by a person answers may not show is kept unnamed (its event id
+    can carry their handle: Mastodon and Bluesky ids are URIs)."""
+    if not allowed.allows(e["actor"]):
+        return {"event_id": None, "kind": e["kind"], "actor": None, "hidden": True,
+                "created_at": e["created_at"].isoformat(), "post": e["parent_post_id"]}
     return {"event_id": e["event_id"], "kind": e["kind"], "actor": e["actor"], "created_at": e["created_at"].isoformat(),
             "post": e["parent_post_id"]}
 
@@ -315,10 +330,12 @@ def scored_topics(store: Store, as_of: date | None = None) -> list[dict]:
 
 def topics(store: Store, account: str, as_of: date | None = None, limit: int = 5) -> dict:
     """What ``account`` is known for: its topic scores, each with the posts and people behind it."""
+    from renown.policy import scope
     from renown.topics import taxonomy
 
+    allowed = scope(store.root)
     run = snapshots.latest(store.root, as_of)
-    _require(run, store, account)
+    _require(run, store, account, allowed)
     rows = snapshots.query(f"SELECT topic, name, score, posts, reach, endorsements FROM read_parquet('{run.topics}') WHERE account = ? "
                            "ORDER BY exact DESC, topic", [account]) if run.topics.exists() else []
     window_days = int(run.meta.get("window_days", 90))
@@ -339,8 +356,10 @@ def topics(store: Store, account: str, as_of: date | None = None, limit: int = 5
                            AND e.target = ? AND e.actor <> e.target AND e.kind IN ('reply', 'repost', 'quote', 'like', 'mention')"""
             evidence["top_posts"] = [{"post": p, "reactions": n} for p, n in con.execute(
                 f"SELECT e.parent_post_id, count(*) {reactions} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3", [account]).fetchall()]
-            evidence["top_people"] = [{"account": a, "reactions": n} for a, n in con.execute(
-                f"SELECT e.actor, count(*) {reactions} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3", [account]).fetchall()]
+            evidence["top_people"] = [
+                {"account": a, "reactions": n} if allowed.allows(a) else {"account": None, "reactions": n, "hidden": True}
+                for a, n in con.execute(f"SELECT e.actor, count(*) {reactions} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3",
+                                        [account]).fetchall()]
         known_for.append({"topic": row["topic"], "name": row["name"], "score": row["score"], "posts": row["posts"],
                           "reach": round(row["reach"], 3), "endorsements": row["endorsements"], **evidence})
     con.close()

@@ -104,7 +104,7 @@ def profile(request: Request, account: str, key: ApiKey = Depends(viewer), ctx: 
         change = report.diff(ctx.store, account, newest - timedelta(days=7))
     except snapshots.NoSnapshot:
         change = None
-    handles = ctx.store.handles([p["account"] for t in known for p in t["top_people"]])
+    handles = ctx.store.handles([p["account"] for t in known for p in t["top_people"] if p["account"]])
     return render(request, "profile.html", key, title=explained["handle"] or account, a=explained, series=series,
                   known=known, change=change, handles=handles,
                   gauge=Markup(charts.gauge(explained["score"])), history_chart=Markup(charts.history(series)),
