@@ -149,6 +149,7 @@ def test_opt_out_hides_at_once_and_is_not_scored_again(world, cli) -> None:
     assert cli("opt-out", leader, data_dir=world.root).code == 0
     assert leader not in [r["account"] for r in cli("top", "--limit", "50", "--json", data_dir=world.root).json()]
     assert cli("explain", leader, data_dir=world.root).code == 1
+    assert cli("history", leader, data_dir=world.root).code == 1  # its past scores are not shown either
     assert cli("score", data_dir=world.root).code == 0
     fresh = snapshots.latest(world.root)
     assert fresh.path != run.path
@@ -212,6 +213,7 @@ def test_minors_are_hidden_at_once_and_never_scored(world, cli) -> None:
     assert child not in [r["account"] for r in cli("top", "--limit", "50", "--json", data_dir=world.root).json()]
     refused = cli("explain", child, data_dir=world.root)
     assert refused.code == 1 and "not scored or shown" in refused.err
+    assert cli("history", child, data_dir=world.root).code == 1
     assert cli("score", data_dir=world.root).code == 0
     assert child not in _scored(world)
     assert cli("export", child, data_dir=world.root).json()["application"]["participation"]["flagged_minor"] is True

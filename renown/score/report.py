@@ -239,6 +239,12 @@ def _percent(value: float) -> str:
 
 
 def history(store: Store, account: str) -> list[dict]:
+    """``account``'s score in every snapshot (none for an account answers may not show, whatever the snapshots hold)."""
+    from renown.policy import scope
+
+    allowed = scope(store.root)
+    if not allowed.allows(account):
+        raise UnknownAccount(allowed.why_not(account))
     series = []
     for run in snapshots.runs(store.root):
         row = snapshots.account_row(run, account)
