@@ -73,6 +73,34 @@ def test_twarc2_page_maps_each_reference_type(store, read_events) -> None:
     assert accounts["twitter:783214"]["handle"] == "Twitter"
 
 
+def test_twarc2_pages_of_api_errors_and_empty_results_are_skipped_with_their_reason(tmp_path, store) -> None:
+    """twarc2 writes what the API answered: a hydrate page names the tweets it could not return (deleted,
+    protected) in ``errors``, beside or instead of ``data``; a search can end with an empty page. Those are not
+    malformed records: they are counted as skipped, with the API's reason, and nothing is quarantined."""
+    page = orjson.loads((FIXTURES / "twarc2/search_page.jsonl").read_text().splitlines()[0])
+    twarc = {"url": "https://api.twitter.com/2/tweets?ids=1", "version": "2.14.0", "retrieved_at": "2023-01-10T12:00:00+00:00"}
+
+    def missing(tweet_id: str, title: str = "Not Found Error") -> dict:
+        return {"value": tweet_id, "detail": f"Could not find tweet with ids: [{tweet_id}].", "title": title,
+                "resource_type": "tweet", "parameter": "ids", "resource_id": tweet_id,
+                "type": "https://api.twitter.com/2/problems/resource-not-found"}
+
+    lines = [{**page, "errors": [missing("1460323737035677698")]},
+             {"errors": [missing("1460323737035677699"), missing("1460323737035677700", "Authorization Error")],
+              "__twarc": twarc},
+             {"meta": {"result_count": 0}, "__twarc": twarc}]
+    export = tmp_path / "hydrated.jsonl"
+    export.write_bytes(b"\n".join(orjson.dumps(line) for line in lines) + b"\n")
+    report = ingest(store, [export])
+    assert report.quarantined == 0 and report.total_loaded > 0
+    assert report.skipped == {"tweet the API could not return: Not Found Error": 2,
+                              "tweet the API could not return: Authorization Error": 1,
+                              "twarc2 page with no results": 1}
+    errors_only = tmp_path / "deleted.jsonl"  # a file of nothing else is still recognised
+    errors_only.write_bytes(orjson.dumps(lines[1]) + b"\n")
+    assert ingest(Store(tmp_path / "other"), [errors_only]).skipped["tweet the API could not return: Not Found Error"] == 1
+
+
 def test_twarc2_flattened_uses_inline_expansions(store, read_events) -> None:
     ingest(store, [FIXTURES / "twarc2/flattened.jsonl"])
     rows = kinds_by_id(read_events())

@@ -9,7 +9,9 @@ A tweet becomes one primary event — ``repost`` (``referenced_tweets`` type
 ``retweeted``), ``reply`` (``replied_to``), ``quote`` (``quoted``) or
 ``post`` — plus one ``mention`` per mentioned account (none for retweets,
 whose mentions belong to the original). Tweets in ``includes.tweets`` are
-real tweets by their authors and load as well.
+real tweets by their authors and load as well. What a page's ``errors`` name
+(tweets or users the API could not return: deleted, protected, suspended) and
+empty result pages are counted as skipped with the API's reason.
 """
 
 from __future__ import annotations
@@ -24,21 +26,43 @@ NAME = "twarc2"
 NETWORK = "twitter"
 
 
+EMPTY_PAGE = "twarc2 page with no results"
+
+
 def sniff(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
     if isinstance(value.get("data"), list) and ("includes" in value or "meta" in value):
         return True
+    if isinstance(value.get("__twarc"), dict) and "data" not in value and ("errors" in value or "meta" in value):
+        return True  # a page of API errors, or an empty one
     return "author_id" in value and "id" in value and "text" in value and "content" not in value
 
 
 def map_record(value: Any, context: dict) -> list[Mapped]:
     record = fields.require_dict(value)
     if isinstance(record.get("data"), list):
-        return _map_page(record)
+        return _map_page(record) + _unavailable(record)
     if isinstance(record.get("data"), dict):  # single-tweet lookup response
-        return _map_page({**record, "data": [record["data"]]})
+        return _map_page({**record, "data": [record["data"]]}) + _unavailable(record)
+    if "data" not in record and (isinstance(record.get("errors"), list) or isinstance(record.get("meta"), dict)):
+        return _unavailable(record) or [Mapped(skipped=EMPTY_PAGE)]
     return [_guard(lambda: map_tweet(record, {}, {}), "")]
+
+
+def _unavailable(page: dict) -> list[Mapped]:
+    """One skipped record per tweet or user the API could not return, with its reason: the page's
+    ``errors`` (deleted, protected, suspended) are what was asked for and is not there, not bad input."""
+    errors = page.get("errors")
+    if not isinstance(errors, list):
+        return []
+    out = []
+    for error in errors:
+        error = error if isinstance(error, dict) else {}
+        kind = error.get("resource_type") if isinstance(error.get("resource_type"), str) else "record"
+        title = error.get("title") if isinstance(error.get("title"), str) else "an error"
+        out.append(Mapped(skipped=f"{kind} the API could not return: {title}"))
+    return out
 
 
 def _guard(fn, where: str) -> Mapped:
