@@ -35,7 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from renown import consent
 from renown.appdb import Base, engine_for, now
 from renown.errors import RenownError
-from renown.store import Store
+from renown.store import Store, sql_text
 
 STATUSES = ("invited", "accepted", "declined", "fulfilled")
 #: Days after a campaign ends during which recipients' posts still count as its outcome.
@@ -173,9 +173,9 @@ def eligible(store: Store, campaign: dict, url: str | None = None) -> Eligible:
     from renown.score import snapshots
 
     run = snapshots.latest(store.root)
-    if not run.topics.exists():
+    if not run.has_topic_scores:
         raise CampaignError("the newest snapshot has no topic scores: run `renown score`")
-    rows = snapshots.query(f"SELECT account, max(score) AS score FROM read_parquet('{run.topics}') "
+    rows = snapshots.query(f"SELECT account, max(score) AS score FROM read_parquet({sql_text(run.topics)}) "
                            "WHERE topic IN (SELECT unnest(?)) GROUP BY account HAVING max(score) >= ?",
                            [campaign["topics"], campaign["min_topic_score"]])
     allowed = scope(store.root, url)

@@ -37,7 +37,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
-from renown.store import Store, _sql_list, _write_atomic
+from renown.store import Store, _sql_list, _write_atomic, sql_text
 
 
 def identifiers(store: Store, account: str) -> list[str]:
@@ -75,7 +75,7 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
                                + " OR ".join(mentions.format(col=c) for c in columns)).fetchone()[0]
             if hits:
                 replaced = ", ".join(f"regexp_replace({c}, ?, '[erased]', 'gi') AS {c}" for c in columns)
-                con.execute(f"COPY (SELECT * REPLACE ({replaced}) FROM {rows}) TO '{out}' (FORMAT parquet, "
+                con.execute(f"COPY (SELECT * REPLACE ({replaced}) FROM {rows}) TO {sql_text(out)} (FORMAT parquet, "
                             "COMPRESSION zstd)", [pattern] * len(columns))
                 moves.append([str(out), str(path)])
             return hits
@@ -94,7 +94,7 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
                 report["raw_lines"] += gone
                 out = txn.dir / f"raw-{n}.parquet"
                 con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([path])}) WHERE NOT {mentions.format(col='raw')}) "
-                            f"TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+                            f"TO {sql_text(out)} (FORMAT parquet, COMPRESSION zstd)")
                 moves.append([str(out), str(path)])
         report["snapshot_rows"] = 0
         for snapshot in sorted(store.root.glob("snapshots/*/*/*.parquet")):
@@ -109,7 +109,7 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
                 report["snapshot_rows"] += hits
                 out = txn.dir / f"snap-{uuid.uuid4().hex[:8]}.parquet"
                 con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([snapshot])}) WHERE NOT ({condition})) "
-                            f"TO '{out}' (FORMAT parquet, COMPRESSION zstd)", [account] * len(keyed))
+                            f"TO {sql_text(out)} (FORMAT parquet, COMPRESSION zstd)", [account] * len(keyed))
                 moves.append([str(out), str(snapshot)])
         con.close()
         report["quarantined"] = 0
@@ -295,10 +295,10 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
         for kind in ("scores", "topics"):
             path = run.path / f"{kind}.parquet"
             if path.exists():
-                for row in rows(f"SELECT * FROM read_parquet('{path}') WHERE account = ?", [account]):
+                for row in rows(f"SELECT * FROM read_parquet({sql_text(path)}) WHERE account = ?", [account]):
                     document["scores"].append({"as_of": run.as_of.isoformat(), "table": kind, **row})
         if run.evidence.exists():
-            for row in rows(f"SELECT * FROM read_parquet('{run.evidence}') WHERE account = ? OR ref = ?",
+            for row in rows(f"SELECT * FROM read_parquet({sql_text(run.evidence)}) WHERE account = ? OR ref = ?",
                             [account, account]):
                 document["explanations"].append({"as_of": run.as_of.isoformat(), **row})
     con.close()

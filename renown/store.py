@@ -59,8 +59,13 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def sql_text(value: object) -> str:
+    """``value`` (a path) as a SQL string literal: a data directory may be ``/home/o'brien/renown-data``."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def _sql_list(paths: Iterable[Path]) -> str:
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+    return "[" + ", ".join(sql_text(p) for p in paths) + "]"
 
 
 #: Reactions stored without a target: their parent post had not arrived yet.
@@ -261,7 +266,7 @@ class Store:
             if self.accounts_file.exists():
                 out = txn.dir / "accounts.parquet"
                 con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([self.accounts_file])}) "
-                            f"WHERE key NOT IN (SELECT key FROM erased)) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+                            f"WHERE key NOT IN (SELECT key FROM erased)) TO {sql_text(out)} (FORMAT parquet, COMPRESSION zstd)")
                 moves.append([str(out), str(self.accounts_file)])
             con.close()
             _write_atomic(txn.dir / "COMMIT", orjson.dumps(moves))
@@ -362,7 +367,7 @@ def remove_rows(con: duckdb.DuckDBPyConnection, store: "Store", match: str, work
     for n, (path, count) in enumerate(hits):
         out = work / f"{tag}-events-{n}.parquet"
         con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([Path(path)])}, hive_partitioning = false) "
-                    f"WHERE NOT {match}) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+                    f"WHERE NOT {match}) TO {sql_text(out)} (FORMAT parquet, COMPRESSION zstd)")
         moves.append([str(out), path])
         removed += count
     raw_files = sorted(store.raw_dir.glob("*.parquet")) if store.raw_dir.exists() else []
@@ -373,7 +378,7 @@ def remove_rows(con: duckdb.DuckDBPyConnection, store: "Store", match: str, work
         if str(path) in holding:
             out = work / f"{tag}-raw-{n}.parquet"
             con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([path])}) ANTI JOIN removed_lines "
-                        f"USING (source_file, source_line)) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+                        f"USING (source_file, source_line)) TO {sql_text(out)} (FORMAT parquet, COMPRESSION zstd)")
             moves.append([str(out), str(path)])
     return Removed(moves, removed, sum(holding.values()))
 
@@ -471,7 +476,7 @@ class Transaction:
         con.execute("SET preserve_insertion_order = false")
         # bounded memory whatever the input size: DuckDB spills to the transaction directory
         con.execute(f"SET memory_limit = '{_COMMIT_MEMORY}'")
-        con.execute(f"SET temp_directory = '{self.dir / 'spill'}'")
+        con.execute(f"SET temp_directory = {sql_text(self.dir / 'spill')}")
         if staged:
             existing = store.event_files()
             seen_filter = ""
@@ -493,7 +498,7 @@ class Transaction:
             if sum(result.loaded.values()):
                 out = self.dir / "events"
                 con.execute(
-                    f"COPY fresh TO '{out}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (network, day), "
+                    f"COPY fresh TO {sql_text(out)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (network, day), "
                     f"FILENAME_PATTERN 'part-{self.ingest_id}-{{i}}', OVERWRITE_OR_IGNORE true)"
                 )
                 for path in sorted(out.rglob("*.parquet")):
@@ -511,9 +516,9 @@ class Transaction:
             accounts_out = self.dir / "accounts.parquet"
             con.execute(
                 f"COPY (SELECT key, {newest}, max(observed_at) AS observed_at FROM ({sources}) GROUP BY key ORDER BY key) "
-                f"TO '{accounts_out}' (FORMAT parquet, COMPRESSION zstd)"
+                f"TO {sql_text(accounts_out)} (FORMAT parquet, COMPRESSION zstd)"
             )
-            result.accounts = con.execute(f"SELECT count(*) FROM read_parquet('{accounts_out}')").fetchone()[0]
+            result.accounts = con.execute(f"SELECT count(*) FROM read_parquet({sql_text(accounts_out)})").fetchone()[0]
             moves.append([str(accounts_out), str(store.accounts_file)])
         con.close()
         parts = sorted(self.dir.glob("quarantine-*.jsonl"), key=_unit_order)
@@ -591,7 +596,7 @@ class Transaction:
             filtered = self.dir / "kept-raw.parquet"
             con.execute(
                 f"""COPY (SELECT r.* FROM read_parquet({_sql_list(partial)}) r SEMI JOIN fresh_lines f
-                          USING (source_file, source_line)) TO '{filtered}' (FORMAT parquet, COMPRESSION zstd)"""
+                          USING (source_file, source_line)) TO {sql_text(filtered)} (FORMAT parquet, COMPRESSION zstd)"""
             )
             moves.append([str(filtered), str(self.store.raw_dir / f"part-{self.ingest_id}-{len(moves)}.parquet")])
         return moves

@@ -122,6 +122,18 @@ def test_data_dir_comes_from_option_then_env_then_default(tmp_path, fixtures) ->
     assert (tmp_path / "renown-data" / "events").is_dir()
 
 
+def test_a_data_directory_whose_path_holds_a_quote_works_end_to_end(cli, fixtures, tmp_path) -> None:
+    """Paths reach SQL as string literals: /home/o'brien/renown-data must not break a command."""
+    data = tmp_path / "o'brien's data"
+    assert cli("ingest", fixtures / "twarc2", fixtures / "mastodon", data_dir=data).code == 0
+    assert cli("score", data_dir=data).code == 0
+    leader = cli("top", "--limit", "1", "--json", data_dir=data).json()[0]["account"]
+    for command in (["explain", leader], ["history", leader], ["topics", leader], ["export", leader],
+                    ["forget", leader, "--yes"], ["stats"]):
+        result = cli(*command, data_dir=data)
+        assert result.code == 0, (command, result.err)
+
+
 def test_help_teaches_the_commands() -> None:
     result = subprocess.run([sys.executable, "-m", "renown", "--help"], capture_output=True, text=True)
     assert result.returncode == 0

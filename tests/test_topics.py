@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from renown.cli import main
 from renown.score import snapshots
+from renown.score.topics import TOPIC_SCHEMA
 from renown.topics import free_topic, normalize, taxonomy
 
 
@@ -51,6 +55,23 @@ def test_top_topic_and_topics_json(demo_store, capsys) -> None:
 def test_unknown_topic_lists_the_scored_ones(demo_store, capsys) -> None:
     assert main(["--data-dir", str(demo_store.root), "top", "--topic", "underwater-basket-weaving"]) == 1
     assert "scored topics: " in capsys.readouterr().err
+
+
+def test_a_snapshot_without_topic_scores_answers_cleanly(tmp_path, cli, store) -> None:
+    """Data with no topic used by two authors score no topic: `topics` says so instead of failing on a
+    table without its columns — also for such a snapshot written before the table kept them."""
+    fixtures = Path(__file__).parent / "fixtures"
+    assert cli("ingest", fixtures / "twarc2").code == 0 and cli("score").code == 0
+    run = snapshots.latest(store.root)
+    assert not run.has_topic_scores
+    assert pq.read_schema(run.topics).names == TOPIC_SCHEMA.names
+    leader = cli("top", "--limit", "1", "--json").json()[0]["account"]
+    for table in (None, pa.table({"account": pa.array([], pa.string()), "topic": pa.array([], pa.string())})):
+        if table is not None:  # the old empty table
+            pq.write_table(table, run.topics)
+        result = cli("topics", leader, "--json")
+        assert result.code == 0 and result.json()["known_for"] == []
+        assert cli("topics", leader).code == 0
 
 
 def test_post_text_joins_topics_already_in_use_as_tags(tmp_path, cli, store) -> None:

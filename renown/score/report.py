@@ -20,7 +20,7 @@ from renown.links import post_url
 from renown.score import snapshots
 from renown.score.features import KIND_WEIGHTS, end_of_day
 from renown.score.gaming import RING_KEEP
-from renown.store import Store
+from renown.store import Store, sql_text
 
 if TYPE_CHECKING:
     from renown.policy import Scope
@@ -312,11 +312,11 @@ def top_topic(store: Store, topic: str, limit: int | None = 20, as_of: date | No
     wanted = taxonomy().topic_of(topic)
     visible, params = _visible(store)
     page = "" if limit is None else f" LIMIT {int(limit)}"
-    rows = snapshots.query(f"SELECT account, score, posts, name FROM read_parquet('{run.topics}') WHERE topic = ? "
+    rows = snapshots.query(f"SELECT account, score, posts, name FROM read_parquet({sql_text(run.topics)}) WHERE topic = ? "
                            f"AND {visible} ORDER BY exact DESC, account{page}",
-                           [wanted, *params]) if run.topics.exists() else []
+                           [wanted, *params]) if run.has_topic_scores else []
     if not rows:
-        known = snapshots.query(f"SELECT DISTINCT topic FROM read_parquet('{run.topics}') ORDER BY 1") if run.topics.exists() else []
+        known = snapshots.query(f"SELECT DISTINCT topic FROM read_parquet({sql_text(run.topics)}) ORDER BY 1") if run.has_topic_scores else []
         raise UnknownAccount(f"no scores for topic {topic!r} on {run.as_of}; scored topics: "
                              f"{', '.join(k['topic'] for k in known) or 'none'}")
     handles = store.handles([r["account"] for r in rows])
@@ -328,9 +328,9 @@ def top_topic(store: Store, topic: str, limit: int | None = 20, as_of: date | No
 def scored_topics(store: Store, as_of: date | None = None) -> list[dict]:
     """The topics the snapshot scored, with how many accounts each, most populated first."""
     run = snapshots.latest(store.root, as_of)
-    if not run.topics.exists():
+    if not run.has_topic_scores:
         return []
-    return snapshots.query(f"SELECT topic, any_value(name) AS name, count(*) AS accounts FROM read_parquet('{run.topics}') "
+    return snapshots.query(f"SELECT topic, any_value(name) AS name, count(*) AS accounts FROM read_parquet({sql_text(run.topics)}) "
                            "GROUP BY topic ORDER BY accounts DESC, topic")
 
 
@@ -342,8 +342,8 @@ def topics(store: Store, account: str, as_of: date | None = None, limit: int = 5
     allowed = scope(store.root)
     run = snapshots.latest(store.root, as_of)
     _require(run, store, account, allowed)
-    rows = snapshots.query(f"SELECT topic, name, score, posts, reach, endorsements FROM read_parquet('{run.topics}') WHERE account = ? "
-                           "ORDER BY exact DESC, topic", [account]) if run.topics.exists() else []
+    rows = snapshots.query(f"SELECT topic, name, score, posts, reach, endorsements FROM read_parquet({sql_text(run.topics)}) WHERE account = ? "
+                           "ORDER BY exact DESC, topic", [account]) if run.has_topic_scores else []
     window_days = int(run.meta.get("window_days", 90))
     tax = taxonomy()
     con = store.connect()

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from renown.errors import RenownError
 from renown.events import networks_of
-from renown.store import file_version
+from renown.store import file_version, sql_text
 
 
 class NoSnapshot(RenownError):
@@ -54,6 +54,12 @@ class Run:
     @property
     def topics(self) -> Path:
         return self.path / "topics.parquet"
+
+    @property
+    def has_topic_scores(self) -> bool:
+        """Whether the run scored any topic (before 2026-11-26 a run without one wrote a table of
+        only ``account`` and ``topic``, which answers must not query for the other columns)."""
+        return self.topics.exists() and pq.read_metadata(self.topics).num_rows > 0
 
 
 def root(data_dir: Path) -> Path:
@@ -192,7 +198,7 @@ def ranking(run: Run) -> Ranking:
 def _read_sorted(path: str, order: str) -> tuple[pa.Table, np.ndarray]:
     """A snapshot file in memory, sorted, with its account column as a numpy array to index by."""
     con = duckdb.connect()
-    table = con.sql(f"SELECT * FROM read_parquet('{path}') ORDER BY {order}").to_arrow_table()
+    table = con.sql(f"SELECT * FROM read_parquet({sql_text(path)}) ORDER BY {order}").to_arrow_table()
     con.close()
     return table, np.asarray(table.column("account").to_numpy(zero_copy_only=False), dtype=object)
 

@@ -34,6 +34,11 @@ _WORDS = re.compile(r"[a-z0-9]+")
 
 #: A topic needs this many distinct authors to be scored.
 MIN_AUTHORS = 2
+#: A snapshot's ``topics`` table: one row per (account, topic), the same columns when no topic was scored.
+TOPIC_SCHEMA = pa.schema([("account", pa.string()), ("topic", pa.string()), ("name", pa.string()),
+                          ("exact", pa.float64()), ("reach", pa.float64()), ("amplification", pa.float64()),
+                          ("network", pa.float64()), ("posts", pa.int64()), ("endorsements", pa.int64()),
+                          ("endorsement_value", pa.float64()), ("score", pa.int64())])
 
 
 def phrases(topic: str) -> set[str]:
@@ -72,7 +77,7 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
     posts_in_window = f"{in_window} AND kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL"
     tags = engine.table(f"""SELECT DISTINCT tag FROM (SELECT {engine.explode('tags')} AS tag FROM events
                             WHERE {posts_in_window}) t""").column("tag").to_pylist()
-    empty = pa.table({"account": pa.array([], pa.string()), "topic": pa.array([], pa.string())})
+    empty = TOPIC_SCHEMA.empty_table()
     if not tags or f.n == 0:
         return empty
     engine.register("_tag_topics", pa.table({"tag": pa.array(tags, pa.string()),
@@ -126,9 +131,8 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
         ranks = ctx.ranker(teleport)  # a block of topics at once
         for column, topic in enumerate(block):
             _topic_rows(rows, topic, ranks[:, column], posts, per_reactor, f, g, selectivity, vouched, vouches, tax)
-    table = pa.table(rows)
-    score = np.floor(np.asarray(rows["exact"]) + 0.5).astype(np.int64)
-    return table.append_column("score", pa.array(score, pa.int64()))
+    rows["score"] = np.floor(np.asarray(rows["exact"]) + 0.5).astype(np.int64)
+    return pa.table(rows, schema=TOPIC_SCHEMA)
 
 
 def _topic_rows(rows: dict, topic: str, rank: np.ndarray, posts, per_reactor, f, g, selectivity, vouched, vouches, tax) -> None:
