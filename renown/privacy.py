@@ -59,7 +59,8 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
     names = identifiers(store, account)
     erased_ids = _event_ids(store, account)
     removed = store.erase_events(account)
-    pattern = _any_of(names).pattern
+    naming = _any_of(names)
+    pattern = naming.pattern  # the same regex, for DuckDB's regexp_replace
     report = {"account": account, "identifiers": len(names), "events": removed.events}
     with store.lock(), store.writer("forget-" + uuid.uuid4().hex[:8]) as txn:
         txn.dir.mkdir(parents=True, exist_ok=True)
@@ -113,10 +114,9 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
                 moves.append([str(out), str(snapshot)])
         con.close()
         report["quarantined"] = 0
-        lowered = [n.lower() for n in names]
         for path in sorted(store.quarantine_dir.glob("*.jsonl")) if store.quarantine_dir.exists() else []:
             lines = path.read_bytes().splitlines(keepends=True)
-            kept = [line for line in lines if not _names_any(line, lowered)]
+            kept = [line for line in lines if not naming.search(line.decode("utf-8", "replace"))]
             if len(kept) != len(lines):
                 report["quarantined"] += len(lines) - len(kept)
                 out = txn.dir / f"quarantine-{path.name}"
@@ -124,20 +124,13 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
                 moves.append([str(out), str(path)])
         _write_atomic(txn.dir / "COMMIT", orjson.dumps(moves))
         store._apply(moves)
-    report["application_rows"] = _forget_application_state(store, account, url, _any_of(names),
-                                                           erased_ids)
+    report["application_rows"] = _forget_application_state(store, account, url, naming, erased_ids)
     return report
 
 
 def _any_of(names: list[str]) -> re.Pattern:
     """A case-insensitive match of any of ``names`` (its ``pattern`` is also valid SQL regex for DuckDB)."""
     return re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE)
-
-
-def _names_any(line: bytes, lowered: list[str]) -> bool:
-    """Whether a quarantine line names any of the (lower-cased) ``lowered``."""
-    text = line.decode("utf-8", "replace").lower()
-    return any(n in text for n in lowered)
 
 
 def _event_ids(store: Store, account: str) -> list[str]:
@@ -284,7 +277,7 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
         "raw_records": rows("""SELECT * FROM raw SEMI JOIN (SELECT DISTINCT source_file, source_line FROM events_all
                                                            WHERE actor = ? OR target = ?) e USING (source_file, source_line)
                                ORDER BY source_file, source_line""", [account, account]),
-        "quarantined": _quarantined_naming(store, names),
+        "quarantined": _quarantined_naming(store, pattern),
         "scores": [],
         "explanations": [],  # why its score is what it is, and where it is behind someone else's
         "application": {},
@@ -379,12 +372,11 @@ def _database_mentions(store: Store, lowered: list[str], url: str | None) -> lis
     return sorted(found)
 
 
-def _quarantined_naming(store: Store, names: list[str]) -> list[dict]:
+def _quarantined_naming(store: Store, naming: re.Pattern) -> list[dict]:
     """Quarantined records that name the person (what ``forget`` drops from the quarantine files)."""
-    lowered = [n.lower() for n in names]
     found = []
     for path in sorted(store.quarantine_dir.glob("*.jsonl")) if store.quarantine_dir.exists() else []:
         for line in path.read_bytes().splitlines():
-            if _names_any(line, lowered):
+            if naming.search(line.decode("utf-8", "replace")):
                 found.append(orjson.loads(line))
     return found
