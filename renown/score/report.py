@@ -142,9 +142,18 @@ def _visible(store: Store) -> tuple[str, list]:
     return condition, params
 
 
-def _require(run: snapshots.Run, store: Store, account: str, allowed: Scope) -> dict:
+def _shown(store: Store, account: str) -> Scope:
+    """Who answers may show now, once ``account`` is found among them (else UnknownAccount says why not):
+    a snapshot may predate an opt-out."""
+    from renown.policy import scope
+
+    allowed = scope(store.root)
     if not allowed.allows(account):
         raise UnknownAccount(allowed.why_not(account))
+    return allowed
+
+
+def _require(run: snapshots.Run, store: Store, account: str) -> dict:
     row = snapshots.account_row(run, account)
     if row is not None:
         return row
@@ -160,11 +169,9 @@ def explain(store: Store, account: str, as_of: date | None = None) -> dict:
     """Per-component points that add up exactly to the score, with the evidence behind them. A person
     the privacy policy does not let answers show (opted out since the snapshot, a minor) stays in the
     evidence with their contribution, unnamed (``ref`` and ``handle`` null, ``hidden`` true)."""
-    from renown.policy import scope
-
-    allowed = scope(store.root)
+    allowed = _shown(store, account)
     run = snapshots.latest(store.root, as_of)
-    row = _require(run, store, account, allowed)
+    row = _require(run, store, account)
     evidence = snapshots.evidence_rows(run, account)
     handles = store.handles(sorted({e["ref"] for e in evidence if e["kind"] == "person"}) + [account])
     components = []
@@ -240,11 +247,7 @@ def _percent(value: float) -> str:
 
 def history(store: Store, account: str) -> list[dict]:
     """``account``'s score in every snapshot (none for an account answers may not show, whatever the snapshots hold)."""
-    from renown.policy import scope
-
-    allowed = scope(store.root)
-    if not allowed.allows(account):
-        raise UnknownAccount(allowed.why_not(account))
+    _shown(store, account)
     series = []
     for run in snapshots.runs(store.root):
         row = snapshots.account_row(run, account)
@@ -260,16 +263,15 @@ def history(store: Store, account: str) -> list[dict]:
 def diff(store: Store, account: str, since: date, as_of: date | None = None) -> dict:
     """How the score moved between the snapshot on or before ``since`` and the newest
     (or ``as_of``): per component, and the reactions that arrived in between."""
-    from renown.policy import scope
     from renown.score.run import window_events
 
-    allowed = scope(store.root)
+    allowed = _shown(store, account)
     new = snapshots.latest(store.root, as_of)
     old = snapshots.on_or_before(store.root, since)
     if old is None:
         raise snapshots.NoSnapshot(f"no snapshot on or before {since}; the first is "
                                    f"{snapshots.runs(store.root)[0].as_of}")
-    after = _require(new, store, account, allowed)
+    after = _require(new, store, account)
     before = snapshots.account_row(old, account)
     names = [c["name"] for c in _components(new)]
     components = []
@@ -336,12 +338,11 @@ def scored_topics(store: Store, as_of: date | None = None) -> list[dict]:
 
 def topics(store: Store, account: str, as_of: date | None = None, limit: int = 5) -> dict:
     """What ``account`` is known for: its topic scores, each with the posts and people behind it."""
-    from renown.policy import scope
     from renown.topics import taxonomy
 
-    allowed = scope(store.root)
+    allowed = _shown(store, account)
     run = snapshots.latest(store.root, as_of)
-    _require(run, store, account, allowed)
+    _require(run, store, account)
     rows = snapshots.query(f"SELECT topic, name, score, posts, reach, endorsements FROM read_parquet({sql_text(run.topics)}) WHERE account = ? "
                            "ORDER BY exact DESC, topic", [account]) if run.has_topic_scores else []
     window_days = int(run.meta.get("window_days", 90))
