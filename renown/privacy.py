@@ -273,10 +273,9 @@ def export(store: Store, account: str, url: str | None = None) -> dict:
         "profile": rows("SELECT * FROM accounts WHERE key = ?", [account]),
         "events_made": rows("SELECT * EXCLUDE (day) FROM events_all WHERE actor = ? ORDER BY created_at", [account]),
         "events_received": rows("SELECT * EXCLUDE (day) FROM events_all WHERE target = ? ORDER BY created_at", [account]),
-        # the source records those events were read from, as they were read
-        "raw_records": rows("""SELECT * FROM raw SEMI JOIN (SELECT DISTINCT source_file, source_line FROM events_all
-                                                           WHERE actor = ? OR target = ?) e USING (source_file, source_line)
-                               ORDER BY source_file, source_line""", [account, account]),
+        # its own source records as they were read; a record that also holds other people's (a twarc2 page of
+        # a hundred tweets) is withheld and counted: an export must not hand over third parties' data
+        **_own_raw_records(con, account),
         "quarantined": _quarantined_naming(store, pattern),
         "scores": [],
         "explanations": [],  # why its score is what it is, and where it is behind someone else's
@@ -370,6 +369,19 @@ def _database_mentions(store: Store, lowered: list[str], url: str | None) -> lis
                     if value is not None and any(n in str(value).lower() for n in lowered):
                         found.add(f"application database {table.name}.{column}")
     return sorted(found)
+
+
+def _own_raw_records(con: duckdb.DuckDBPyConnection, account: str) -> dict:
+    con.execute("""CREATE OR REPLACE TEMP TABLE _mine AS SELECT DISTINCT source_file, source_line FROM events_all
+                   WHERE actor = ?""", [account])
+    con.execute("""CREATE OR REPLACE TEMP TABLE _shared AS SELECT DISTINCT source_file, source_line FROM events_all
+                   SEMI JOIN _mine USING (source_file, source_line) WHERE actor <> ?""", [account])
+    cursor = con.execute("""SELECT * FROM raw SEMI JOIN _mine USING (source_file, source_line)
+                            ANTI JOIN _shared USING (source_file, source_line) ORDER BY source_file, source_line""")
+    names = [d[0] for d in cursor.description]
+    own = [dict(zip(names, r)) for r in cursor.fetchall()]
+    withheld = con.execute("SELECT count(*) FROM raw SEMI JOIN _shared USING (source_file, source_line)").fetchone()[0]
+    return {"raw_records": own, "raw_records_withheld": withheld}
 
 
 def _quarantined_naming(store: Store, naming: re.Pattern) -> list[dict]:
