@@ -317,6 +317,9 @@ def score_command(store: Store, as_of: str | None, window_days: int, half_life_d
     else:
         console.print(f"scored {info.accounts:,} accounts ({info.pairs:,} reactor→author pairs) as of {result['as_of']} "
                       f"with scoring version {result['scoring_version']} on the {engine} engine; snapshot {info.run.path}")
+    if not info.accounts:
+        err_console.print(styled("[yellow]the {}-day window ending {} holds no events to score[/]: is --as-of right? "
+                                 "`renown stats` shows the span of the log", meta["window_days"], result["as_of"]))
 
 
 def print_top(rows: list[dict]) -> None:

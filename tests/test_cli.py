@@ -134,6 +134,14 @@ def test_a_data_directory_whose_path_holds_a_quote_works_end_to_end(cli, fixture
         assert result.code == 0, (command, result.err)
 
 
+def test_scoring_an_empty_window_says_so(cli, fixtures) -> None:
+    assert cli("ingest", fixtures / "twarc2").code == 0
+    result = cli("score", "--as-of", "1990-01-01")
+    assert result.code == 0 and "scored 0 accounts" in result.out
+    assert "window ending 1990-01-01 holds no events" in result.err
+    assert "holds no events" not in cli("score").err
+
+
 def test_help_teaches_the_commands() -> None:
     result = subprocess.run([sys.executable, "-m", "renown", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
