@@ -205,6 +205,16 @@ def test_an_opted_out_person_is_not_named_in_anyone_elses_answers(world, cli) ->
     for command in (["explain", account], ["topics", account], ["diff", account, "--since", str(since)]):
         result = cli(*command, data_dir=world.root)
         assert result.code == 0 and person not in result.out, command
+    from fastapi.testclient import TestClient
+
+    from renown.api import create_app
+    from renown.api.keys import create_key
+
+    client = TestClient(create_app(world))
+    assert client.post("/ui/login", data={"key": create_key(world, "ops", "admin"), "next": "/ui/"},
+                       follow_redirects=False).status_code == 303
+    page = client.get(f"/ui/accounts/{account}")
+    assert page.status_code == 200 and "someone not shown" in page.text and person not in page.text
 
 
 def _scored(store: Store) -> set[str]:
