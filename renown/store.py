@@ -115,6 +115,12 @@ class Store:
         self.ingests_dir = self.root / "ingests"
         self.txn_dir = self.root / "_txn"
 
+    @staticmethod
+    def holds_data(path: Path) -> bool:
+        """Whether ``path`` is a renown data directory (its own files are never input to an ingest)."""
+        store = Store(path)
+        return store.events_dir.is_dir() and store.ingests_dir.is_dir()
+
     # -- transactions -----------------------------------------------------
     @contextmanager
     def lock(self) -> Iterator[None]:

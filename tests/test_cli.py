@@ -142,6 +142,21 @@ def test_scoring_an_empty_window_says_so(cli, fixtures) -> None:
     assert "holds no events" not in cli("score").err
 
 
+def test_ingesting_the_folder_that_holds_the_data_directory_reads_only_the_exports(cli, fixtures, tmp_path) -> None:
+    """`renown ingest .` with ./renown-data beside the exports: renown's own records and quarantine are not input."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "search_page.jsonl").write_bytes((fixtures / "twarc2/search_page.jsonl").read_bytes())
+    (folder / "broken.jsonl").write_text('{"broken": \n')  # leaves a quarantine file in the data directory
+    data = folder / "renown-data"
+    first = cli("ingest", folder, "--json", data_dir=data).json()
+    again = cli("ingest", folder, "--json", data_dir=data).json()
+    assert first["quarantined"] == again["quarantined"] == 1  # the broken export, not renown's files
+    assert {f["name"] for f in again["files"]} == {str(folder / "search_page.jsonl"), str(folder / "broken.jsonl")}
+    refused = cli("ingest", data, data_dir=tmp_path / "other")
+    assert refused.code != 0 and "is a renown data directory" in refused.err
+
+
 def test_help_teaches_the_commands() -> None:
     result = subprocess.run([sys.executable, "-m", "renown", "--help"], capture_output=True, text=True)
     assert result.returncode == 0

@@ -187,13 +187,19 @@ def discover(paths: list[Path]) -> list[Source]:
     """Expand paths into sources. A folder holding ``data/tweets.js`` is one
     Twitter archive, one holding ``outbox.json`` one Mastodon archive, one holding
     ``Posts.xml`` one Stack Exchange site — and whatever else it holds is read as well;
-    other folders are walked for data files."""
+    other folders are walked for data files, except renown data directories (``renown
+    ingest .`` beside ``./renown-data`` must not read back its own records and quarantine)."""
+    from renown.store import Store
+
     found: list[Source] = []
     for path in paths:
         if not path.exists():
             raise RenownError(f"{path}: no such file or directory")
+        if path.is_dir() and Store.holds_data(path):
+            raise RenownError(f"{path} is a renown data directory, not an export: give the files to read")
         if path.is_dir():
-            children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+            children = sorted(p for p in path.iterdir() if not p.name.startswith(".")
+                              and not (p.is_dir() and Store.holds_data(p)))
             archive_data = path / "data"
             # an archive's own files are one source; anything beside them is read too
             if (archive_data / "tweets.js").exists() or (archive_data / "tweet.js").exists():
