@@ -41,12 +41,16 @@ from renown.store import Store, _sql_list, _write_atomic, sql_text
 
 
 def identifiers(store: Store, account: str) -> list[str]:
+    """The names the person goes by in text. Only the key itself for an account the log has never seen:
+    a mistyped ``forget reddit:people`` must not redact the word "people" from everyone's posts."""
     con = store.connect()
     row = con.execute("SELECT handle, display_name FROM accounts WHERE key = ?", [account]).fetchone()
+    known = row is not None or con.execute("SELECT EXISTS (SELECT 1 FROM events_all WHERE actor = ? OR target = ?)",
+                                           [account, account]).fetchone()[0]
     con.close()
     names = {account}
     native = account.split(":", 1)[-1]
-    if len(native) >= 6:
+    if known and len(native) >= 6:
         names.add(native)
     for value in row or ():
         if value and len(value.strip()) >= 3:

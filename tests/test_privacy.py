@@ -94,6 +94,25 @@ def test_forget_reaches_the_reports_brand_programs_and_jobs_keep(world, tmp_path
     assert jobs_recent(world)[0]["result"]["quarantined"] == 1  # the report stays, without the person
 
 
+def test_forgetting_an_account_never_seen_redacts_nothing_else(tmp_path) -> None:
+    """A mistyped key must not turn its native part into a word erased from everyone's texts."""
+    statuses = orjson.loads((FIXTURES / "mastodon/statuses.json").read_bytes())
+    export = tmp_path / "statuses.json"
+    export.write_bytes(orjson.dumps(statuses))
+    store = Store(tmp_path / "data")
+    ingest(store, [export])
+    con = store.connect()
+    texts = con.execute("SELECT event_id, text FROM events ORDER BY 1").fetchall()
+    con.close()
+    word = next(w for _, t in texts if t for w in t.split() if len(w) >= 6 and w.isalpha())
+    assert identifiers(store, f"mastodon:{word}") == [f"mastodon:{word}"]
+    report = forget(store, f"mastodon:{word}")
+    assert report["events"] == 0 and report["profiles"] == 0
+    con = store.connect()
+    assert con.execute("SELECT event_id, text FROM events ORDER BY 1").fetchall() == texts
+    con.close()
+
+
 def test_forget_redacts_the_person_in_other_peoples_profiles(tmp_path) -> None:
     """A bio that names the person ("best friend of @nina@mastodon.social") is someone else's account row."""
     statuses = orjson.loads((FIXTURES / "mastodon/statuses.json").read_bytes())
