@@ -188,13 +188,19 @@ def import_links(store: Store, path: Path, url: str | None = None) -> int:
 
 
 def person_of(store: Store, account: str, url: str | None = None) -> dict:
-    """The person ``account`` belongs to, with every linked account's latest score."""
+    """The person ``account`` belongs to, with every linked account's latest score — of the accounts
+    answers may show: an opted-out (or minor's) account is left out, and is no answer itself."""
+    from renown.policy import scope
     from renown.score import snapshots
 
+    allowed = scope(store.root, url)
+    if not allowed.allows(account):
+        raise RenownError(allowed.why_not(account))
     with _session(store, url) as session:
         link = session.scalar(select(IdentityLink).where(IdentityLink.account == account))
         accounts = [account] if link is None else sorted(
-            l.account for l in session.scalars(select(IdentityLink).where(IdentityLink.person == link.person)))
+            l.account for l in session.scalars(select(IdentityLink).where(IdentityLink.person == link.person))
+            if allowed.allows(l.account))
         person = link.person if link else None
     rows = []
     run = snapshots.latest(store.root)

@@ -45,6 +45,11 @@ def test_links_are_only_what_an_operator_confirms(two_sites, cli, tmp_path) -> N
     assert cli("link", "import", links).code == 0
     assert len(cli("link", "show", "se-ham-radio:9", "--json").json()["accounts"]) == 2
     assert cli("link", "confirm", "se-ham-radio:3", "nowhere:1").code == 1
+    # an opted-out account is no longer shown as one of the person's, nor shown itself
+    assert cli("opt-out", "se-ham-radio:3").code == 0
+    assert [a["account"] for a in cli("link", "show", "se-ham-radio-meta:12", "--json").json()["accounts"]] == \
+        ["se-ham-radio-meta:12"]
+    assert cli("link", "show", "se-ham-radio:3").code == 1
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="../shared/data is not present")
