@@ -17,11 +17,13 @@ every query for no change in the plans either engine runs (``docs/spark.md``).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import duckdb
 import pyarrow as pa
 
+if TYPE_CHECKING:
+    from renown.score.pairs import Pairs
 
 #: The engines ``renown score --engine`` offers: DuckDB + scipy in this process (the default),
 #: or Apache Spark (:mod:`renown.score.spark`).
@@ -56,6 +58,9 @@ class Engine(Protocol):
 
     def register(self, name: str, table: pa.Table) -> None:
         """Make an Arrow table queryable as ``name``."""
+
+    def pair_source(self, n: int) -> "Pairs | None":
+        """Where kernels run on the ``pairs`` view, or None: on the pairs read into this process."""
 
     def drop(self, name: str) -> None:
         """Forget temporary table ``name``."""
@@ -104,6 +109,9 @@ class DuckDBEngine:
 
     def register(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
+
+    def pair_source(self, n: int) -> None:
+        return None  # the pairs are read into numpy anyway: kernels run on them there
 
     def drop(self, name: str) -> None:
         self.con.execute(f"DROP TABLE IF EXISTS {name}")

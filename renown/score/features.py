@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from renown.events import ANONYMOUS, OFFLINE_KINDS, REACTION_KINDS, utc
 from renown.score.engine import Engine, as_engine
+from renown.score.pairs import LocalPairs, Pairs
 
 if TYPE_CHECKING:
     from renown.policy import Scope
@@ -84,10 +85,26 @@ class Features:
     referred_value: np.ndarray  # decayed revenue those referrals brought
     nps: np.ndarray  # latest NPS answer 0-10 (nan when none)
     key_array: object = None  # the keys as a pyarrow array, when read from an engine (saves a conversion)
+    #: Where the pairs are when they are not the arrays above (Spark: on the executors).
+    pair_source: "Pairs | None" = None
 
     @property
     def n(self) -> int:
         return len(self.keys)
+
+    @property
+    def pairs(self) -> "Pairs":
+        """The pairs as :mod:`renown.score.pairs` runs kernels on them."""
+        if self.pair_source is None:
+            self.pair_source = LocalPairs({"src": self.src, "dst": self.dst, "weight": self.weight, "count": self.count,
+                                           "recency": self.recency, **{f"n_{k}": v for k, v in self.kind_counts.items()}},
+                                          self.n)
+        return self.pair_source
+
+
+def reactions_made(p, nodes) -> dict[str, np.ndarray]:
+    """Kernel (by ``src``): the accounts a reactor reacted to, and its reactions."""
+    return {"targets": np.ones(len(p["src"])), "reactions": p["count"]}
 
 
 def kind_weight_sql(column: str = "kind") -> str:
@@ -189,8 +206,8 @@ def compute(con: "duckdb.DuckDBPyConnection | Engine", window: Window, scope: "S
     # pairs are unique, so a reactor's distinct targets and reactions come from them; only
     # burst timing needs the individual reactions, and only of reactors active enough to be judged
     src, dst = pairs["src"], pairs["dst"]
-    targets = np.bincount(src, minlength=n).astype(np.float64)
-    reactions = np.bincount(src, weights=pairs["count"], minlength=n)
+    source = engine.pair_source(n) or LocalPairs(pairs, n)  # where kernels on the pairs run
+    made = source.sum_by("src", reactions_made)
     seconds = engine.epoch("created_at")
     bursts = per_node(f"""
         SELECT src AS idx, CAST(count(*) FILTER (WHERE gap < {BURST_SECONDS}) AS DOUBLE) / count(*) AS bursts
@@ -214,9 +231,10 @@ def compute(con: "duckdb.DuckDBPyConnection | Engine", window: Window, scope: "S
         src=src, dst=dst, weight=pairs["weight"], count=pairs["count"], recency=pairs["recency"],
         kind_counts={k: pairs[f"n_{k}"] for k in KIND_WEIGHTS},
         posts=posts["posts"], posts_count=posts["posts_count"], responded=posts["responded"],
-        targets=targets, reactions=reactions, bursts=bursts,
+        targets=made["targets"], reactions=made["reactions"], bursts=bursts,
         age_days=attrs["age_days"], bot_flag=attrs["bot_flag"],
         referred=crm["referred"], referred_value=crm["referred_value"], nps=crm["nps"], key_array=key_column,
+        pair_source=source,
     )
 
 

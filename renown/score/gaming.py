@@ -88,16 +88,15 @@ def assess(f: Features) -> Genuineness:
     n = f.n
     src, dst, w = f.src, f.dst, f.weight
     signals: dict[str, np.ndarray] = {}
-    indegree = np.bincount(dst, minlength=n)
-    signals["bot-flag"] = f.bot_flag > 0
-    signals["burst"] = (f.reactions >= BURST_MIN_REACTIONS) & (f.bursts >= 0.5)
-    signals["reacts-to-everyone"] = (f.targets >= EVERYONE_MIN_TARGETS) & (indegree < 0.05 * f.targets)
     age = f.age_days
     known = ~np.isnan(age)
-    signals["new-account"] = known & (age < NEW_ACCOUNT_DAYS)
     young = known & (age < SYBIL_MAX_AGE_DAYS)
-    established_in = np.bincount(dst, weights=(~young[src]).astype(float), minlength=n)
-    signals["sybil"] = young & (established_in == 0)
+    received = f.pairs.sum_by("dst", audience, {"young": young})
+    signals["bot-flag"] = f.bot_flag > 0
+    signals["burst"] = (f.reactions >= BURST_MIN_REACTIONS) & (f.bursts >= 0.5)
+    signals["reacts-to-everyone"] = (f.targets >= EVERYONE_MIN_TARGETS) & (received["reactors"] < 0.05 * f.targets)
+    signals["new-account"] = known & (age < NEW_ACCOUNT_DAYS)
+    signals["sybil"] = young & (received["established"] == 0)
 
     ring, ring_size = _rings(n, src, dst, w)
     in_ring = ring >= 0
@@ -107,6 +106,11 @@ def assess(f: Features) -> Genuineness:
     g = (1.0 - MAX_BOT_DISCOUNT * bot) * keep
     selectivity = np.minimum(1.0, np.sqrt(SELECTIVE_TARGETS / np.maximum(f.targets, 1.0)))
     return Genuineness(g=g, selectivity=selectivity, bot=bot, ring=ring, ring_size=ring_size, signals=signals)
+
+
+def audience(p, nodes) -> dict[str, np.ndarray]:
+    """Kernel (by ``dst``): an account's reactors, and those of them that are established (not young)."""
+    return {"reactors": np.ones(len(p["src"])), "established": (~nodes["young"][p["src"]]).astype(np.float64)}
 
 
 def _rings(n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -68,6 +68,19 @@ class Context:
     transition: np.ndarray  # per pair: probability the reactor's rank walks this edge
     graph: object = None  # the sparse reaction graph (reactor → author, weight log2(1 + w)), embedded engine only
     ranker: "Ranker | None" = None  # discounted PageRank for a personalization (n × K, None = uniform)
+    received: dict[str, np.ndarray] = field(default_factory=dict)  # per node: :func:`genuine_reactions` summed
+
+
+def genuine_reactions(p, nodes) -> dict[str, np.ndarray]:
+    """Kernel (by ``dst``): each reactor's genuine presence (``g`` × recency of its newest reaction) and
+    its effective weight (``log2(1 + w)`` × ``g`` × selectivity) — reach and amplification add them up."""
+    g = nodes["g"][p["src"]]
+    return {"reach": g * p["recency"], "effective": np.log2(1.0 + p["weight"]) * g * nodes["s"][p["src"]]}
+
+
+def reaction_strength(p, nodes) -> dict[str, np.ndarray]:
+    """Kernel (by ``src``): the strength ``log2(1 + w)`` a reactor spreads over its reactions."""
+    return {"out": np.log2(1.0 + p["weight"])}
 
 
 @dataclass(frozen=True)
@@ -80,12 +93,11 @@ class Component:
 
 
 def _reach_measure(c: Context) -> np.ndarray:
-    return np.bincount(c.f.dst, weights=c.genuine.g[c.f.src] * c.f.recency, minlength=c.f.n)
+    return c.received["reach"]
 
 
 def _amplification_parts(c: Context) -> tuple[np.ndarray, np.ndarray]:
-    effective = np.bincount(c.f.dst, weights=c.effective, minlength=c.f.n)
-    rate = effective / (c.f.posts + POST_PRIOR)
+    rate = c.received["effective"] / (c.f.posts + POST_PRIOR)
     share = c.f.responded / (c.f.posts + 1.0)
     return rate, share
 
@@ -173,15 +185,17 @@ def build_context(f: Features, ranker: RankerFactory | None = None, genuine: Gen
         else:
             rank_with = ranker(f, strength, genuine.g)
         rank = quantize(rank_with(None))
-        out = np.bincount(f.src, weights=strength, minlength=n)
+        out = f.pairs.sum_by("src", reaction_strength)["out"]
         transition = np.divide(strength, out[f.src], out=np.zeros_like(strength), where=out[f.src] > 0) * genuine.g[f.src]
         passed = out > 0
         leaked = float(((np.where(passed, 1.0 - genuine.g, 1.0)) * rank).sum())
         rank_base = ((1.0 - DAMPING) + DAMPING * leaked) / n
     else:
         rank, transition, rank_base, rank_with = np.zeros(0), np.zeros(0), 1.0, None
+    received = f.pairs.sum_by("dst", genuine_reactions, {"g": genuine.g, "s": genuine.selectivity}) if n else \
+        {"reach": np.zeros(0), "effective": np.zeros(0)}
     return Context(f, genuine, strength, effective, rank, rank_base, transition, W,
-                   (lambda u: quantize(rank_with(u))) if rank_with else None)
+                   (lambda u: quantize(rank_with(u))) if rank_with else None, received)
 
 
 def quantize(rank: np.ndarray) -> np.ndarray:

@@ -172,8 +172,14 @@ def _run(store: Store, engine: Engine, ranker: RankerFactory | None, as_of: date
     return RunInfo(run, accounts, pairs, seconds)
 
 
+def reactions_received(p, nodes) -> dict[str, np.ndarray]:
+    """Kernel (by ``dst``): an account's reactors and the reactions they made."""
+    return {"reactors": np.ones(len(p["dst"])), "reactions": p["count"]}
+
+
 def _scores_table(s: Scores, keys: pa.Array) -> pa.Table:
     f, g = s.context.f, s.context.genuine
+    received = f.pairs.sum_by("dst", reactions_received)
     reasons = np.full(f.n, "", dtype=object)
     for i in np.flatnonzero((g.bot > 0) | (g.ring >= 0)):
         reasons[i] = ",".join(g.reasons(int(i)))
@@ -182,8 +188,8 @@ def _scores_table(s: Scores, keys: pa.Array) -> pa.Table:
         "score": pa.array(s.score, pa.int64()),
         "exact": pa.array(s.exact, pa.float64()),
         "z": pa.array(s.z, pa.float64()),
-        "reactors": pa.array(np.bincount(f.dst, minlength=f.n), pa.int64()),
-        "reactions": pa.array(np.bincount(f.dst, weights=f.count, minlength=f.n).astype(np.int64), pa.int64()),
+        "reactors": pa.array(received["reactors"].astype(np.int64), pa.int64()),
+        "reactions": pa.array(received["reactions"].astype(np.int64), pa.int64()),
         "posts": pa.array(f.posts_count.astype(np.int64), pa.int64()),
         "genuineness": pa.array(g.g, pa.float64()),
         "ring_size": pa.array(g.ring_size, pa.int64()),

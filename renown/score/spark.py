@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from renown.score.features import Features
+    from renown.score.pairs import Kernel
 
 LOCAL_MASTER = "local[2]"
 INSTALL_HINT = "pip install 'renown[spark]'"
@@ -86,6 +88,9 @@ def session(master: str | None = None, conf: dict[str, str] | None = None) -> "S
     else:
         master = master or LOCAL_MASTER
         builder = builder.master(master)
+        if local_settings(master).get("spark.sql.shuffle.partitions"):  # local: workers are this machine's
+            # kernels run in Python workers: the interpreter that runs renown has renown's libraries
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in {**local_settings(master), **(conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
@@ -187,6 +192,10 @@ class SparkEngine:
     def register(self, name: str, table: pa.Table) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
 
+    def pair_source(self, n: int) -> "SparkPairs":
+        """The ``pairs`` view as kernels run on it: on the executors."""
+        return SparkPairs(self, "pairs", n)
+
     def drop(self, name: str) -> None:
         frame = self._kept.pop(name, None)
         if frame is not None:
@@ -226,6 +235,54 @@ class SparkEngine:
             JOIN (SELECT src, sum(log2(1e0 + weight)) AS total FROM pairs GROUP BY src) o ON o.src = e.src
             JOIN {GENUINENESS_TABLE} k ON k.idx = e.src""").localCheckpoint(eager=True)
         return lambda personalization: spark_pagerank(self, edges, f.n, personalization)
+
+
+class SparkPairs:
+    """:class:`~renown.score.pairs.Pairs` on Spark: a kernel runs on the executors, on partitions that each
+    hold every pair of their keys (sorted by dst, then src, as the embedded engine's pairs are), with the
+    per-account arrays broadcast; only the per-account sums are collected."""
+
+    _NUMPY = {"bigint": np.int64, "int": np.int32, "double": np.float64}
+
+    def __init__(self, engine: SparkEngine, view: str, n: int) -> None:
+        self.engine, self.view, self.n = engine, view, n
+
+    def sum_by(self, key: str, kernel: "Kernel", nodes: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        if key not in ("src", "dst"):
+            raise ValueError(f"pairs are summed by src or dst, not {key!r}")
+        nodes = {name: np.ascontiguousarray(values) for name, values in (nodes or {}).items()}
+        frame = self.engine.spark.table(self.view)
+        empty = {f.name: np.zeros(0, dtype=self._NUMPY.get(f.dataType.simpleString(), np.float64)) for f in frame.schema}
+        names = list(kernel(empty, nodes))  # what the kernel yields, learnt on no rows
+        shipped = self.engine.spark.sparkContext.broadcast(nodes)
+
+        def per_partition(batches):
+            import pyarrow as pa
+
+            from renown.score.pairs import sums
+
+            batches = list(batches)
+            if not batches:
+                return
+            table = pa.Table.from_batches(batches)
+            columns = {name: table.column(name).to_numpy() for name in table.column_names}
+            keys, local = np.unique(columns[key], return_inverse=True)
+            totals = sums(local, kernel(columns, shipped.value), len(keys))
+            yield pa.RecordBatch.from_pydict({"key": keys, **{name: totals[name] for name in names}})
+
+        schema = ", ".join(["key BIGINT", *(f"`{name}` DOUBLE" for name in names)])
+        try:
+            found = (frame.repartition(key).sortWithinPartitions("dst", "src")
+                     .mapInArrow(per_partition, schema).toArrow())
+        finally:
+            shipped.unpersist()
+        at = found.column("key").to_numpy()
+        out = {}
+        for name in names:
+            column = np.zeros(self.n)
+            column[at] = found.column(name).to_numpy()
+            out[name] = column
+        return out
 
 
 def spark_pagerank(engine: SparkEngine, edges: "DataFrame", n: int, personalization: np.ndarray | None = None,
