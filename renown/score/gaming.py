@@ -49,6 +49,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from renown.score.features import BURST_MIN_REACTIONS, Features
+from renown.score.pairs import Pairs
 
 RING_MIN_SIZE = 4
 RING_MIN_PARTNERS = 3
@@ -86,7 +87,6 @@ class Genuineness:
 
 def assess(f: Features) -> Genuineness:
     n = f.n
-    src, dst, w = f.src, f.dst, f.weight
     signals: dict[str, np.ndarray] = {}
     age = f.age_days
     known = ~np.isnan(age)
@@ -98,7 +98,7 @@ def assess(f: Features) -> Genuineness:
     signals["new-account"] = known & (age < NEW_ACCOUNT_DAYS)
     signals["sybil"] = young & (received["established"] == 0)
 
-    ring, ring_size = _rings(n, src, dst, w)
+    ring, ring_size = _rings(f.pairs)
     in_ring = ring >= 0
 
     bot = 1.0 - np.prod([1.0 - SIGNALS[name] * flags for name, flags in signals.items()], axis=0) if n else np.zeros(0)
@@ -113,42 +113,81 @@ def audience(p, nodes) -> dict[str, np.ndarray]:
     return {"reactors": np.ones(len(p["src"])), "established": (~nodes["young"][p["src"]]).astype(np.float64)}
 
 
-def _rings(n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ring id and size per node (``-1``/``0`` outside rings); see the module docstring."""
+def _rings(pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
+    """Ring id and size per node (``-1``/``0`` outside rings); see the module docstring. Every step over
+    the pairs is a kernel (:mod:`renown.score.pairs`): it runs where the pairs are."""
+    n = pairs.n
     ring = np.full(n, -1, dtype=np.int64)
     size = np.zeros(n, dtype=np.int64)
-    if len(src) == 0:
+    if n == 0:
         return ring, size
-    mutual = is_mutual(n, src, dst)
-    in_total = np.bincount(dst, weights=w, minlength=n)
-    partners = np.bincount(src[mutual], minlength=n)
-    candidate = partners >= RING_MIN_PARTNERS
+    pairs = pairs.with_flag("mutual", mutual_pairs)
+    in_total = pairs.sum_by("dst", weight_received)["weight"]
+    candidate = pairs.sum_by("src", mutual_partners)["partners"] >= RING_MIN_PARTNERS
     if not candidate.any():  # no reciprocal ring possible: only clone clusters remain to find
-        _clones(n, src, dst, w, in_total, ring)
+        _clones(pairs, in_total, ring)
         return _with_sizes(ring, size)
     for _ in range(2):  # components of candidates, then of those found insular within them
-        labels = _mutual_components(n, src, dst, mutual & candidate[src] & candidate[dst])
+        labels = _mutual_components(pairs, candidate)
         # support from the same cluster or from accounts with no audience at all is not independent
-        internal = (labels[src] == labels[dst]) & candidate[src] | (in_total[src] == 0)
-        inside = np.bincount(dst, weights=w * internal, minlength=n)
+        inside = pairs.sum_by("dst", insular_weight, {"labels": labels, "candidate": candidate,
+                                                      "in_total": in_total})["weight"]
         candidate &= (in_total > 0) & (inside >= RING_INSULARITY * in_total)
-    labels = _mutual_components(n, src, dst, mutual & candidate[src] & candidate[dst])
+    labels = _mutual_components(pairs, candidate)
     counts = np.bincount(labels, minlength=labels.max() + 1)
     member = candidate & (counts[labels] >= RING_MIN_SIZE)
     ring[member] = labels[member]
     # satellites: no audience outside the ring, at least half their giving spent on one ring
-    from_outside = np.bincount(dst, weights=w * (ring[src] < 0), minlength=n)
-    into_ring = (ring[dst] >= 0) & (ring[src] < 0) & (from_outside[src] == 0)
-    if member.any() and into_ring.any():
-        out_total = np.bincount(src, weights=w, minlength=n)
-        combo = src[into_ring] * n + ring[dst[into_ring]]
-        keys, inverse = np.unique(combo, return_inverse=True)
-        spent = np.bincount(inverse, weights=w[into_ring])
-        sat_src, sat_ring = keys // n, keys % n
-        strong = spent >= 0.5 * out_total[sat_src]
-        ring[sat_src[strong]] = sat_ring[strong]
-    _clones(n, src, dst, w, in_total, ring)
+    from_outside = pairs.sum_by("dst", weight_from_outside, {"ring": ring})["weight"]
+    if member.any():
+        sat_src, sat_ring, spent = pairs.sum_by_group("src", weight_into_ring, {"ring": ring, "from_outside": from_outside})
+        if len(sat_src):
+            out_total = pairs.sum_by("src", weight_given)["weight"]
+            strong = spent["weight"] >= 0.5 * out_total[sat_src]
+            ring[sat_src[strong]] = sat_ring[strong]  # (account, ring) order: of two rings, the later id
+    _clones(pairs, in_total, ring)
     return _with_sizes(ring, size)
+
+
+def mutual_pairs(p, nodes) -> dict[str, np.ndarray]:
+    """Flag kernel (both directions of a pair of accounts in one batch): does the reverse pair exist?"""
+    return {"mutual": is_mutual(int(max(p["src"].max(initial=-1), p["dst"].max(initial=-1))) + 1, p["src"], p["dst"])}
+
+
+def weight_received(p, nodes) -> dict[str, np.ndarray]:
+    """Kernel (by ``dst``): the reaction weight an account receives."""
+    return {"weight": p["weight"]}
+
+
+def weight_given(p, nodes) -> dict[str, np.ndarray]:
+    """Kernel (by ``src``): the reaction weight an account gives."""
+    return {"weight": p["weight"]}
+
+
+def mutual_partners(p, nodes) -> dict[str, np.ndarray]:
+    """Kernel (by ``src``): the accounts one reacts to that react back."""
+    return {"partners": p["mutual"].astype(np.float64)}
+
+
+def insular_weight(p, nodes) -> dict[str, np.ndarray]:
+    """Kernel (by ``dst``): weight from the same mutual cluster (a candidate) or from accounts nobody reacts to."""
+    labels, src = nodes["labels"], p["src"]
+    internal = (labels[src] == labels[p["dst"]]) & nodes["candidate"][src] | (nodes["in_total"][src] == 0)
+    return {"weight": p["weight"] * internal}
+
+
+def weight_from_outside(p, nodes) -> dict[str, np.ndarray]:
+    """Kernel (by ``dst``): weight from accounts in no ring."""
+    return {"weight": p["weight"] * (nodes["ring"][p["src"]] < 0)}
+
+
+def weight_into_ring(p, nodes) -> dict[str, np.ndarray]:
+    """Grouping kernel (by ``src``, group = the ring reacted to): what an account with no audience outside
+    rings gives to each ring."""
+    ring, src = nodes["ring"], p["src"]
+    target_ring = ring[p["dst"]]
+    keep = (target_ring >= 0) & (ring[src] < 0) & (nodes["from_outside"][src] == 0)
+    return {"keep": keep, "group": target_ring, "weight": p["weight"]}
 
 
 def _with_sizes(ring: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -163,22 +202,33 @@ _H1 = np.uint64(0x9E3779B97F4A7C15)
 _H2 = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
-def _clones(n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray, in_total: np.ndarray, ring: np.ndarray) -> None:
-    """Mark clone clusters in ``ring`` (new ids from ``n`` upwards); see the module docstring."""
-    silent = (in_total[src] == 0) & (ring[src] < 0)
-    if not silent.any():
-        return
-    s, d = src[silent], dst[silent].astype(np.uint64)
+def target_set_signature(p, nodes) -> dict[str, np.ndarray]:
+    """Wrapped-sum kernel (by ``src``): for accounts nobody reacts to and in no ring, two hashes and the
+    size of the set of accounts they reacted to (equal sets, equal sums, in any order)."""
+    src = p["src"]
+    keep = (nodes["in_total"][src] == 0) & (nodes["ring"][src] < 0)
+    d = p["dst"].astype(np.uint64)
     with np.errstate(over="ignore"):
-        h1 = np.zeros(n, dtype=np.uint64)
-        h2 = np.zeros(n, dtype=np.uint64)
-        np.add.at(h1, s, (d + np.uint64(1)) * _H1 ^ (d >> np.uint64(7)))
-        np.add.at(h2, s, (d + np.uint64(3)) * _H2 ^ (d << np.uint64(11)))
-    targets = np.bincount(s, minlength=n)
+        return {"keep": keep, "h1": (d + np.uint64(1)) * _H1 ^ (d >> np.uint64(7)),
+                "h2": (d + np.uint64(3)) * _H2 ^ (d << np.uint64(11)), "targets": np.ones(len(d), dtype=np.uint64)}
+
+
+def weight_from_group(p, nodes) -> dict[str, np.ndarray]:
+    """Grouping kernel (by ``dst``, group = the look-alike group of the reactor): what each candidate
+    group gives each account."""
+    group = nodes["group_of"][p["src"]]
+    return {"keep": group >= 0, "group": group, "weight": p["weight"]}
+
+
+def _clones(pairs: Pairs, in_total: np.ndarray, ring: np.ndarray) -> None:
+    """Mark clone clusters in ``ring`` (new ids from ``n`` upwards); see the module docstring."""
+    n = pairs.n
+    signed = pairs.wrapped_sum_by("src", target_set_signature, {"in_total": in_total, "ring": ring})
+    targets = signed["targets"].astype(np.int64)
     nodes = np.flatnonzero(targets >= 2)
     if len(nodes) == 0:
         return
-    signature = np.stack([h1[nodes], h2[nodes], targets[nodes].astype(np.uint64)], axis=1)
+    signature = np.stack([signed["h1"][nodes], signed["h2"][nodes], targets[nodes].astype(np.uint64)], axis=1)
     _, group, counts = np.unique(signature, axis=0, return_inverse=True, return_counts=True)
     group = group.ravel()
     big = counts[group] >= RING_MIN_SIZE
@@ -186,14 +236,9 @@ def _clones(n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray, in_total: n
         return
     group_of = np.full(n, -1, dtype=np.int64)
     group_of[nodes[big]] = group[big]
-    in_group = silent.copy()
-    in_group[silent] = group_of[s] >= 0
     # share of each target's audience that each candidate group makes up
-    combo = group_of[src[in_group]] * n + dst[in_group]
-    keys, inverse = np.unique(combo, return_inverse=True)
-    given = np.bincount(inverse, weights=w[in_group])
-    key_group, key_target = keys // n, keys % n
-    dominated = given >= 0.5 * in_total[key_target]
+    key_target, key_group, given = pairs.sum_by_group("dst", weight_from_group, {"group_of": group_of})
+    dominated = given["weight"] >= 0.5 * in_total[key_target]
     n_groups = int(group.max()) + 1
     dominated_targets = np.bincount(key_group, weights=dominated, minlength=n_groups)
     set_size = np.bincount(key_group, minlength=n_groups)
@@ -223,6 +268,14 @@ def is_mutual(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return found
 
 
-def _mutual_components(n: int, src: np.ndarray, dst: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    graph = sp.csr_matrix((np.ones(int(edges.sum())), (src[edges], dst[edges])), shape=(n, n))
+def _mutual_components(pairs: Pairs, candidate: np.ndarray) -> np.ndarray:
+    """Connected components of the mutual pairs between candidates (few: they come to this process)."""
+    edges = pairs.select(mutual_between, ("src", "dst"), {"candidate": candidate})
+    graph = sp.csr_matrix((np.ones(len(edges["src"])), (edges["src"], edges["dst"])), shape=(pairs.n, pairs.n))
     return connected_components(graph, directed=False)[1]
+
+
+def mutual_between(p, nodes) -> dict[str, np.ndarray]:
+    """Selection kernel: mutual pairs whose two accounts are both candidates."""
+    candidate = nodes["candidate"]
+    return {"keep": p["mutual"] & candidate[p["src"]] & candidate[p["dst"]]}

@@ -34,6 +34,23 @@ class Pairs(Protocol):
         """Per account (``key`` ``src`` or ``dst``), the sums of ``kernel``'s per-pair values: arrays of
         length :attr:`n`, zero where an account has no pair."""
 
+    def sum_by_group(self, key: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Sums per (account, group) of the pairs ``kernel`` keeps (``keep``), its ``group`` an integer per
+        pair: the combinations in (account, group) order, with their sums."""
+
+    def wrapped_sum_by(self, key: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None
+                       ) -> dict[str, np.ndarray]:
+        """Like :meth:`sum_by` for unsigned 64-bit values of the kept pairs, modulo 2⁶⁴."""
+
+    def with_flag(self, name: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None) -> "Pairs":
+        """These pairs and a per-pair flag ``name``, computed by ``kernel`` on batches that hold both
+        directions of every pair of accounts (whether the reverse pair exists is such a flag)."""
+
+    def select(self, kernel: Kernel, columns: tuple[str, ...], nodes: Mapping[str, np.ndarray] | None = None
+               ) -> dict[str, np.ndarray]:
+        """``columns`` of the pairs ``kernel`` keeps (few: they come to this process)."""
+
 
 def sums(keys: np.ndarray, values: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     """``values`` added up per key, in row order (how both engines add, so both agree exactly)."""
@@ -47,6 +64,58 @@ class LocalPairs:
         self.columns, self.n = columns, n
 
     def sum_by(self, key: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-        if key not in KEYS:
-            raise ValueError(f"pairs are summed by one of {KEYS}, not {key!r}")
-        return sums(self.columns[key], kernel(self.columns, nodes or {}), self.n)
+        return sums(self.columns[checked(key)], kernel(self.columns, nodes or {}), self.n)
+
+    def sum_by_group(self, key: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        return group_sums(self.columns[checked(key)], kernel(self.columns, nodes or {}))
+
+    def wrapped_sum_by(self, key: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None
+                       ) -> dict[str, np.ndarray]:
+        values = kernel(self.columns, nodes or {})
+        keep = values.pop("keep")
+        return wrapped_sums(self.columns[checked(key)][keep], {k: v[keep] for k, v in values.items()}, self.n)
+
+    def with_flag(self, name: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None) -> "LocalPairs":
+        return LocalPairs({**self.columns, name: kernel(self.columns, nodes or {})[name]}, self.n)
+
+    def select(self, kernel: Kernel, columns: tuple[str, ...], nodes: Mapping[str, np.ndarray] | None = None
+               ) -> dict[str, np.ndarray]:
+        keep = kernel(self.columns, nodes or {})["keep"]
+        return {name: self.columns[name][keep] for name in columns}
+
+
+def checked(key: str) -> str:
+    if key not in KEYS:
+        raise ValueError(f"pairs are summed by one of {KEYS}, not {key!r}")
+    return key
+
+
+def group_sums(keys: np.ndarray, values: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """:func:`grouped_sums` of what a grouping kernel returned (``keep``, ``group`` and values)."""
+    keep, group = values.pop("keep"), values.pop("group")
+    return grouped_sums(keys[keep], group[keep], {k: v[keep] for k, v in values.items()})
+
+
+def grouped_sums(keys: np.ndarray, groups: np.ndarray, values: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """``values`` added up per (key, group), in row order within each; the combinations in (key, group) order."""
+    if len(keys) == 0:
+        return keys.astype(np.int64), groups.astype(np.int64), {name: np.zeros(0) for name in values}
+    order = np.lexsort((groups, keys))  # stable: rows of one combination keep their order
+    k, g = keys[order], groups[order]
+    starts = np.r_[0, np.flatnonzero((np.diff(k) != 0) | (np.diff(g) != 0)) + 1]
+    combination = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(k)]))
+    # bincount adds one row after another (reduceat would add pairwise, rounding differently)
+    return k[starts], g[starts], {name: np.bincount(combination, weights=np.asarray(v, dtype=np.float64)[order])
+                                  for name, v in values.items()}
+
+
+def wrapped_sums(keys: np.ndarray, values: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """Unsigned 64-bit ``values`` added up per key modulo 2⁶⁴ (hash signatures: any order gives the same)."""
+    out = {}
+    with np.errstate(over="ignore"):
+        for name, v in values.items():
+            total = np.zeros(n, dtype=np.uint64)
+            np.add.at(total, keys, np.asarray(v, dtype=np.uint64))
+            out[name] = total
+    return out

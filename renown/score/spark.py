@@ -21,6 +21,8 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -240,42 +242,57 @@ class SparkEngine:
 class SparkPairs:
     """:class:`~renown.score.pairs.Pairs` on Spark: a kernel runs on the executors, on partitions that each
     hold every pair of their keys (sorted by dst, then src, as the embedded engine's pairs are), with the
-    per-account arrays broadcast; only the per-account sums are collected."""
+    per-account arrays broadcast; only per-account results come back to the driver."""
 
-    _NUMPY = {"bigint": np.int64, "int": np.int32, "double": np.float64}
+    _NUMPY = {"bigint": np.int64, "int": np.int32, "double": np.float64, "boolean": np.bool_}
 
     def __init__(self, engine: SparkEngine, view: str, n: int) -> None:
         self.engine, self.view, self.n = engine, view, n
 
-    def sum_by(self, key: str, kernel: "Kernel", nodes: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-        if key not in ("src", "dst"):
-            raise ValueError(f"pairs are summed by src or dst, not {key!r}")
-        nodes = {name: np.ascontiguousarray(values) for name, values in (nodes or {}).items()}
+    def _names(self, kernel: "Kernel", nodes: dict[str, np.ndarray]) -> list[str]:
+        """What ``kernel`` yields, learnt on no rows."""
         frame = self.engine.spark.table(self.view)
         empty = {f.name: np.zeros(0, dtype=self._NUMPY.get(f.dataType.simpleString(), np.float64)) for f in frame.schema}
-        names = list(kernel(empty, nodes))  # what the kernel yields, learnt on no rows
+        return list(kernel(empty, nodes))
+
+    @contextmanager
+    def _mapped(self, partitioning, kernel: "Kernel", nodes: dict | None, schema: str, per_table) -> Iterator["DataFrame"]:
+        """The pairs repartitioned by ``partitioning`` and sorted by (dst, src), each partition's table made
+        into ``per_table(columns, kernel's output)``; the broadcast per-account arrays live as long as the block."""
+        nodes = {name: np.ascontiguousarray(values) for name, values in (nodes or {}).items()}
         shipped = self.engine.spark.sparkContext.broadcast(nodes)
 
         def per_partition(batches):
             import pyarrow as pa
-
-            from renown.score.pairs import sums
 
             batches = list(batches)
             if not batches:
                 return
             table = pa.Table.from_batches(batches)
             columns = {name: table.column(name).to_numpy() for name in table.column_names}
-            keys, local = np.unique(columns[key], return_inverse=True)
-            totals = sums(local, kernel(columns, shipped.value), len(keys))
-            yield pa.RecordBatch.from_pydict({"key": keys, **{name: totals[name] for name in names}})
+            yield from per_table(columns, kernel(columns, shipped.value)).to_batches()
 
-        schema = ", ".join(["key BIGINT", *(f"`{name}` DOUBLE" for name in names)])
         try:
-            found = (frame.repartition(key).sortWithinPartitions("dst", "src")
-                     .mapInArrow(per_partition, schema).toArrow())
+            yield (self.engine.spark.table(self.view).repartition(*partitioning).sortWithinPartitions("dst", "src")
+                   .mapInArrow(per_partition, schema))
         finally:
             shipped.unpersist()
+
+    def _run(self, partitioning, kernel: "Kernel", nodes: dict | None, schema: str, per_table) -> pa.Table:
+        with self._mapped(partitioning, kernel, nodes, schema, per_table) as frame:
+            return frame.toArrow()
+
+    def sum_by(self, key: str, kernel: "Kernel", nodes: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        from renown.score.pairs import checked, sums
+
+        names = self._names(kernel, nodes or {})
+
+        def per_table(columns, values):
+            keys, local = np.unique(columns[key], return_inverse=True)
+            return pa.table({"key": keys, **sums(local, values, len(keys))})
+
+        found = self._run([checked(key)], kernel, nodes,
+                          ", ".join(["key BIGINT", *(f"`{name}` DOUBLE" for name in names)]), per_table)
         at = found.column("key").to_numpy()
         out = {}
         for name in names:
@@ -283,6 +300,72 @@ class SparkPairs:
             column[at] = found.column(name).to_numpy()
             out[name] = column
         return out
+
+    def sum_by_group(self, key: str, kernel: "Kernel", nodes: dict[str, np.ndarray] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        from renown.score.pairs import checked, group_sums
+
+        names = [name for name in self._names(kernel, nodes or {}) if name not in ("keep", "group")]
+
+        def per_table(columns, values):
+            keys, groups, totals = group_sums(columns[key], values)
+            return pa.table({"key": keys, "grp": groups, **totals})
+
+        found = self._run([checked(key)], kernel, nodes,
+                          ", ".join(["key BIGINT", "grp BIGINT", *(f"`{name}` DOUBLE" for name in names)]), per_table)
+        found = found.sort_by([("key", "ascending"), ("grp", "ascending")])
+        return (found.column("key").to_numpy(), found.column("grp").to_numpy(),
+                {name: found.column(name).to_numpy() for name in names})
+
+    def wrapped_sum_by(self, key: str, kernel: "Kernel", nodes: dict[str, np.ndarray] | None = None
+                       ) -> dict[str, np.ndarray]:
+        from renown.score.pairs import checked, wrapped_sums
+
+        names = [name for name in self._names(kernel, nodes or {}) if name != "keep"]
+
+        def per_table(columns, values):
+            keep = values.pop("keep")
+            keys, local = np.unique(columns[key][keep], return_inverse=True)
+            totals = wrapped_sums(local, {k: v[keep] for k, v in values.items()}, len(keys))
+            return pa.table({"key": keys, **{k: v.view(np.int64) for k, v in totals.items()}})  # the bits, as BIGINT
+
+        found = self._run([checked(key)], kernel, nodes,
+                          ", ".join(["key BIGINT", *(f"`{name}` BIGINT" for name in names)]), per_table)
+        at = found.column("key").to_numpy()
+        out = {}
+        for name in names:
+            column = np.zeros(self.n, dtype=np.uint64)
+            column[at] = found.column(name).to_numpy().view(np.uint64)
+            out[name] = column
+        return out
+
+    def with_flag(self, name: str, kernel: "Kernel", nodes: dict[str, np.ndarray] | None = None) -> "SparkPairs":
+        from pyspark.sql import functions as F
+
+        frame = self.engine.spark.table(self.view)
+        schema = ", ".join([*(f"`{f.name}` {f.dataType.simpleString()}" for f in frame.schema), f"`{name}` BOOLEAN"])
+
+        def per_table(columns, values):
+            return pa.table({**columns, name: np.asarray(values[name], dtype=bool)})
+
+        view = f"{self.view}_{name}"
+        # both directions of a pair of accounts in one partition
+        with self._mapped([F.least("src", "dst"), F.greatest("src", "dst")], kernel, nodes, schema, per_table) as flagged:
+            self.engine._name(view, flagged.localCheckpoint(eager=True))
+        return SparkPairs(self.engine, view, self.n)
+
+    def select(self, kernel: "Kernel", columns: tuple[str, ...], nodes: dict[str, np.ndarray] | None = None
+               ) -> dict[str, np.ndarray]:
+        frame = self.engine.spark.table(self.view)
+        types = {f.name: f.dataType.simpleString() for f in frame.schema}
+        schema = ", ".join(f"`{c}` {types[c]}" for c in columns)
+
+        def per_table(table_columns, values):
+            keep = values["keep"]
+            return pa.table({c: table_columns[c][keep] for c in columns})
+
+        found = self._run(["dst"], kernel, nodes, schema, per_table)
+        return {c: found.column(c).to_numpy() for c in columns}
 
 
 def spark_pagerank(engine: SparkEngine, edges: "DataFrame", n: int, personalization: np.ndarray | None = None,
