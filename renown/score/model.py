@@ -69,6 +69,7 @@ class Context:
     graph: object = None  # the sparse reaction graph (reactor → author, weight log2(1 + w)), embedded engine only
     ranker: "Ranker | None" = None  # discounted PageRank for a personalization (n × K, None = uniform)
     received: dict[str, np.ndarray] = field(default_factory=dict)  # per node: :func:`genuine_reactions` summed
+    out: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per node: the strength it spreads (log2(1 + w) summed)
 
 
 def genuine_reactions(p, nodes) -> dict[str, np.ndarray]:
@@ -191,11 +192,11 @@ def build_context(f: Features, ranker: RankerFactory | None = None, genuine: Gen
         leaked = float(((np.where(passed, 1.0 - genuine.g, 1.0)) * rank).sum())
         rank_base = ((1.0 - DAMPING) + DAMPING * leaked) / n
     else:
-        rank, transition, rank_base, rank_with = np.zeros(0), np.zeros(0), 1.0, None
+        rank, transition, rank_base, rank_with, out = np.zeros(0), np.zeros(0), 1.0, None, np.zeros(0)
     received = f.pairs.sum_by("dst", genuine_reactions, {"g": genuine.g, "s": genuine.selectivity}) if n else \
         {"reach": np.zeros(0), "effective": np.zeros(0)}
     return Context(f, genuine, strength, effective, rank, rank_base, transition, W,
-                   (lambda u: quantize(rank_with(u))) if rank_with else None, received)
+                   (lambda u: quantize(rank_with(u))) if rank_with else None, received, out)
 
 
 def quantize(rank: np.ndarray) -> np.ndarray:
@@ -295,34 +296,70 @@ class EvidenceBlock:
 def evidence(s: Scores) -> list[EvidenceBlock]:
     """Top people behind reach and network, and one row per (account, discount reason)."""
     c, f = s.context, s.context.f
-    reach_value = c.genuine.g[f.src] * f.recency
-    flow = DAMPING * c.rank[f.src] * c.transition / c.rank_base if f.n else np.zeros(0)
+    nodes = {"g": c.genuine.g, "rank": c.rank, "out": c.out, "rank_base": np.array([c.rank_base]),
+             "code": _reason_codes(c.genuine)}
+    people = f.pairs.rows_by("dst", top_people, nodes)
+    order = np.lexsort((people["rank"], people["account"]))  # by account, then rank
     blocks = []
-    for component, value, (picked, rank) in zip(
-            ("reach", "network"), (reach_value, flow),
-            _top_per_group(f.dst, [(reach_value, c.strength), (flow, None)], EVIDENCE_TOP)):
-        blocks.append(EvidenceBlock(component, "person", f.dst[picked], rank, value[picked],
-                                    {k: f.kind_counts[k][picked] for k in KIND_WEIGHTS}, ref_node=f.src[picked]))
-
-    discounted = np.flatnonzero(c.genuine.g[f.src] < 0.999)
-    if len(discounted):
-        code = _reason_codes(c.genuine)
-        src, dst = f.src[discounted], f.dst[discounted]
-        _, code_id = np.unique(code[src], return_inverse=True)
-        order = np.lexsort((code_id, dst))
-        d = discounted[order]
-        key = dst[order] * (int(code_id.max()) + 1) + code_id[order]
-        starts = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
-        full = np.add.reduceat(c.strength[d], starts)
-        kept = np.add.reduceat(c.strength[d] * c.genuine.g[f.src[d]], starts)
-        pct = np.where(full > 0, 100.0 * (1.0 - kept / np.where(full > 0, full, 1.0)), 100.0)
-        first_src = f.src[d[starts]]
+    for number, component in enumerate(("reach", "network")):
+        mine = order[people["component"][order] == number]
+        blocks.append(EvidenceBlock(component, "person", people["account"][mine], people["rank"][mine],
+                                    people["weight"][mine], {k: people[f"n_{k}"][mine] for k in KIND_WEIGHTS},
+                                    ref_node=people["ref"][mine]))
+    groups = f.pairs.rows_by("dst", discount_groups, nodes)
+    if len(groups["account"]):
+        order = np.lexsort((groups["code"], groups["account"]))
+        first_src = groups["first"][order]
         blocks.append(EvidenceBlock(
-            "discounts", "discount", f.dst[d[starts]], np.zeros(len(starts), dtype=np.int64), pct,
-            {k: np.add.reduceat(f.kind_counts[k][d], starts, dtype=np.int64) for k in KIND_WEIGHTS},
+            "discounts", "discount", groups["account"][order], np.zeros(len(order), dtype=np.int64),
+            groups["percent"][order], {k: groups[f"n_{k}"][order] for k in KIND_WEIGHTS},
             ref_label=[_reason_label(c.genuine, int(i)) for i in first_src],
-            reactors=np.diff(np.r_[starts, len(d)]), ring_size=c.genuine.ring_size[first_src]))
+            reactors=groups["reactors"][order], ring_size=c.genuine.ring_size[first_src]))
     return blocks
+
+
+def top_people(p, nodes) -> dict[str, np.ndarray]:
+    """Row kernel (by ``dst``): each account's :data:`EVIDENCE_TOP` reactors by genuine presence (reach,
+    ties to the stronger) and by rank flowing in (network); ``component`` 0 and 1."""
+    src, dst = p["src"], p["dst"]
+    g = nodes["g"][src]
+    strength = np.log2(1.0 + p["weight"])
+    out = nodes["out"][src]
+    transition = np.divide(strength, out, out=np.zeros_like(strength), where=out > 0) * g
+    reach_value = g * p["recency"]
+    flow = DAMPING * nodes["rank"][src] * transition / nodes["rank_base"][0]
+    parts = []
+    for number, (value, (picked, rank)) in enumerate(zip(
+            (reach_value, flow), _top_per_group(dst, [(reach_value, strength), (flow, None)], EVIDENCE_TOP))):
+        parts.append({"component": np.full(len(picked), number, dtype=np.int64), "account": dst[picked].astype(np.int64),
+                      "rank": rank.astype(np.int64), "weight": value[picked], "ref": src[picked].astype(np.int64),
+                      **{f"n_{k}": p[f"n_{k}"][picked].astype(np.int64) for k in KIND_WEIGHTS}})
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
+def discount_groups(p, nodes) -> dict[str, np.ndarray]:
+    """Row kernel (by ``dst``): per (account, discount reason) of its reactors, the share of their strength
+    removed, how many they are, their reactions, and the first of them (whose reason names the row)."""
+    src, dst = p["src"], p["dst"]
+    g = nodes["g"]
+    discounted = np.flatnonzero(g[src] < 0.999)
+    if not len(discounted):
+        return {"account": np.zeros(0, dtype=np.int64), "code": np.zeros(0, dtype=np.int64), "percent": np.zeros(0),
+                "first": np.zeros(0, dtype=np.int64), "reactors": np.zeros(0, dtype=np.int64),
+                **{f"n_{k}": np.zeros(0, dtype=np.int64) for k in KIND_WEIGHTS}}
+    strength = np.log2(1.0 + p["weight"])
+    code = nodes["code"][src[discounted]]
+    _, code_id = np.unique(code, return_inverse=True)
+    order = np.lexsort((code_id, dst[discounted]))
+    d = discounted[order]
+    key = dst[discounted][order] * (int(code_id.max()) + 1) + code_id[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
+    full = np.add.reduceat(strength[d], starts)
+    kept = np.add.reduceat(strength[d] * g[src[d]], starts)
+    return {"account": dst[d[starts]].astype(np.int64), "code": code[order][starts].astype(np.int64),
+            "percent": np.where(full > 0, 100.0 * (1.0 - kept / np.where(full > 0, full, 1.0)), 100.0),
+            "first": src[d[starts]].astype(np.int64), "reactors": np.diff(np.r_[starts, len(d)]).astype(np.int64),
+            **{f"n_{k}": np.add.reduceat(p[f"n_{k}"][d], starts, dtype=np.int64) for k in KIND_WEIGHTS}}
 
 
 def _reason_codes(genuine: Genuineness) -> np.ndarray:

@@ -51,6 +51,10 @@ class Pairs(Protocol):
                ) -> dict[str, np.ndarray]:
         """``columns`` of the pairs ``kernel`` keeps (few: they come to this process)."""
 
+    def rows_by(self, key: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """The rows ``kernel`` makes of each batch holding every pair of its accounts (``key``): columns of
+        equal length, in no particular order (a few per account: they come to this process)."""
+
 
 def sums(keys: np.ndarray, values: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     """``values`` added up per key, in row order (how both engines add, so both agree exactly)."""
@@ -83,6 +87,10 @@ class LocalPairs:
                ) -> dict[str, np.ndarray]:
         keep = kernel(self.columns, nodes or {})["keep"]
         return {name: self.columns[name][keep] for name in columns}
+
+    def rows_by(self, key: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        checked(key)
+        return kernel(self.columns, nodes or {})
 
 
 def checked(key: str) -> str:

@@ -354,6 +354,19 @@ class SparkPairs:
             self.engine._name(view, flagged.localCheckpoint(eager=True))
         return SparkPairs(self.engine, view, self.n)
 
+    _SPARK = {np.dtype(np.int64): "BIGINT", np.dtype(np.int32): "INT", np.dtype(np.float64): "DOUBLE",
+              np.dtype(np.bool_): "BOOLEAN"}
+
+    def rows_by(self, key: str, kernel: "Kernel", nodes: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        from renown.score.pairs import checked
+
+        frame = self.engine.spark.table(self.view)
+        empty = {f.name: np.zeros(0, dtype=self._NUMPY.get(f.dataType.simpleString(), np.float64)) for f in frame.schema}
+        shape = kernel(empty, {name: np.asarray(values) for name, values in (nodes or {}).items()})
+        schema = ", ".join(f"`{name}` {self._SPARK[np.asarray(values).dtype]}" for name, values in shape.items())
+        found = self._run([checked(key)], kernel, nodes, schema, lambda columns, rows: pa.table(rows))
+        return {name: found.column(name).to_numpy() for name in shape}
+
     def select(self, kernel: "Kernel", columns: tuple[str, ...], nodes: dict[str, np.ndarray] | None = None
                ) -> dict[str, np.ndarray]:
         frame = self.engine.spark.table(self.view)
