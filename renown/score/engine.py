@@ -59,8 +59,8 @@ class Engine(Protocol):
     def register(self, name: str, table: pa.Table) -> None:
         """Make an Arrow table queryable as ``name``."""
 
-    def pair_source(self, n: int) -> "Pairs | None":
-        """Where kernels run on the ``pairs`` view, or None: on the pairs read into this process."""
+    def pair_source(self, n: int, view: str = "pairs") -> "Pairs | None":
+        """Where kernels run on ``view`` (pairs, or topic pairs), or None: on its rows read into this process."""
 
     def drop(self, name: str) -> None:
         """Forget temporary table ``name``."""
@@ -110,7 +110,7 @@ class DuckDBEngine:
     def register(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
 
-    def pair_source(self, n: int) -> None:
+    def pair_source(self, n: int, view: str = "pairs") -> None:
         return None  # the pairs are read into numpy anyway: kernels run on them there
 
     def drop(self, name: str) -> None:

@@ -64,7 +64,7 @@ class Features:
     """Arrays indexed by node (account) or by pair, ready for the model."""
 
     keys: np.ndarray  # node index -> account key (sorted, so indices are deterministic)
-    # pairs: one row per (reactor, author)
+    # pairs: one row per (reactor, author), sorted by (dst, src); None when they stay on Spark's executors
     src: np.ndarray
     dst: np.ndarray
     weight: np.ndarray  # Σ kind weight × decay
@@ -85,8 +85,9 @@ class Features:
     referred_value: np.ndarray  # decayed revenue those referrals brought
     nps: np.ndarray  # latest NPS answer 0-10 (nan when none)
     key_array: object = None  # the keys as a pyarrow array, when read from an engine (saves a conversion)
-    #: Where the pairs are when they are not the arrays above (Spark: on the executors).
+    #: Where the pairs are; on Spark they stay on the executors and the pair arrays above are None.
     pair_source: "Pairs | None" = None
+    pair_count: int | None = None
 
     @property
     def n(self) -> int:
@@ -184,7 +185,13 @@ def compute(con: "duckdb.DuckDBPyConnection | Engine", window: Window, scope: "S
         FROM r GROUP BY src, dst""")
     # counts fit 32 bits and halve their share of the run's peak (this fetch and its numpy copy)
     counts = ", ".join(f"CAST({c} AS INTEGER) AS {c}" for c in ("count", *(f"n_{k}" for k in KIND_WEIGHTS)))
-    pairs = _columns(engine, f"SELECT src, dst, weight, recency, {counts} FROM pairs ORDER BY dst, src")
+    source = engine.pair_source(n)  # where kernels on the pairs run: Spark keeps them on its executors
+    if source is None:
+        pairs = _columns(engine, f"SELECT src, dst, weight, recency, {counts} FROM pairs ORDER BY dst, src")
+        source, pair_count = LocalPairs(pairs, n), len(pairs["src"])
+    else:
+        pairs = {}
+        pair_count = int(engine.table("SELECT count(*) AS n FROM pairs").column("n")[0].as_py())
 
     def per_node(sql: str, columns: list[str]) -> dict[str, np.ndarray]:
         rows = _columns(engine, sql)
@@ -205,8 +212,6 @@ def compute(con: "duckdb.DuckDBPyConnection | Engine", window: Window, scope: "S
     engine.drop("p")  # posts are aggregated; free them before the numpy phase
     # pairs are unique, so a reactor's distinct targets and reactions come from them; only
     # burst timing needs the individual reactions, and only of reactors active enough to be judged
-    src, dst = pairs["src"], pairs["dst"]
-    source = engine.pair_source(n) or LocalPairs(pairs, n)  # where kernels on the pairs run
     made = source.sum_by("src", reactions_made)
     seconds = engine.epoch("created_at")
     bursts = per_node(f"""
@@ -228,13 +233,13 @@ def compute(con: "duckdb.DuckDBPyConnection | Engine", window: Window, scope: "S
         FROM accounts a JOIN nodes ON nodes.key = a.key""", ["age_days", "bot_flag"])
     return Features(
         keys=keys,
-        src=src, dst=dst, weight=pairs["weight"], count=pairs["count"], recency=pairs["recency"],
-        kind_counts={k: pairs[f"n_{k}"] for k in KIND_WEIGHTS},
+        src=pairs.get("src"), dst=pairs.get("dst"), weight=pairs.get("weight"), count=pairs.get("count"),
+        recency=pairs.get("recency"), kind_counts={k: pairs.get(f"n_{k}") for k in KIND_WEIGHTS},
         posts=posts["posts"], posts_count=posts["posts_count"], responded=posts["responded"],
         targets=made["targets"], reactions=made["reactions"], bursts=bursts,
         age_days=attrs["age_days"], bot_flag=attrs["bot_flag"],
         referred=crm["referred"], referred_value=crm["referred_value"], nps=crm["nps"], key_array=key_column,
-        pair_source=source,
+        pair_source=source, pair_count=pair_count,
     )
 
 

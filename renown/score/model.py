@@ -61,11 +61,11 @@ class Context:
 
     f: Features
     genuine: Genuineness
-    strength: np.ndarray  # per pair: log2(1 + weight)
-    effective: np.ndarray  # per pair: strength × g × s of the reactor
+    strength: np.ndarray | None  # per pair: log2(1 + weight) (None when the pairs are not in this process)
+    effective: np.ndarray | None  # per pair: strength × g × s of the reactor (likewise)
     rank: np.ndarray  # discounted PageRank per node
     rank_base: float  # rank of a node without in-edges
-    transition: np.ndarray  # per pair: probability the reactor's rank walks this edge
+    transition: np.ndarray | None  # per pair: probability the reactor's rank walks this edge (likewise)
     graph: object = None  # the sparse reaction graph (reactor → author, weight log2(1 + w)), embedded engine only
     ranker: "Ranker | None" = None  # discounted PageRank for a personalization (n × K, None = uniform)
     received: dict[str, np.ndarray] = field(default_factory=dict)  # per node: :func:`genuine_reactions` summed
@@ -176,10 +176,12 @@ def scipy_ranker(f: Features, strength: np.ndarray, keep: np.ndarray) -> tuple[R
 
 def build_context(f: Features, ranker: RankerFactory | None = None, genuine: Genuineness | None = None) -> Context:
     genuine = genuine if genuine is not None else assess(f)
-    strength = np.log2(1.0 + f.weight)
-    effective = strength * genuine.g[f.src] * genuine.selectivity[f.src]
+    local = f.src is not None  # else the pairs stay where the engine keeps them (Spark): kernels reach them
+    strength = np.log2(1.0 + f.weight) if local else None
+    effective = strength * genuine.g[f.src] * genuine.selectivity[f.src] if local else None
     n = f.n
     W = None
+    transition = None
     if n:
         if ranker is None:
             rank_with, W = scipy_ranker(f, strength, genuine.g)
@@ -187,7 +189,8 @@ def build_context(f: Features, ranker: RankerFactory | None = None, genuine: Gen
             rank_with = ranker(f, strength, genuine.g)
         rank = quantize(rank_with(None))
         out = f.pairs.sum_by("src", reaction_strength)["out"]
-        transition = np.divide(strength, out[f.src], out=np.zeros_like(strength), where=out[f.src] > 0) * genuine.g[f.src]
+        if local:
+            transition = np.divide(strength, out[f.src], out=np.zeros_like(strength), where=out[f.src] > 0) * genuine.g[f.src]
         passed = out > 0
         leaked = float(((np.where(passed, 1.0 - genuine.g, 1.0)) * rank).sum())
         rank_base = ((1.0 - DAMPING) + DAMPING * leaked) / n

@@ -149,7 +149,7 @@ def _run(store: Store, engine: Engine, ranker: RankerFactory | None, as_of: date
     keys = features.key_array if features.key_array is not None else pa.array(features.keys, pa.string())
     evidence_table = _evidence_table(scores, keys, posts_table)
     scores_table = _scores_table(scores, keys)
-    accounts, pairs = int(features.n), int(len(features.src))
+    accounts, pairs = int(features.n), int(features.pair_count if features.pair_count is not None else len(features.src))
     del features, scores, genuine  # the pair arrays are done with: the write holds only its tables
     seconds["evidence"] = time.perf_counter() - tick
 

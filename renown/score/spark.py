@@ -194,9 +194,9 @@ class SparkEngine:
     def register(self, name: str, table: pa.Table) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
 
-    def pair_source(self, n: int) -> "SparkPairs":
-        """The ``pairs`` view as kernels run on it: on the executors."""
-        return SparkPairs(self, "pairs", n)
+    def pair_source(self, n: int, view: str = "pairs") -> "SparkPairs":
+        """``view`` as kernels run on it: on the executors."""
+        return SparkPairs(self, view, n)
 
     def drop(self, name: str) -> None:
         frame = self._kept.pop(name, None)

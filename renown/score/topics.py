@@ -28,6 +28,7 @@ from renown.score import calibration
 from renown.score.engine import Engine, as_engine
 from renown.score.features import Window, arrays, decay_sql, fixed_sum, kind_weight_sql, window_sql
 from renown.score.model import DAMPING, POST_PRIOR, Scores
+from renown.score.pairs import LocalPairs
 from renown.topics import taxonomy
 
 _WORDS = re.compile(r"[a-z0-9]+")
@@ -96,15 +97,19 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
         return empty
     # UNION, not UNION ALL: a post tagged with a topic and naming it is in the topic once
     engine.materialize("post_topics", f"{tagged} UNION {_keyword_matches(engine, chosen, in_window, decay)}")
-    engine.register("_chosen", pa.table({"topic": pa.array(chosen, pa.string())}))
+    engine.register("_chosen", pa.table({"topic": pa.array(chosen, pa.string()),
+                                         "t": pa.array(np.arange(len(chosen)), pa.int64())}))
     g = ctx.genuine.g
-    # reactions to an account's posts in a topic, per (account, topic, reactor)
-    per_reactor = arrays(engine.table(f"""
-        SELECT pt.author AS dst, pt.topic, r.src, max(r.decay) AS recency,
+    # reactions to an account's posts in a topic, per (account, topic number, reactor): pairs of their own
+    engine.view("topic_pairs", f"""
+        SELECT pt.author AS dst, c.t AS topic, r.src, max(r.decay) AS recency,
                {fixed_sum(kind_weight_sql("r.kind") + " * r.decay")} AS weight
         FROM r JOIN post_topics pt ON pt.network = r.network AND pt.post_id = r.parent_post_id AND pt.author = r.dst
-        WHERE pt.topic IN (SELECT topic FROM _chosen)
-        GROUP BY ALL ORDER BY dst, topic, src"""))
+               JOIN _chosen c ON c.topic = pt.topic
+        GROUP BY ALL""")
+    topic_pairs = engine.pair_source(f.n, "topic_pairs") or LocalPairs(
+        arrays(engine.table("SELECT * FROM topic_pairs ORDER BY dst, src, topic")), f.n)
+    dsts, numbers, received = topic_pairs.sum_by_group("dst", topic_reactions, {"g": g, "s": ctx.genuine.selectivity})
     posts = arrays(engine.table(f"""
         SELECT author, topic, {fixed_sum("decay")} AS posts, CAST(count(*) AS BIGINT) AS n FROM post_topics
         WHERE topic IN (SELECT topic FROM _chosen) GROUP BY ALL ORDER BY topic, author"""))
@@ -120,7 +125,6 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
         weight = (g[position[endorser]] if endorser in position else 1.0) * 0.5 ** (age_days / window.half_life_days)
         vouched.setdefault(topic, np.zeros(f.n))[position[endorsee]] += weight
         vouches.setdefault(topic, np.zeros(f.n, dtype=np.int64))[position[endorsee]] += 1
-    selectivity = ctx.genuine.selectivity
     size = engine.topic_block or len(chosen)
     for first in range(0, len(chosen), size):
         block = chosen[first:first + size]
@@ -130,21 +134,28 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
             teleport[np.asarray(posts["author"][mine], dtype=np.int64), column] = np.asarray(posts["posts"][mine], dtype=np.float64)
         ranks = ctx.ranker(teleport)  # a block of topics at once
         for column, topic in enumerate(block):
-            _topic_rows(rows, topic, ranks[:, column], posts, per_reactor, f, g, selectivity, vouched, vouches, tax)
+            mine = numbers == first + column
+            reach, effective = np.zeros(f.n), np.zeros(f.n)
+            reach[dsts[mine]], effective[dsts[mine]] = received["reach"][mine], received["effective"][mine]
+            _topic_rows(rows, topic, ranks[:, column], posts, reach, effective, f, vouched, vouches, tax)
     rows["score"] = np.floor(np.asarray(rows["exact"]) + 0.5).astype(np.int64)
     return pa.table(rows, schema=TOPIC_SCHEMA)
 
 
-def _topic_rows(rows: dict, topic: str, rank: np.ndarray, posts, per_reactor, f, g, selectivity, vouched, vouches, tax) -> None:
+def topic_reactions(p, nodes) -> dict[str, np.ndarray]:
+    """Grouping kernel (by ``dst``, group = topic number) over the topic pairs: the global model's reach and
+    amplification terms restricted to reactions to the account's posts in the topic."""
+    g = nodes["g"][p["src"]]
+    return {"keep": np.ones(len(p["src"]), dtype=bool), "group": p["topic"], "reach": g * p["recency"],
+            "effective": np.log2(1 + p["weight"]) * g * nodes["s"][p["src"]]}
+
+
+def _topic_rows(rows: dict, topic: str, rank: np.ndarray, posts, reach: np.ndarray, effective: np.ndarray, f,
+                vouched, vouches, tax) -> None:
     """Append one topic's rows: its authors' reach, amplification and network within the topic."""
     mine = np.asarray(posts["topic"] == topic)
     authors = np.asarray(posts["author"][mine], dtype=np.int64)
     decayed = np.asarray(posts["posts"][mine], dtype=np.float64)
-    sel = np.asarray(per_reactor["topic"] == topic)
-    dst = np.asarray(per_reactor["dst"][sel], dtype=np.int64)
-    src = np.asarray(per_reactor["src"][sel], dtype=np.int64)
-    reach = np.bincount(dst, weights=g[src] * per_reactor["recency"][sel], minlength=f.n)
-    effective = np.bincount(dst, weights=np.log2(1 + per_reactor["weight"][sel]) * g[src] * selectivity[src], minlength=f.n)
     topic_posts = np.zeros(f.n)
     topic_posts[authors] = decayed
     network = np.maximum(0.0, rank * f.n - 1.0)
