@@ -33,7 +33,7 @@ from renown.errors import RenownError
 from renown.score import calibration, snapshots
 from renown.score.features import Window, compute
 from renown.score.graph import pagerank
-from renown.score.model import COMPONENTS, DAMPING, POST_PRIOR, score
+from renown.score.model import COMPONENTS, DAMPING, POST_PRIOR, genuine_reactions, score
 from renown.score.run import end_of_day
 from renown.store import Store
 
@@ -173,9 +173,10 @@ def top_in_audience(store: Store, name: str, limit: int | None = 20, as_of: date
         raise RenownError(f"none of audience {name!r}'s accounts is active in the window ending {run.as_of}")
     from_members = inside[f.src] & in_topic
     g = c.genuine.g
-    reach_all = np.bincount(f.dst, weights=g[f.src] * f.recency, minlength=f.n)
-    reach = np.bincount(f.dst[from_members], weights=(g[f.src] * f.recency)[from_members], minlength=f.n)
-    effective = np.bincount(f.dst[from_members], weights=c.effective[from_members], minlength=f.n)
+    terms = genuine_reactions({"src": f.src, "weight": f.weight, "recency": f.recency}, {"g": g, "s": c.genuine.selectivity})
+    reach_all = np.bincount(f.dst, weights=terms["reach"], minlength=f.n)
+    reach = np.bincount(f.dst[from_members], weights=terms["reach"][from_members], minlength=f.n)
+    effective = np.bincount(f.dst[from_members], weights=terms["effective"][from_members], minlength=f.n)
     reactors = np.bincount(f.dst[from_members], minlength=f.n)
     teleport = inside.astype(float)
     rank = pagerank(c.graph, damping=DAMPING, personalization=teleport, keep=g)

@@ -61,11 +61,8 @@ class Context:
 
     f: Features
     genuine: Genuineness
-    strength: np.ndarray | None  # per pair: log2(1 + weight) (None when the pairs are not in this process)
-    effective: np.ndarray | None  # per pair: strength × g × s of the reactor (likewise)
     rank: np.ndarray  # discounted PageRank per node
     rank_base: float  # rank of a node without in-edges
-    transition: np.ndarray | None  # per pair: probability the reactor's rank walks this edge (likewise)
     graph: object = None  # the sparse reaction graph (reactor → author, weight log2(1 + w)), embedded engine only
     ranker: "Ranker | None" = None  # discounted PageRank for a personalization (n × K, None = uniform)
     received: dict[str, np.ndarray] = field(default_factory=dict)  # per node: :func:`genuine_reactions` summed
@@ -175,31 +172,27 @@ def scipy_ranker(f: Features, strength: np.ndarray, keep: np.ndarray) -> tuple[R
 
 
 def build_context(f: Features, ranker: RankerFactory | None = None, genuine: Genuineness | None = None) -> Context:
+    """The run's shared per-account results. Per-pair values are not kept: kernels compute them where the
+    pairs are (:mod:`renown.score.pairs`), so the Spark driver never holds a pair."""
     genuine = genuine if genuine is not None else assess(f)
-    local = f.src is not None  # else the pairs stay where the engine keeps them (Spark): kernels reach them
-    strength = np.log2(1.0 + f.weight) if local else None
-    effective = strength * genuine.g[f.src] * genuine.selectivity[f.src] if local else None
     n = f.n
     W = None
-    transition = None
     if n:
         if ranker is None:
-            rank_with, W = scipy_ranker(f, strength, genuine.g)
+            rank_with, W = scipy_ranker(f, np.log2(1.0 + f.weight), genuine.g)
         else:
-            rank_with = ranker(f, strength, genuine.g)
+            rank_with = ranker(f, None, genuine.g)
         rank = quantize(rank_with(None))
         out = f.pairs.sum_by("src", reaction_strength)["out"]
-        if local:
-            transition = np.divide(strength, out[f.src], out=np.zeros_like(strength), where=out[f.src] > 0) * genuine.g[f.src]
         passed = out > 0
         leaked = float(((np.where(passed, 1.0 - genuine.g, 1.0)) * rank).sum())
         rank_base = ((1.0 - DAMPING) + DAMPING * leaked) / n
+        received = f.pairs.sum_by("dst", genuine_reactions, {"g": genuine.g, "s": genuine.selectivity})
     else:
-        rank, transition, rank_base, rank_with, out = np.zeros(0), np.zeros(0), 1.0, None, np.zeros(0)
-    received = f.pairs.sum_by("dst", genuine_reactions, {"g": genuine.g, "s": genuine.selectivity}) if n else \
-        {"reach": np.zeros(0), "effective": np.zeros(0)}
-    return Context(f, genuine, strength, effective, rank, rank_base, transition, W,
-                   (lambda u: quantize(rank_with(u))) if rank_with else None, received, out)
+        rank, rank_base, rank_with, out = np.zeros(0), 1.0, None, np.zeros(0)
+        received = {"reach": np.zeros(0), "effective": np.zeros(0)}
+    return Context(f, genuine, rank, rank_base, W, (lambda u: quantize(rank_with(u))) if rank_with else None,
+                   received, out)
 
 
 def quantize(rank: np.ndarray) -> np.ndarray:
@@ -327,10 +320,14 @@ def top_people(p, nodes) -> dict[str, np.ndarray]:
     src, dst = p["src"], p["dst"]
     g = nodes["g"][src]
     strength = np.log2(1.0 + p["weight"])
-    out = nodes["out"][src]
-    transition = np.divide(strength, out, out=np.zeros_like(strength), where=out > 0) * g
     reach_value = g * p["recency"]
-    flow = DAMPING * nodes["rank"][src] * transition / nodes["rank_base"][0]
+    out = nodes["out"][src]
+    flow = np.divide(strength, out, out=np.zeros_like(strength), where=out > 0)  # the transition probability …
+    del out
+    flow *= g
+    del g
+    flow *= DAMPING * nodes["rank"][src]  # … times the rank it carries: in place, a pair array fewer at a time
+    flow /= nodes["rank_base"][0]
     parts = []
     for number, (value, (picked, rank)) in enumerate(zip(
             (reach_value, flow), _top_per_group(dst, [(reach_value, strength), (flow, None)], EVIDENCE_TOP))):
@@ -350,15 +347,15 @@ def discount_groups(p, nodes) -> dict[str, np.ndarray]:
         return {"account": np.zeros(0, dtype=np.int64), "code": np.zeros(0, dtype=np.int64), "percent": np.zeros(0),
                 "first": np.zeros(0, dtype=np.int64), "reactors": np.zeros(0, dtype=np.int64),
                 **{f"n_{k}": np.zeros(0, dtype=np.int64) for k in KIND_WEIGHTS}}
-    strength = np.log2(1.0 + p["weight"])
     code = nodes["code"][src[discounted]]
     _, code_id = np.unique(code, return_inverse=True)
     order = np.lexsort((code_id, dst[discounted]))
     d = discounted[order]
     key = dst[discounted][order] * (int(code_id.max()) + 1) + code_id[order]
     starts = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
-    full = np.add.reduceat(strength[d], starts)
-    kept = np.add.reduceat(strength[d] * g[src[d]], starts)
+    strength = np.log2(1.0 + p["weight"][d])
+    full = np.add.reduceat(strength, starts)
+    kept = np.add.reduceat(strength * g[src[d]], starts)
     return {"account": dst[d[starts]].astype(np.int64), "code": code[order][starts].astype(np.int64),
             "percent": np.where(full > 0, 100.0 * (1.0 - kept / np.where(full > 0, full, 1.0)), 100.0),
             "first": src[d[starts]].astype(np.int64), "reactors": np.diff(np.r_[starts, len(d)]).astype(np.int64),
