@@ -86,7 +86,7 @@ class Features:
     nps: np.ndarray  # latest NPS answer 0-10 (nan when none)
     key_array: object = None  # the keys as a pyarrow array, when read from an engine (saves a conversion)
     #: Where the pairs are; on Spark they stay on the executors and the pair arrays above are None.
-    pair_source: "Pairs | None" = None
+    pair_source: Pairs | None = None
     pair_count: int | None = None
 
     @property
@@ -94,7 +94,7 @@ class Features:
         return len(self.keys)
 
     @property
-    def pairs(self) -> "Pairs":
+    def pairs(self) -> Pairs:
         """The pairs as :mod:`renown.score.pairs` runs kernels on them."""
         if self.pair_source is None:
             self.pair_source = LocalPairs({"src": self.src, "dst": self.dst, "weight": self.weight, "count": self.count,
@@ -133,7 +133,7 @@ def window_sql(engine: Engine, window: Window) -> str:
     return f"created_at > {engine.timestamp(window.start)} AND created_at <= {engine.timestamp(window.as_of)}"
 
 
-def compute(con: "duckdb.DuckDBPyConnection | Engine", window: Window, scope: "Scope | None" = None) -> Features:
+def compute(con: duckdb.DuckDBPyConnection | Engine, window: Window, scope: Scope | None = None) -> Features:
     """Aggregate the window's events into :class:`Features`. Leaves temp tables
     ``nodes`` (key, idx) and ``r`` (reactions by node index), and view ``pairs``
     (one row per reactor and author) on the engine.
@@ -268,7 +268,7 @@ def arrays(table: pa.Table) -> dict[str, np.ndarray]:
     return out
 
 
-def latest_event_time(con: "duckdb.DuckDBPyConnection | Engine") -> datetime | None:
+def latest_event_time(con: duckdb.DuckDBPyConnection | Engine) -> datetime | None:
     """Newest event time (read from the stored files; deletes do not matter for this)."""
     value = as_engine(con).table("SELECT max(created_at) AS newest FROM events_all").column("newest")[0].as_py()
     return utc(value) if value is not None else None

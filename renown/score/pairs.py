@@ -43,7 +43,7 @@ class Pairs(Protocol):
                        ) -> dict[str, np.ndarray]:
         """Like :meth:`sum_by` for unsigned 64-bit values of the kept pairs, modulo 2⁶⁴."""
 
-    def with_flag(self, name: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None) -> "Pairs":
+    def with_flag(self, name: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None) -> Pairs:
         """These pairs and a per-pair flag ``name``, computed by ``kernel`` on batches that hold both
         directions of every pair of accounts (whether the reverse pair exists is such a flag)."""
 
@@ -80,7 +80,7 @@ class LocalPairs:
         keep = values.pop("keep")
         return wrapped_sums(self.columns[checked(key)][keep], {k: v[keep] for k, v in values.items()}, self.n)
 
-    def with_flag(self, name: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None) -> "LocalPairs":
+    def with_flag(self, name: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None) -> LocalPairs:
         return LocalPairs({**self.columns, name: kernel(self.columns, nodes or {})[name]}, self.n)
 
     def select(self, kernel: Kernel, columns: tuple[str, ...], nodes: Mapping[str, np.ndarray] | None = None

@@ -21,9 +21,9 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,7 +74,7 @@ def local_settings(master: str) -> dict[str, str]:
     return settings
 
 
-def session(master: str | None = None, conf: dict[str, str] | None = None) -> "SparkSession":
+def session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
     """The Spark session (created once per process, then reused). Under ``spark-submit``
     without ``master``, the cluster settings spark-submit was given are kept."""
     try:
@@ -107,14 +107,14 @@ class SparkEngine:
     #: ranks are long rows, so all topics go in one PageRank: steps cost Spark's overhead, not data
     topic_block = None
 
-    def __init__(self, spark: "SparkSession", event_log: str | None = None) -> None:
+    def __init__(self, spark: SparkSession, event_log: str | None = None) -> None:
         self.spark = spark
         self.event_log = event_log
-        self._kept: dict[str, "DataFrame"] = {}
+        self._kept: dict[str, DataFrame] = {}
 
     @classmethod
     def open(cls, store: Store, master: str | None = None, conf: dict[str, str] | None = None,
-             event_log: str | None = None) -> "SparkEngine":
+             event_log: str | None = None) -> SparkEngine:
         """An engine with views ``events_all``, ``events`` and ``accounts`` over the store's files, or
         over ``event_log``: a copy of the data directory's ``events/`` and ``accounts.parquet`` at a
         URI every executor reads (``s3a://bucket/renown-data``, ``hdfs://…``, ``file:///…``)."""
@@ -164,7 +164,7 @@ class SparkEngine:
     def view(self, name: str, sql: str) -> None:
         self.materialize(name, sql)  # a result read several times is computed once
 
-    def _name(self, name: str, frame: "DataFrame") -> None:
+    def _name(self, name: str, frame: DataFrame) -> None:
         """Make ``frame`` the temporary table ``name``, releasing what held the name before."""
         self.drop(name)
         frame.createOrReplaceTempView(name)
@@ -194,7 +194,7 @@ class SparkEngine:
     def register(self, name: str, table: pa.Table) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
 
-    def pair_source(self, n: int, view: str = "pairs") -> "SparkPairs":
+    def pair_source(self, n: int, view: str = "pairs") -> SparkPairs:
         """``view`` as kernels run on it: on the executors."""
         return SparkPairs(self, view, n)
 
@@ -226,7 +226,7 @@ class SparkEngine:
     def replace_all(self, expression: str, pattern: str, replacement: str) -> str:
         return f"regexp_replace({expression}, '{pattern}', '{replacement}')"
 
-    def ranker(self, f: "Features", strength: np.ndarray, keep: np.ndarray) -> Ranker:
+    def ranker(self, f: Features, strength: np.ndarray, keep: np.ndarray) -> Ranker:
         """PageRank of the ``pairs`` view's reaction graph, on Spark (see :func:`spark_pagerank`).
         Each reactor passes on the share ``keep`` of its rank: its genuineness, which the run has
         registered as :data:`~renown.score.model.GENUINENESS_TABLE` (read here rather than shipped
@@ -239,24 +239,28 @@ class SparkEngine:
         return lambda personalization: spark_pagerank(self, edges, f.n, personalization)
 
 
+#: Column types between Spark SQL and numpy, for the kernels' inputs and outputs.
+_NUMPY = {"bigint": np.int64, "int": np.int32, "double": np.float64, "boolean": np.bool_}
+_SPARK = {np.dtype(np.int64): "BIGINT", np.dtype(np.int32): "INT", np.dtype(np.float64): "DOUBLE",
+          np.dtype(np.bool_): "BOOLEAN"}
+
+
 class SparkPairs:
     """:class:`~renown.score.pairs.Pairs` on Spark: a kernel runs on the executors, on partitions that each
     hold every pair of their keys (sorted by dst, then src, as the embedded engine's pairs are), with the
     per-account arrays broadcast; only per-account results come back to the driver."""
 
-    _NUMPY = {"bigint": np.int64, "int": np.int32, "double": np.float64, "boolean": np.bool_}
-
     def __init__(self, engine: SparkEngine, view: str, n: int) -> None:
         self.engine, self.view, self.n = engine, view, n
 
-    def _names(self, kernel: "Kernel", nodes: dict[str, np.ndarray]) -> list[str]:
+    def _names(self, kernel: Kernel, nodes: dict[str, np.ndarray]) -> list[str]:
         """What ``kernel`` yields, learnt on no rows."""
         frame = self.engine.spark.table(self.view)
-        empty = {f.name: np.zeros(0, dtype=self._NUMPY.get(f.dataType.simpleString(), np.float64)) for f in frame.schema}
+        empty = {f.name: np.zeros(0, dtype=_NUMPY.get(f.dataType.simpleString(), np.float64)) for f in frame.schema}
         return list(kernel(empty, nodes))
 
     @contextmanager
-    def _mapped(self, partitioning, kernel: "Kernel", nodes: dict | None, schema: str, per_table) -> Iterator["DataFrame"]:
+    def _mapped(self, partitioning, kernel: Kernel, nodes: dict | None, schema: str, per_table) -> Iterator[DataFrame]:
         """The pairs repartitioned by ``partitioning`` and sorted by (dst, src), each partition's table made
         into ``per_table(columns, kernel's output)``; the broadcast per-account arrays live as long as the block."""
         nodes = {name: np.ascontiguousarray(values) for name, values in (nodes or {}).items()}
@@ -278,11 +282,11 @@ class SparkPairs:
         finally:
             shipped.unpersist()
 
-    def _run(self, partitioning, kernel: "Kernel", nodes: dict | None, schema: str, per_table) -> pa.Table:
+    def _run(self, partitioning, kernel: Kernel, nodes: dict | None, schema: str, per_table) -> pa.Table:
         with self._mapped(partitioning, kernel, nodes, schema, per_table) as frame:
             return frame.toArrow()
 
-    def sum_by(self, key: str, kernel: "Kernel", nodes: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    def sum_by(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         from renown.score.pairs import checked, sums
 
         names = self._names(kernel, nodes or {})
@@ -301,7 +305,7 @@ class SparkPairs:
             out[name] = column
         return out
 
-    def sum_by_group(self, key: str, kernel: "Kernel", nodes: dict[str, np.ndarray] | None = None
+    def sum_by_group(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None
                      ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         from renown.score.pairs import checked, group_sums
 
@@ -317,7 +321,7 @@ class SparkPairs:
         return (found.column("key").to_numpy(), found.column("grp").to_numpy(),
                 {name: found.column(name).to_numpy() for name in names})
 
-    def wrapped_sum_by(self, key: str, kernel: "Kernel", nodes: dict[str, np.ndarray] | None = None
+    def wrapped_sum_by(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None
                        ) -> dict[str, np.ndarray]:
         from renown.score.pairs import checked, wrapped_sums
 
@@ -339,7 +343,7 @@ class SparkPairs:
             out[name] = column
         return out
 
-    def with_flag(self, name: str, kernel: "Kernel", nodes: dict[str, np.ndarray] | None = None) -> "SparkPairs":
+    def with_flag(self, name: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None) -> SparkPairs:
         from pyspark.sql import functions as F
 
         frame = self.engine.spark.table(self.view)
@@ -354,20 +358,17 @@ class SparkPairs:
             self.engine._name(view, flagged.localCheckpoint(eager=True))
         return SparkPairs(self.engine, view, self.n)
 
-    _SPARK = {np.dtype(np.int64): "BIGINT", np.dtype(np.int32): "INT", np.dtype(np.float64): "DOUBLE",
-              np.dtype(np.bool_): "BOOLEAN"}
-
-    def rows_by(self, key: str, kernel: "Kernel", nodes: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    def rows_by(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         from renown.score.pairs import checked
 
         frame = self.engine.spark.table(self.view)
-        empty = {f.name: np.zeros(0, dtype=self._NUMPY.get(f.dataType.simpleString(), np.float64)) for f in frame.schema}
+        empty = {f.name: np.zeros(0, dtype=_NUMPY.get(f.dataType.simpleString(), np.float64)) for f in frame.schema}
         shape = kernel(empty, {name: np.asarray(values) for name, values in (nodes or {}).items()})
-        schema = ", ".join(f"`{name}` {self._SPARK[np.asarray(values).dtype]}" for name, values in shape.items())
+        schema = ", ".join(f"`{name}` {_SPARK[np.asarray(values).dtype]}" for name, values in shape.items())
         found = self._run([checked(key)], kernel, nodes, schema, lambda columns, rows: pa.table(rows))
         return {name: found.column(name).to_numpy() for name in shape}
 
-    def select(self, kernel: "Kernel", columns: tuple[str, ...], nodes: dict[str, np.ndarray] | None = None
+    def select(self, kernel: Kernel, columns: tuple[str, ...], nodes: dict[str, np.ndarray] | None = None
                ) -> dict[str, np.ndarray]:
         frame = self.engine.spark.table(self.view)
         types = {f.name: f.dataType.simpleString() for f in frame.schema}
@@ -381,7 +382,7 @@ class SparkPairs:
         return {c: found.column(c).to_numpy() for c in columns}
 
 
-def spark_pagerank(engine: SparkEngine, edges: "DataFrame", n: int, personalization: np.ndarray | None = None,
+def spark_pagerank(engine: SparkEngine, edges: DataFrame, n: int, personalization: np.ndarray | None = None,
                    damping: float = DAMPING, tol: float = 1e-10, max_iter: int = 200) -> np.ndarray:
     """The iteration of :func:`renown.score.graph.pagerank` as DataFrame joins::
 
