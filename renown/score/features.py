@@ -103,9 +103,10 @@ class Features:
         return self.pair_source
 
 
-def reactions_made(p, nodes) -> dict[str, np.ndarray]:
-    """Kernel (by ``src``): the accounts a reactor reacted to, and its reactions."""
-    return {"targets": np.ones(len(p["src"])), "reactions": p["count"]}
+def reaction_counts(p, nodes) -> dict[str, np.ndarray]:
+    """Kernel: the accounts an account reacted to and its reactions (by ``src``), or its reactors and the
+    reactions they made (by ``dst``): pairs are unique, so accounts are pairs."""
+    return {"accounts": np.ones(len(p["src"])), "reactions": p["count"]}
 
 
 def kind_weight_sql(column: str = "kind") -> str:
@@ -212,7 +213,7 @@ def compute(con: duckdb.DuckDBPyConnection | Engine, window: Window, scope: Scop
     engine.drop("p")  # posts are aggregated; free them before the numpy phase
     # pairs are unique, so a reactor's distinct targets and reactions come from them; only
     # burst timing needs the individual reactions, and only of reactors active enough to be judged
-    made = source.sum_by("src", reactions_made)
+    made = source.sum_by("src", reaction_counts)
     seconds = engine.epoch("created_at")
     bursts = per_node(f"""
         SELECT src AS idx, CAST(count(*) FILTER (WHERE gap < {BURST_SECONDS}) AS DOUBLE) / count(*) AS bursts
@@ -236,7 +237,7 @@ def compute(con: duckdb.DuckDBPyConnection | Engine, window: Window, scope: Scop
         src=pairs.get("src"), dst=pairs.get("dst"), weight=pairs.get("weight"), count=pairs.get("count"),
         recency=pairs.get("recency"), kind_counts={k: pairs.get(f"n_{k}") for k in KIND_WEIGHTS},
         posts=posts["posts"], posts_count=posts["posts_count"], responded=posts["responded"],
-        targets=made["targets"], reactions=made["reactions"], bursts=bursts,
+        targets=made["accounts"], reactions=made["reactions"], bursts=bursts,
         age_days=attrs["age_days"], bot_flag=attrs["bot_flag"],
         referred=crm["referred"], referred_value=crm["referred_value"], nps=crm["nps"], key_array=key_column,
         pair_source=source, pair_count=pair_count,

@@ -122,7 +122,7 @@ def _rings(pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
     if n == 0:
         return ring, size
     pairs = pairs.with_flag("mutual", mutual_pairs)
-    in_total = pairs.sum_by("dst", weight_received)["weight"]
+    in_total = pairs.sum_by("dst", reaction_weight)["weight"]
     candidate = pairs.sum_by("src", mutual_partners)["partners"] >= RING_MIN_PARTNERS
     if not candidate.any():  # no reciprocal ring possible: only clone clusters remain to find
         _clones(pairs, in_total, ring)
@@ -142,7 +142,7 @@ def _rings(pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
     if member.any():
         sat_src, sat_ring, spent = pairs.sum_by_group("src", weight_into_ring, {"ring": ring, "from_outside": from_outside})
         if len(sat_src):
-            out_total = pairs.sum_by("src", weight_given)["weight"]
+            out_total = pairs.sum_by("src", reaction_weight)["weight"]
             strong = spent["weight"] >= 0.5 * out_total[sat_src]
             ring[sat_src[strong]] = sat_ring[strong]  # (account, ring) order: of two rings, the later id
     _clones(pairs, in_total, ring)
@@ -154,13 +154,8 @@ def mutual_pairs(p, nodes) -> dict[str, np.ndarray]:
     return {"mutual": is_mutual(int(max(p["src"].max(initial=-1), p["dst"].max(initial=-1))) + 1, p["src"], p["dst"])}
 
 
-def weight_received(p, nodes) -> dict[str, np.ndarray]:
-    """Kernel (by ``dst``): the reaction weight an account receives."""
-    return {"weight": p["weight"]}
-
-
-def weight_given(p, nodes) -> dict[str, np.ndarray]:
-    """Kernel (by ``src``): the reaction weight an account gives."""
+def reaction_weight(p, nodes) -> dict[str, np.ndarray]:
+    """Kernel: the reaction weight an account receives (by ``dst``) or gives (by ``src``)."""
     return {"weight": p["weight"]}
 
 

@@ -76,9 +76,7 @@ class LocalPairs:
 
     def wrapped_sum_by(self, key: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None
                        ) -> dict[str, np.ndarray]:
-        values = kernel(self.columns, nodes or {})
-        keep = values.pop("keep")
-        return wrapped_sums(self.columns[checked(key)][keep], {k: v[keep] for k, v in values.items()}, self.n)
+        return wrapped_sums(*kept(self.columns[checked(key)], kernel(self.columns, nodes or {})), self.n)
 
     def with_flag(self, name: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None) -> LocalPairs:
         return LocalPairs({**self.columns, name: kernel(self.columns, nodes or {})[name]}, self.n)
@@ -99,10 +97,17 @@ def checked(key: str) -> str:
     return key
 
 
+def kept(keys: np.ndarray, values: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The keys and values of the rows a kernel keeps (its ``keep`` mask, taken out of ``values``)."""
+    keep = values.pop("keep")
+    return keys[keep], {name: v[keep] for name, v in values.items()}
+
+
 def group_sums(keys: np.ndarray, values: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """:func:`grouped_sums` of what a grouping kernel returned (``keep``, ``group`` and values)."""
-    keep, group = values.pop("keep"), values.pop("group")
-    return grouped_sums(keys[keep], group[keep], {k: v[keep] for k, v in values.items()})
+    keys, values = kept(keys, values)
+    group = values.pop("group")
+    return grouped_sums(keys, group, values)
 
 
 def grouped_sums(keys: np.ndarray, groups: np.ndarray, values: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:

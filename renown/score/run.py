@@ -16,7 +16,7 @@ from renown.errors import RenownError
 from renown.score import snapshots
 from renown.score.engine import ENGINES, DuckDBEngine, Engine
 from renown.score.features import (KIND_WEIGHTS, Window, compute, end_of_day, fixed_sum, kind_counts_sql,
-                                   kind_weight_sql, latest_event_time)
+                                   kind_weight_sql, latest_event_time, reaction_counts)
 from renown.score.gaming import assess
 from renown.score.model import (COMPONENTS, EVIDENCE_TOP, GENUINENESS_TABLE, EvidenceBlock, RankerFactory, Scores,
                                  evidence, register_genuineness, score)
@@ -172,14 +172,9 @@ def _run(store: Store, engine: Engine, ranker: RankerFactory | None, as_of: date
     return RunInfo(run, accounts, pairs, seconds)
 
 
-def reactions_received(p, nodes) -> dict[str, np.ndarray]:
-    """Kernel (by ``dst``): an account's reactors and the reactions they made."""
-    return {"reactors": np.ones(len(p["dst"])), "reactions": p["count"]}
-
-
 def _scores_table(s: Scores, keys: pa.Array) -> pa.Table:
     f, g = s.context.f, s.context.genuine
-    received = f.pairs.sum_by("dst", reactions_received)
+    received = f.pairs.sum_by("dst", reaction_counts)
     reasons = np.full(f.n, "", dtype=object)
     for i in np.flatnonzero((g.bot > 0) | (g.ring >= 0)):
         reasons[i] = ",".join(g.reasons(int(i)))
@@ -188,7 +183,7 @@ def _scores_table(s: Scores, keys: pa.Array) -> pa.Table:
         "score": pa.array(s.score, pa.int64()),
         "exact": pa.array(s.exact, pa.float64()),
         "z": pa.array(s.z, pa.float64()),
-        "reactors": pa.array(received["reactors"].astype(np.int64), pa.int64()),
+        "reactors": pa.array(received["accounts"].astype(np.int64), pa.int64()),
         "reactions": pa.array(received["reactions"].astype(np.int64), pa.int64()),
         "posts": pa.array(f.posts_count.astype(np.int64), pa.int64()),
         "genuineness": pa.array(g.g, pa.float64()),

@@ -253,11 +253,24 @@ class SparkPairs:
     def __init__(self, engine: SparkEngine, view: str, n: int) -> None:
         self.engine, self.view, self.n = engine, view, n
 
-    def _names(self, kernel: Kernel, nodes: dict[str, np.ndarray]) -> list[str]:
-        """What ``kernel`` yields, learnt on no rows."""
+    def _probe(self, kernel: Kernel, nodes: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+        """What ``kernel`` yields (names and types), learnt on no rows."""
         frame = self.engine.spark.table(self.view)
         empty = {f.name: np.zeros(0, dtype=_NUMPY.get(f.dataType.simpleString(), np.float64)) for f in frame.schema}
-        return list(kernel(empty, nodes))
+        return kernel(empty, {name: np.asarray(values) for name, values in (nodes or {}).items()})
+
+    def _names(self, kernel: Kernel, nodes: dict[str, np.ndarray] | None) -> list[str]:
+        return list(self._probe(kernel, nodes))
+
+    def _scatter(self, found: pa.Table, names: list[str], dtype) -> dict[str, np.ndarray]:
+        """Per-account results (``key`` and ``names`` columns) as arrays over all accounts, zero elsewhere."""
+        at = found.column("key").to_numpy()
+        out = {}
+        for name in names:
+            column = np.zeros(self.n, dtype=dtype)
+            column[at] = found.column(name).to_numpy().view(dtype)
+            out[name] = column
+        return out
 
     @contextmanager
     def _mapped(self, partitioning, kernel: Kernel, nodes: dict | None, schema: str, per_table) -> Iterator[DataFrame]:
@@ -289,7 +302,7 @@ class SparkPairs:
     def sum_by(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         from renown.score.pairs import checked, sums
 
-        names = self._names(kernel, nodes or {})
+        names = self._names(kernel, nodes)
 
         def per_table(columns, values):
             keys, local = np.unique(columns[key], return_inverse=True)
@@ -297,19 +310,13 @@ class SparkPairs:
 
         found = self._run([checked(key)], kernel, nodes,
                           ", ".join(["key BIGINT", *(f"`{name}` DOUBLE" for name in names)]), per_table)
-        at = found.column("key").to_numpy()
-        out = {}
-        for name in names:
-            column = np.zeros(self.n)
-            column[at] = found.column(name).to_numpy()
-            out[name] = column
-        return out
+        return self._scatter(found, names, np.float64)
 
     def sum_by_group(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None
                      ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         from renown.score.pairs import checked, group_sums
 
-        names = [name for name in self._names(kernel, nodes or {}) if name not in ("keep", "group")]
+        names = [name for name in self._names(kernel, nodes) if name not in ("keep", "group")]
 
         def per_table(columns, values):
             keys, groups, totals = group_sums(columns[key], values)
@@ -323,25 +330,19 @@ class SparkPairs:
 
     def wrapped_sum_by(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None
                        ) -> dict[str, np.ndarray]:
-        from renown.score.pairs import checked, wrapped_sums
+        from renown.score.pairs import checked, kept, wrapped_sums
 
-        names = [name for name in self._names(kernel, nodes or {}) if name != "keep"]
+        names = [name for name in self._names(kernel, nodes) if name != "keep"]
 
         def per_table(columns, values):
-            keep = values.pop("keep")
-            keys, local = np.unique(columns[key][keep], return_inverse=True)
-            totals = wrapped_sums(local, {k: v[keep] for k, v in values.items()}, len(keys))
+            keys, values = kept(columns[key], values)
+            keys, local = np.unique(keys, return_inverse=True)
+            totals = wrapped_sums(local, values, len(keys))
             return pa.table({"key": keys, **{k: v.view(np.int64) for k, v in totals.items()}})  # the bits, as BIGINT
 
         found = self._run([checked(key)], kernel, nodes,
                           ", ".join(["key BIGINT", *(f"`{name}` BIGINT" for name in names)]), per_table)
-        at = found.column("key").to_numpy()
-        out = {}
-        for name in names:
-            column = np.zeros(self.n, dtype=np.uint64)
-            column[at] = found.column(name).to_numpy().view(np.uint64)
-            out[name] = column
-        return out
+        return self._scatter(found, names, np.uint64)
 
     def with_flag(self, name: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None) -> SparkPairs:
         from pyspark.sql import functions as F
@@ -361,9 +362,7 @@ class SparkPairs:
     def rows_by(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         from renown.score.pairs import checked
 
-        frame = self.engine.spark.table(self.view)
-        empty = {f.name: np.zeros(0, dtype=_NUMPY.get(f.dataType.simpleString(), np.float64)) for f in frame.schema}
-        shape = kernel(empty, {name: np.asarray(values) for name, values in (nodes or {}).items()})
+        shape = self._probe(kernel, nodes)
         schema = ", ".join(f"`{name}` {_SPARK[np.asarray(values).dtype]}" for name, values in shape.items())
         found = self._run([checked(key)], kernel, nodes, schema, lambda columns, rows: pa.table(rows))
         return {name: found.column(name).to_numpy() for name in shape}
