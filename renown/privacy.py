@@ -21,9 +21,9 @@ Kept, because they are what stops renown processing the person again if their
 data is ingested anew: an opt-out and a minor flag (each is the account key
 alone, in the application database).
 
-Identifiers searched for: the account key, its handle and display name, and
-its native id when that is long enough (six characters or more) not to match
-unrelated text. Files are rewritten through the store's journal, so a crash
+Identifiers searched for, as whole words ("Bob" in "thanks Bob!", not in
+"kebob"): the account key, its handle and display name, and its native id when
+that is long enough (six characters or more) not to match unrelated text. Files are rewritten through the store's journal, so a crash
 leaves the old or the new state; re-running ``forget`` completes it. Exports
 kept outside renown (the files you ingested) are yours to delete.
 """
@@ -69,15 +69,16 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
     with store.lock(), store.writer("forget-" + uuid.uuid4().hex[:8]) as txn:
         txn.dir.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect()
-        con.execute("CREATE TEMP TABLE names AS SELECT unnest(?::VARCHAR[]) AS name", [names])
-        mentions = "EXISTS (SELECT 1 FROM names WHERE contains(lower(coalesce({col}, '')), lower(names.name)))"
+
+        def mentions(column: str) -> str:
+            return f"regexp_matches(coalesce({column}, ''), {sql_text(pattern)}, 'i')"
         moves = []
 
         def redact(path: Path, columns: tuple[str, ...], out: Path) -> int:
             """Rewrite ``path`` into ``out`` with the person's names in ``columns`` replaced; rows touched."""
             rows = f"read_parquet({_sql_list([path])}, hive_partitioning = false)"
             hits = con.execute(f"SELECT count(*) FROM {rows} WHERE "
-                               + " OR ".join(mentions.format(col=c) for c in columns)).fetchone()[0]
+                               + " OR ".join(mentions(c) for c in columns)).fetchone()[0]
             if hits:
                 replaced = ", ".join(f"regexp_replace({c}, ?, '[erased]', 'gi') AS {c}" for c in columns)
                 con.execute(f"COPY (SELECT * REPLACE ({replaced}) FROM {rows}) TO {sql_text(out)} (FORMAT parquet, "
@@ -94,11 +95,11 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
         report["raw_lines"] = removed.raw_lines  # the records its events came from, then those naming it
         for n, path in enumerate(raw_files):
             gone = con.execute(f"SELECT count(*) FROM read_parquet({_sql_list([path])}) WHERE "
-                               f"{mentions.format(col='raw')}").fetchone()[0]
+                               f"{mentions('raw')}").fetchone()[0]
             if gone:
                 report["raw_lines"] += gone
                 out = txn.dir / f"raw-{n}.parquet"
-                con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([path])}) WHERE NOT {mentions.format(col='raw')}) "
+                con.execute(f"COPY (SELECT * FROM read_parquet({_sql_list([path])}) WHERE NOT {mentions('raw')}) "
                             f"TO {sql_text(out)} (FORMAT parquet, COMPRESSION zstd)")
                 moves.append([str(out), str(path)])
         report["snapshot_rows"] = 0
@@ -133,8 +134,16 @@ def forget(store: Store, account: str, url: str | None = None) -> dict:
 
 
 def _any_of(names: list[str]) -> re.Pattern:
-    """A case-insensitive match of any of ``names`` (its ``pattern`` is also valid SQL regex for DuckDB)."""
-    return re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE)
+    """A case-insensitive match of any of ``names`` as a whole word: "Bob" is erased from "thanks Bob!" and
+    "@bob", not from "kebob" or "Bobby" (other people's words are theirs). Its ``pattern`` is also valid
+    for DuckDB (RE2, whose ``\\b`` knows only ASCII letters: a name edge that is not an ASCII word character
+    gets no boundary, so erasure errs towards redacting more, never less)."""
+    def word(name: str) -> str:
+        edge = re.compile(r"[A-Za-z0-9_]")
+        return ((r"\b" if edge.match(name[0]) else "") + re.escape(name)
+                + (r"\b" if edge.match(name[-1]) else ""))
+
+    return re.compile("|".join(word(n) for n in names), re.IGNORECASE | re.ASCII)
 
 
 def _event_ids(store: Store, account: str) -> list[str]:

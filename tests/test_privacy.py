@@ -131,6 +131,33 @@ def test_forget_redacts_the_person_in_other_peoples_profiles(tmp_path) -> None:
     assert orjson.loads(bio)["about"] == "Best friend of @[erased]"
 
 
+def test_forget_erases_the_persons_name_as_a_word_not_inside_other_words(tmp_path) -> None:
+    """Forgetting "Kris" redacts "thanks Kris!" but leaves other people's "Krispy" in their posts, bios and raw
+    records: erasure must not destroy what is not the person's."""
+    statuses = orjson.loads((FIXTURES / "mastodon/statuses.json").read_bytes())
+    statuses[0]["content"] = "<p>Thanks Kris! Krispy doughnuts for everyone</p>"
+    statuses[2]["account"]["note"] = "<p>Krispy news, hourly</p>"
+    export = tmp_path / "statuses.json"
+    export.write_bytes(orjson.dumps(statuses))
+    store = Store(tmp_path / "data")
+    ingest(store, [export])
+    assert "Kris" in identifiers(store, "mastodon:kris@hachyderm.io")
+    con = store.connect()
+    raw_before = con.execute("SELECT count(*) FROM raw WHERE raw LIKE '%Krispy news%'").fetchone()[0]
+    con.close()
+    assert raw_before == 1
+    report = forget(store, "mastodon:kris@hachyderm.io")
+    assert report["profiles"] == 0  # no bio names Kris: "Krispy news" is not touched
+    con = store.connect()
+    text = con.execute("SELECT text FROM events WHERE event_id LIKE '%109382159165398564%'").fetchone()[0]
+    bio = con.execute("SELECT profile FROM accounts WHERE key LIKE 'mastodon:newsbot%'").fetchone()[0]
+    raw_after = con.execute("SELECT count(*) FROM raw WHERE raw LIKE '%Krispy news%'").fetchone()[0]
+    con.close()
+    assert "Thanks [erased]!" in text and "Krispy doughnuts" in text
+    assert "Krispy news" in bio
+    assert raw_after == 1
+
+
 @pytest.mark.usefixtures("app_db")
 def test_export_is_one_document_with_everything(world, cli) -> None:
     run = snapshots.latest(world.root)
