@@ -830,7 +830,7 @@ def triage_queue_command(store: Store, terms: tuple[str, ...], audience: str | N
         table.add_column(column, overflow="fold")
     for n, i in enumerate(result["items"], start=1):
         table.add_row(str(n), i["handle"] or i["author"], f"{i['kind']} ({i['confidence']:.0%})", i["urgency"],
-                      f"{i['reach']:.2f}", f"{i['due_in_hours']:.1f}", i["text"])
+                      f"{i['reach']:.2f}" if i["scored"] else "not scored", f"{i['due_in_hours']:.1f}", i["text"])
     console.print(table)
 
 

@@ -284,15 +284,19 @@ def mentions(store, terms: list[str], since: datetime | None = None, until: date
 
 def queue(store, terms: list[str], audience: str | None = None, since: datetime | None = None,
           now: datetime | None = None, limit: int = 50, url: str | None = None) -> dict:
-    """The open brand mentions in the order one agent should take them now (not yet handled)."""
+    """The open brand mentions in the order one agent should take them now (not yet handled).
+
+    Every customer who writes is in the queue: someone who opted out of scoring (or a minor, or anyone
+    not opted in under an opted-in-only policy) is answered like everyone else, on the floor — their
+    score is never used (reach 0, ``scored: false``), so opting out costs nobody their response time."""
     from renown.policy import scope
 
     rows = mentions(store, terms, since, now)
     done = handled(store, url)
     allowed = scope(store.root, url)
     reach = reach_percentiles(store, audience, url)
-    waiting = [Message(e, a, t, c, reach.get(a, 0.0), classify(t)) for e, a, t, c in rows
-               if e not in done and allowed.allows(a)]
+    waiting = [Message(e, a, t, c, reach.get(a, 0.0) if allowed.allows(a) else 0.0, classify(t)) for e, a, t, c in rows
+               if e not in done]
     now = now or (max((m.arrived for m in waiting), default=None))
     # for one agent at ``now``: past-deadline messages first (earliest deadline first), then by priority
     overdue = sorted((m for m in waiting if m.deadline <= now), key=lambda m: (m.deadline, m.id))
@@ -301,7 +305,7 @@ def queue(store, terms: list[str], audience: str | None = None, since: datetime 
     handles = store.handles([m.author for m in ordered])
     return {"policy": policy(), "now": now.isoformat() if now else None, "open": len(waiting),
             "items": [{"event_id": m.id, "author": m.author, "handle": handles.get(m.author), "text": m.text,
-                       "arrived": m.arrived.isoformat(), **m.verdict.as_dict(), "reach": round(m.reach, 3),
+                       "arrived": m.arrived.isoformat(), **m.verdict.as_dict(), "reach": round(m.reach, 3), "scored": allowed.allows(m.author),
                        "deadline": m.deadline.isoformat(), "due_in_hours": round((m.deadline - now).total_seconds() / 3600, 2),
                        "priority": round(priority(m, now), 3)} for m in ordered]}
 

@@ -75,6 +75,34 @@ def test_queue_from_brand_mentions_and_handling(world, tmp_path, cli) -> None:
     assert simulated["policies"]["renown"]["breaches"] == 0
 
 
+@pytest.mark.usefixtures("app_db")
+def test_people_who_opted_out_of_scoring_still_get_care_on_the_floor(world, tmp_path, cli) -> None:
+    """Opting out of scores (or being a minor) must not cost a customer their answer: their messages stay in
+    the queue with no reach (their score is not used) and keep the response-time floor everyone has."""
+    ranked = snapshots.ranking(snapshots.latest(world.root))
+    star, other = str(ranked.accounts[0]), str(ranked.accounts[1])
+    when = datetime(2026, 9, 7, 9, tzinfo=timezone.utc)
+    path = tmp_path / "mentions.csv"
+    with open(path, "w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["event_id", "network", "kind", "actor", "target", "created_at", "post_id", "text"])
+        for n, (who, text) in enumerate([(star, "@acme my card was charged twice, help asap"),
+                                          (other, "@acme how do i change my address?")]):
+            network, native = who.split(":", 1)
+            out.writerow([f"care-{n}", network, "post", native, "", (when + timedelta(minutes=n)).isoformat(), f"carepost{n}", text])
+    ingest(world, [path])
+    before = {i["author"]: i for i in cli("triage", "queue", "--term", "@acme", "--json", data_dir=world.root).json()["items"]}
+    assert before[star]["scored"] and before[star]["reach"] > 0.9
+    assert cli("opt-out", star, data_dir=world.root).code == 0
+    assert cli("minor", other, data_dir=world.root).code == 0
+    after = cli("triage", "queue", "--term", "@acme", "--json", data_dir=world.root).json()
+    items = {i["author"]: i for i in after["items"]}
+    assert after["open"] == 2 and set(items) == {star, other}
+    assert items[star]["reach"] == 0.0 and items[star]["scored"] is False and items[other]["scored"] is False
+    assert items[star]["deadline"] == before[star]["deadline"]  # the floor is the same for everyone
+    shown = cli("triage", "queue", "--term", "@acme", data_dir=world.root)
+    assert shown.code == 0 and "not scored" in shown.out
+
 def test_whenever_earliest_deadline_first_meets_every_sla_so_does_the_priority_queue() -> None:
     """The guarantee behind the floor, on many random heavy loads: reach and urgency reorder the
     queue only while nobody's deadline is at risk."""
