@@ -190,6 +190,41 @@ def test_a_crash_while_writing_a_snapshot_leaves_no_trace(tmp_path, monkeypatch)
     assert len([p for p in good.path.parent.iterdir() if not p.name.startswith(".")]) == 1
 
 
+def test_evidence_streams_into_the_snapshot_and_a_failure_midway_leaves_no_trace(tmp_path, monkeypatch) -> None:
+    """The evidence is written as it is made (on Spark it arrives from the executors a partition at a time):
+    written in many row groups it holds exactly the rows of one write, and an error partway through the
+    stream (a lost executor) leaves the previous run the newest, with no partial run beside it."""
+    import pyarrow.parquet as pq
+
+    from renown.score import run as scoring
+
+    store = Store(tmp_path / "data")
+    ingest(store, [forum_world(tmp_path)])
+    whole = run_score(store).run
+    monkeypatch.setattr(snapshots, "STREAM_ROW_GROUP", 50)
+    streamed = run_score(store).run
+    assert pq.ParquetFile(streamed.evidence).num_row_groups > 3
+    assert pq.ParquetFile(whole.evidence).num_row_groups == 1
+    assert snapshots.query(f"""SELECT count(*) AS n FROM (SELECT * FROM read_parquet('{whole.evidence}') EXCEPT ALL
+                               SELECT * FROM read_parquet('{streamed.evidence}'))""")[0]["n"] == 0
+    assert pq.read_metadata(whole.evidence).num_rows == pq.read_metadata(streamed.evidence).num_rows > 50
+
+    made = {"n": 0}
+    real_block = scoring._block_table
+
+    def lost_executor(*args):
+        made["n"] += 1
+        if made["n"] == 2:
+            raise RuntimeError("executor lost")
+        return real_block(*args)
+
+    monkeypatch.setattr(scoring, "_block_table", lost_executor)
+    with pytest.raises(RuntimeError, match="executor lost"):
+        run_score(store)
+    assert made["n"] == 2  # the first block had been written when the stream broke
+    assert snapshots.latest(store.root).path == streamed.path
+    assert len([p for p in streamed.path.parent.iterdir() if not p.name.startswith(".")]) == 2
+
 def test_a_scoring_run_reports_each_step_as_it_starts(demo_store) -> None:
     """What `renown score` shows while it works (Spark runs take minutes)."""
     from renown.score.run import STEPS

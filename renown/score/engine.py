@@ -16,6 +16,7 @@ every query for no change in the plans either engine runs (``docs/spark.md``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 #: The engines ``renown score --engine`` offers: DuckDB + scipy in this process (the default),
 #: or Apache Spark (:mod:`renown.score.spark`).
 ENGINES = ("embedded", "spark")
+#: Rows per batch of a streamed result (:meth:`Engine.batches`).
+BATCH_ROWS = 1 << 17
 
 
 class Engine(Protocol):
@@ -43,6 +46,10 @@ class Engine(Protocol):
 
     def table(self, sql: str) -> pa.Table:
         """Run a query and return its result."""
+
+    def batches(self, sql: str) -> Iterator[pa.RecordBatch]:
+        """Run a query and hand its result over a batch at a time: for results that go straight to a
+        file (the snapshot's evidence), which this process then never holds whole."""
 
     def materialize(self, name: str, sql: str) -> None:
         """Compute a query once and keep it as temporary table ``name``."""
@@ -96,6 +103,9 @@ class DuckDBEngine:
 
     def table(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()
+
+    def batches(self, sql: str) -> Iterator[pa.RecordBatch]:
+        yield from self.con.sql(sql).to_arrow_reader(BATCH_ROWS)
 
     def materialize(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")

@@ -73,6 +73,10 @@ class Genuineness:
     ring: np.ndarray  # ring id, -1 when none
     ring_size: np.ndarray
     signals: dict[str, np.ndarray]  # signal name -> bool per node
+    #: the audience the assessment counted, per node: distinct reactors and the reactions they made
+    #: (the snapshot reports them: counted once per run, not once more — on Spark a pass over the pairs)
+    reactors: np.ndarray
+    reactions: np.ndarray
 
     def reasons(self, node: int) -> list[str]:
         reasons = [name for name, flags in self.signals.items() if flags[node]]
@@ -105,12 +109,15 @@ def assess(f: Features) -> Genuineness:
     keep = np.where(in_ring, RING_KEEP / np.maximum(ring_size, 1), 1.0)
     g = (1.0 - MAX_BOT_DISCOUNT * bot) * keep
     selectivity = np.minimum(1.0, np.sqrt(SELECTIVE_TARGETS / np.maximum(f.targets, 1.0)))
-    return Genuineness(g=g, selectivity=selectivity, bot=bot, ring=ring, ring_size=ring_size, signals=signals)
+    return Genuineness(g=g, selectivity=selectivity, bot=bot, ring=ring, ring_size=ring_size, signals=signals,
+                       reactors=received["reactors"], reactions=received["reactions"])
 
 
 def audience(p, nodes) -> dict[str, np.ndarray]:
-    """Kernel (by ``dst``): an account's reactors, and those of them that are established (not young)."""
-    return {"reactors": np.ones(len(p["src"])), "established": (~nodes["young"][p["src"]]).astype(np.float64)}
+    """Kernel (by ``dst``): an account's reactors, those of them that are established (not young), and the
+    reactions they made (pairs are unique, so reactors are pairs)."""
+    return {"reactors": np.ones(len(p["src"])), "established": (~nodes["young"][p["src"]]).astype(np.float64),
+            "reactions": p["count"]}
 
 
 def _rings(pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:

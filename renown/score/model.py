@@ -37,7 +37,7 @@ New components (endorsements…) register in :data:`COMPONENTS`; nothing else ch
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import duckdb
@@ -289,29 +289,30 @@ class EvidenceBlock:
     ring_size: np.ndarray | None = None
 
 
-def evidence(s: Scores) -> list[EvidenceBlock]:
-    """Top people behind reach and network, and one row per (account, discount reason)."""
+def evidence(s: Scores) -> Iterator[EvidenceBlock]:
+    """Top people behind reach and network, and one row per (account, discount reason), a chunk of
+    accounts at a time (as :meth:`~renown.score.pairs.Pairs.rows_by` hands them over): the caller writes
+    each block away, so the rows — ten or more per account — are never all held at once."""
     c, f = s.context, s.context.f
     nodes = {"g": c.genuine.g, "rank": c.rank, "out": c.out, "rank_base": np.array([c.rank_base]),
              "code": _reason_codes(c.genuine)}
-    people = f.pairs.rows_by("dst", top_people, nodes)
-    order = np.lexsort((people["rank"], people["account"]))  # by account, then rank
-    blocks = []
-    for number, component in enumerate(("reach", "network")):
-        mine = order[people["component"][order] == number]
-        blocks.append(EvidenceBlock(component, "person", people["account"][mine], people["rank"][mine],
-                                    people["weight"][mine], {k: people[f"n_{k}"][mine] for k in KIND_WEIGHTS},
-                                    ref_node=people["ref"][mine]))
-    groups = f.pairs.rows_by("dst", discount_groups, nodes)
-    if len(groups["account"]):
+    for people in f.pairs.rows_by("dst", top_people, nodes):
+        order = np.lexsort((people["rank"], people["account"]))  # by account, then rank
+        for number, component in enumerate(("reach", "network")):
+            mine = order[people["component"][order] == number]
+            yield EvidenceBlock(component, "person", people["account"][mine], people["rank"][mine],
+                                people["weight"][mine], {k: people[f"n_{k}"][mine] for k in KIND_WEIGHTS},
+                                ref_node=people["ref"][mine])
+    for groups in f.pairs.rows_by("dst", discount_groups, nodes):
+        if not len(groups["account"]):
+            continue
         order = np.lexsort((groups["code"], groups["account"]))
         first_src = groups["first"][order]
-        blocks.append(EvidenceBlock(
+        yield EvidenceBlock(
             "discounts", "discount", groups["account"][order], np.zeros(len(order), dtype=np.int64),
             groups["percent"][order], {k: groups[f"n_{k}"][order] for k in KIND_WEIGHTS},
             ref_label=[_reason_label(c.genuine, int(i)) for i in first_src],
-            reactors=groups["reactors"][order], ring_size=c.genuine.ring_size[first_src]))
-    return blocks
+            reactors=groups["reactors"][order], ring_size=c.genuine.ring_size[first_src])
 
 
 def top_people(p, nodes) -> dict[str, np.ndarray]:

@@ -15,7 +15,7 @@ bit-identical (``tests/test_spark.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
 import numpy as np
@@ -51,9 +51,11 @@ class Pairs(Protocol):
                ) -> dict[str, np.ndarray]:
         """``columns`` of the pairs ``kernel`` keeps (few: they come to this process)."""
 
-    def rows_by(self, key: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-        """The rows ``kernel`` makes of each batch holding every pair of its accounts (``key``): columns of
-        equal length, in no particular order (a few per account: they come to this process)."""
+    def rows_by(self, key: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None
+                ) -> Iterator[dict[str, np.ndarray]]:
+        """The rows ``kernel`` makes of each batch holding every pair of its accounts (``key``), handed over
+        a chunk at a time (columns of equal length; rows in no particular order): a few per account, too
+        many at scale to hold at once — the caller writes each chunk away."""
 
 
 def sums(keys: np.ndarray, values: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
@@ -86,9 +88,10 @@ class LocalPairs:
         keep = kernel(self.columns, nodes or {})["keep"]
         return {name: self.columns[name][keep] for name in columns}
 
-    def rows_by(self, key: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    def rows_by(self, key: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None
+                ) -> Iterator[dict[str, np.ndarray]]:
         checked(key)
-        return kernel(self.columns, nodes or {})
+        yield kernel(self.columns, nodes or {})
 
 
 def checked(key: str) -> str:

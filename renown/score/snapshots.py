@@ -66,7 +66,12 @@ def root(data_dir: Path) -> Path:
     return Path(data_dir) / "snapshots"
 
 
-def write(data_dir: Path, as_of: date, tables: dict[str, pa.Table], meta: dict) -> Run:
+#: Rows per row group of a file written from a stream of batches (:func:`write`).
+STREAM_ROW_GROUP = 1 << 18
+
+
+def write(data_dir: Path, as_of: date, tables: dict[str, pa.Table | pa.RecordBatchReader], meta: dict) -> Run:
+    """Write a run: each table (or stream of batches, written as it arrives) to ``<name>.parquet``."""
     base = root(data_dir) / as_of.isoformat()
     base.mkdir(parents=True, exist_ok=True)
     for leftover in base.glob(".*.tmp"):
@@ -75,8 +80,7 @@ def write(data_dir: Path, as_of: date, tables: dict[str, pa.Table], meta: dict) 
     tmp = base / f".{run_id}.tmp"
     tmp.mkdir()
     with ThreadPoolExecutor(max_workers=len(tables) or 1) as pool:  # the writer releases the GIL
-        for future in [pool.submit(pq.write_table, table, tmp / f"{name}.parquet", compression="zstd")
-                       for name, table in tables.items()]:
+        for future in [pool.submit(_write_file, table, tmp / f"{name}.parquet") for name, table in tables.items()]:
             future.result()
     (tmp / "meta.json").write_bytes(orjson.dumps({**meta, "run_id": run_id}, option=orjson.OPT_INDENT_2))
     for path in tmp.iterdir():
@@ -84,6 +88,22 @@ def write(data_dir: Path, as_of: date, tables: dict[str, pa.Table], meta: dict) 
             os.fsync(handle.fileno())
     os.rename(tmp, base / run_id)
     return Run(as_of, base / run_id)
+
+
+def _write_file(rows: pa.Table | pa.RecordBatchReader, path: Path) -> None:
+    if isinstance(rows, pa.Table):
+        pq.write_table(rows, path, compression="zstd")
+        return
+    with pq.ParquetWriter(path, rows.schema, compression="zstd") as writer:
+        held, count = [], 0
+        for batch in rows:
+            held.append(batch)
+            count += batch.num_rows
+            if count >= STREAM_ROW_GROUP:
+                writer.write_table(pa.Table.from_batches(held, rows.schema))
+                held, count = [], 0
+        if held:
+            writer.write_table(pa.Table.from_batches(held, rows.schema))
 
 
 def runs(data_dir: Path) -> list[Run]:

@@ -158,6 +158,29 @@ class SparkEngine:
     def table(self, sql: str) -> pa.Table:
         return self.spark.sql(sql).toArrow()
 
+    def batches(self, sql: str | DataFrame) -> Iterator[pa.RecordBatch]:
+        """A result (a query, or a frame) handed over one partition after another, the next fetched
+        while this one is used: the driver holds about two partitions' chunks, never the result.
+        Each partition travels as Arrow IPC streams of about :data:`CHUNK_BYTES` (one binary row each),
+        so no row becomes a Python object on the way."""
+        frame = self.spark.sql(sql) if isinstance(sql, str) else sql
+        return self.unpacked(frame.mapInArrow(_packed, PACKED))
+
+    @staticmethod
+    def unpacked(frame: DataFrame) -> Iterator[pa.RecordBatch]:
+        """The batches of a frame of :func:`_packed` chunks, a partition after another. The frame is
+        computed first, on every executor at once, and kept there: fetching partitions one by one must
+        not make computing them one at a time (measured at 10M events: 21 s against ≈ 5 s)."""
+        stored = frame.localCheckpoint(eager=True)
+        try:
+            # a partition is what the driver fetches at a time: about one chunk each, whatever the
+            # partitions the result was made in (a partition of the evidence at 10M events is ≈ 200 MB)
+            chunks = stored.count()
+            for row in stored.repartition(max(chunks, 1)).toLocalIterator(prefetchPartitions=True):
+                yield from pa.ipc.open_stream(pa.py_buffer(row["payload"]))
+        finally:
+            stored.unpersist()
+
     def materialize(self, name: str, sql: str) -> None:
         self._name(name, self.spark.sql(sql).localCheckpoint(eager=True))
 
@@ -239,10 +262,41 @@ class SparkEngine:
         return lambda personalization: spark_pagerank(self, edges, f.n, personalization)
 
 
-#: Column types between Spark SQL and numpy, for the kernels' inputs and outputs.
+#: About how much of a result (uncompressed) one streamed chunk carries (:meth:`SparkEngine.batches`).
+CHUNK_BYTES = 32 << 20
+#: The schema of :func:`_packed` chunks.
+PACKED = "payload BINARY"
+
+
+def _packed(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """``mapInArrow``: a partition's batches as zstd-compressed Arrow IPC streams of about :data:`CHUNK_BYTES`
+    of data, a row each (measured on 7.4M evidence-like rows: 739 MB plain, 163 MB compressed; fetching
+    them took 3 s instead of 7, reshuffling 0.9 s instead of 4)."""
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    sink = writer = None
+    for batch in batches:
+        rows = max(1, int(batch.num_rows * (CHUNK_BYTES / 4) / max(batch.nbytes, 1)))  # a kernel's batch is its whole partition
+        for offset in range(0, batch.num_rows, rows):
+            if writer is None:
+                sink, held = pa.BufferOutputStream(), 0
+                writer = pa.ipc.new_stream(sink, batch.schema, options=options)
+            piece = batch.slice(offset, rows)
+            writer.write_batch(piece)
+            held += piece.nbytes
+            if held >= CHUNK_BYTES:
+                yield _payload(writer, sink)
+                writer = None
+    if writer is not None:
+        yield _payload(writer, sink)
+
+
+def _payload(writer, sink) -> pa.RecordBatch:
+    writer.close()
+    return pa.record_batch([pa.array([sink.getvalue().to_pybytes()], pa.binary())], names=["payload"])
+
+
+#: Column types between Spark SQL and numpy, for the kernels' inputs.
 _NUMPY = {"bigint": np.int64, "int": np.int32, "double": np.float64, "boolean": np.bool_}
-_SPARK = {np.dtype(np.int64): "BIGINT", np.dtype(np.int32): "INT", np.dtype(np.float64): "DOUBLE",
-          np.dtype(np.bool_): "BOOLEAN"}
 
 
 class SparkPairs:
@@ -275,7 +329,9 @@ class SparkPairs:
     @contextmanager
     def _mapped(self, partitioning, kernel: Kernel, nodes: dict | None, schema: str, per_table) -> Iterator[DataFrame]:
         """The pairs repartitioned by ``partitioning`` and sorted by (dst, src), each partition's table made
-        into ``per_table(columns, kernel's output)``; the broadcast per-account arrays live as long as the block."""
+        into ``per_table(columns, kernel's output)`` (``schema``; :data:`PACKED`: as :func:`_packed` chunks, for
+        :meth:`SparkEngine.unpacked`); the broadcast per-account arrays live as long as the block."""
+        packed = schema == PACKED
         nodes = {name: np.ascontiguousarray(values) for name, values in (nodes or {}).items()}
         shipped = self.engine.spark.sparkContext.broadcast(nodes)
 
@@ -287,7 +343,8 @@ class SparkPairs:
                 return
             table = pa.Table.from_batches(batches)
             columns = {name: table.column(name).to_numpy() for name in table.column_names}
-            yield from per_table(columns, kernel(columns, shipped.value)).to_batches()
+            made = per_table(columns, kernel(columns, shipped.value)).to_batches()
+            yield from _packed(made) if packed else made
 
         try:
             yield (self.engine.spark.table(self.view).repartition(*partitioning).sortWithinPartitions("dst", "src")
@@ -359,13 +416,13 @@ class SparkPairs:
             self.engine._name(view, flagged.localCheckpoint(eager=True))
         return SparkPairs(self.engine, view, self.n)
 
-    def rows_by(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    def rows_by(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None
+                ) -> Iterator[dict[str, np.ndarray]]:
         from renown.score.pairs import checked
 
-        shape = self._probe(kernel, nodes)
-        schema = ", ".join(f"`{name}` {_SPARK[np.asarray(values).dtype]}" for name, values in shape.items())
-        found = self._run([checked(key)], kernel, nodes, schema, lambda columns, rows: pa.table(rows))
-        return {name: found.column(name).to_numpy() for name in shape}
+        with self._mapped([checked(key)], kernel, nodes, PACKED, lambda columns, rows: pa.table(rows)) as frame:
+            for batch in self.engine.unpacked(frame):
+                yield {name: batch.column(name).to_numpy() for name in batch.schema.names}
 
     def select(self, kernel: Kernel, columns: tuple[str, ...], nodes: dict[str, np.ndarray] | None = None
                ) -> dict[str, np.ndarray]:
