@@ -157,6 +157,36 @@ def test_a_reciprocal_ring_is_named_a_ring() -> None:
     assert labels and all(label.startswith("ring:") for label in labels)
 
 
+def test_evidence_made_a_slice_of_accounts_at_a_time_is_the_evidence_made_at_once(monkeypatch) -> None:
+    """The embedded engine makes the evidence of a few accounts' pairs at a time (bounded memory); every
+    person and discount row is the one made from all pairs at once."""
+    from renown.score import pairs
+
+    result = score_events(audience("client", 5) + ring(8, "client") + audience("b", 9, prefix="x")
+                          + [("a", "b", "reply", 2, "ab", "b-p0")] + audience("a", 4, prefix="y"))
+
+    def rows() -> list[tuple]:
+        made = []
+        for block in evidence(result):
+            refs = block.ref_node if block.ref_node is not None else block.ref_label
+            made += [(block.component, int(a), int(r), float(w), str(ref)) for a, r, w, ref in
+                     zip(block.account, block.rank, block.weight, refs)]
+        return sorted(made)
+
+    at_once = rows()
+    sliced = []
+    monkeypatch.setattr(pairs, "ROWS_CHUNK", 3)
+    real = pairs.LocalPairs.rows_by
+
+    def counted(self, *args):
+        for chunk in real(self, *args):
+            sliced.append(len(chunk["account"]))
+            yield chunk
+
+    monkeypatch.setattr(pairs.LocalPairs, "rows_by", counted)
+    assert rows() == at_once and len(at_once) > 20
+    assert len(sliced) > 5  # it did slice
+
 def test_bot_signals_discount_and_are_reported() -> None:
     rows = audience("a", 5)
     bot_rows = [("spambot", f"v{i}", "like", 1 + (i * 2) / 86400, None, f"v{i}-p") for i in range(150)]

@@ -63,6 +63,10 @@ def sums(keys: np.ndarray, values: Mapping[str, np.ndarray], n: int) -> dict[str
     return {name: np.bincount(keys, weights=np.asarray(v, dtype=np.float64), minlength=n) for name, v in values.items()}
 
 
+#: Pairs per slice of :meth:`LocalPairs.rows_by`.
+ROWS_CHUNK = 1 << 20
+
+
 class LocalPairs:
     """Pairs held as numpy columns in this process (the embedded engine), sorted by (dst, src)."""
 
@@ -90,8 +94,15 @@ class LocalPairs:
 
     def rows_by(self, key: str, kernel: Kernel, nodes: Mapping[str, np.ndarray] | None = None
                 ) -> Iterator[dict[str, np.ndarray]]:
-        checked(key)
-        yield kernel(self.columns, nodes or {})
+        """By ``dst`` a slice of about :data:`ROWS_CHUNK` pairs at a time (views: the pairs are sorted by
+        dst), so the kernel's per-pair temporaries and its rows are a slice's, not all of them at once."""
+        if checked(key) == "src":
+            yield kernel(self.columns, nodes or {})
+            return
+        dst = self.columns["dst"]
+        cuts = np.unique(np.searchsorted(dst, dst[np.arange(0, len(dst), ROWS_CHUNK)], side="left"))
+        for start, stop in zip(cuts, [*cuts[1:], len(dst)]):
+            yield kernel({name: column[start:stop] for name, column in self.columns.items()}, nodes or {})
 
 
 def checked(key: str) -> str:
