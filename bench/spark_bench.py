@@ -5,7 +5,8 @@
 Uses ``score_bench``'s synthetic heavy-tailed event logs (cached under ``bench/out``) and
 runs ``renown score --engine E --json`` in a fresh process per engine. Peak memory is the
 largest *sum* of resident memory over the process tree, sampled every 0.1 s: the Python
-driver plus, for Spark, its JVM (in local mode the executors run inside the driver JVM).
+driver plus, for Spark, its JVM (in local mode the executors run inside the driver JVM);
+"Python driver" is the renown process alone (what a cluster's driver must hold beside its JVM).
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ def run(data_dir: Path, engine: str, master: str | None) -> dict:
         command += ["--master", master]
     start = time.perf_counter()
     process = psutil.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    peak = 0
+    peak = driver = 0
     while process.poll() is None:
         try:
             tree = [process, *process.children(recursive=True)]
             peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            driver = max(driver, process.memory_info().rss)
         except psutil.Error:
             pass
         time.sleep(0.1)
@@ -42,7 +44,7 @@ def run(data_dir: Path, engine: str, master: str | None) -> dict:
     out = process.stdout.read()
     if process.returncode != 0:
         raise SystemExit(f"{engine} run failed ({process.returncode})")
-    return {**orjson.loads(out), "wall": wall, "peak_mb": peak / 2**20}
+    return {**orjson.loads(out), "wall": wall, "peak_mb": peak / 2**20, "driver_mb": driver / 2**20}
 
 
 def main() -> None:
@@ -53,8 +55,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {machine()}\n")
     print("| events | engine | accounts | pairs | wall s | features s | graph+model s | topics s | evidence s "
-          "| peak memory MB | Spark/embedded wall |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| snapshot s | peak memory MB | Python driver MB | Spark/embedded wall |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
         events, data_dir = dataset(args.workdir, size)
         walls = {}
@@ -64,7 +66,8 @@ def main() -> None:
             walls[engine] = r["wall"]
             ratio = f"{walls['spark'] / walls['embedded']:.1f}" if engine == "spark" else ""
             print(f"| {events:,} | {engine} | {r['accounts']:,} | {r['pairs']:,} | {r['wall']:.1f} | {s['features']:.1f} | "
-                  f"{s['graph+model']:.1f} | {s['topics']:.1f} | {s['evidence']:.1f} | {r['peak_mb']:.0f} | {ratio} |",
+                  f"{s['graph+model']:.1f} | {s['topics']:.1f} | {s['evidence']:.1f} | {s['snapshot']:.1f} | "
+                  f"{r['peak_mb']:.0f} | {r['driver_mb']:.0f} | {ratio} |",
                   flush=True)
 
 
