@@ -180,7 +180,7 @@ def test_spark_pagerank_matches_the_embedded_pagerank(tmp_path) -> None:
     """Random weighted graph with dangling nodes, discounted reactors and two personalizations."""
     import pyarrow as pa
 
-    from renown.score.graph import ConvergenceError, adjacency, pagerank
+    from renown.score.graph import ConvergenceError, Teleport, adjacency, pagerank
     from renown.score.spark import SparkEngine, session, spark_pagerank
 
     rng = np.random.default_rng(3)
@@ -194,10 +194,13 @@ def test_spark_pagerank_matches_the_embedded_pagerank(tmp_path) -> None:
     p = coo.data / out[coo.row] * keep_[coo.row]
     edges = engine.spark.createDataFrame(pa.table({"src": coo.row.astype(np.int64), "dst": coo.col.astype(np.int64), "p": p}))
     np.testing.assert_allclose(spark_pagerank(engine, edges, n), pagerank(W, keep=keep_), rtol=1e-9, atol=1e-15)
-    teleport = np.zeros((n, 3))
-    teleport[:10, 0], teleport[50:55, 1], teleport[n - 1, 2] = 1.0, rng.random(5), 1.0
-    np.testing.assert_allclose(spark_pagerank(engine, edges, n, teleport), pagerank(W, personalization=teleport, keep=keep_),
-                               rtol=1e-9, atol=1e-15)
+    dense = np.zeros((n, 3))
+    dense[:10, 0], dense[50:55, 1], dense[n - 1, 2] = 1.0, rng.random(5), 1.0
+    node, topic = np.nonzero(dense)
+    shuffled = rng.permutation(len(node))  # entries in any order come back in theirs
+    teleport = Teleport(node[shuffled], topic[shuffled], dense[node, topic][shuffled], 3)
+    np.testing.assert_allclose(spark_pagerank(engine, edges, n, teleport),
+                               teleport.at(pagerank(W, personalization=dense, keep=keep_)), rtol=1e-9, atol=1e-15)
     with pytest.raises(ConvergenceError):
         spark_pagerank(engine, edges, n, max_iter=3)
 

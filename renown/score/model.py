@@ -48,7 +48,7 @@ import pyarrow.compute as pc
 from renown.score import calibration
 from renown.score.features import KIND_WEIGHTS, Features
 from renown.score.gaming import Genuineness, assess
-from renown.score.graph import adjacency, pagerank
+from renown.score.graph import Teleport, adjacency, pagerank
 
 DAMPING = 0.85
 POST_PRIOR = 2.0
@@ -64,7 +64,7 @@ class Context:
     rank: np.ndarray  # discounted PageRank per node
     rank_base: float  # rank of a node without in-edges
     graph: object = None  # the sparse reaction graph (reactor → author, weight log2(1 + w)), embedded engine only
-    ranker: "Ranker | None" = None  # discounted PageRank for a personalization (n × K, None = uniform)
+    ranker: "Ranker | None" = None  # discounted PageRank: uniform (None) for every node, or at a Teleport's entries
     received: dict[str, np.ndarray] = field(default_factory=dict)  # per node: :func:`genuine_reactions` summed
     out: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per node: the strength it spreads (log2(1 + w) summed)
 
@@ -157,7 +157,9 @@ def register_genuineness(engine, g: np.ndarray) -> None:
                                                  "g": pa.array(g, pa.float64())}))
 
 
-Ranker = Callable[[np.ndarray | None], np.ndarray]
+#: Discounted PageRank of the run's graph: with ``None`` (uniform teleport) every node's rank; with a
+#: :class:`~renown.score.graph.Teleport`, each topic's rank at its teleport's entries.
+Ranker = Callable[[Teleport | None], np.ndarray]
 #: Builds the ranker of a run's reaction graph from its features and genuineness; the embedded
 #: engine's is :func:`scipy_ranker`, Spark's runs the same iteration as DataFrame joins.
 RankerFactory = Callable[[Features, np.ndarray, np.ndarray], Ranker]
@@ -168,7 +170,13 @@ RANK_QUANTUM = 2.0**-48
 
 def scipy_ranker(f: Features, strength: np.ndarray, keep: np.ndarray) -> tuple[Ranker, object]:
     W = adjacency(f.src, f.dst, strength, f.n)
-    return (lambda u: pagerank(W, damping=DAMPING, personalization=u, keep=keep)), W
+
+    def rank(teleport: Teleport | None) -> np.ndarray:
+        if teleport is None:
+            return pagerank(W, damping=DAMPING, keep=keep)
+        return teleport.at(pagerank(W, damping=DAMPING, personalization=teleport.dense(f.n), keep=keep))
+
+    return rank, W
 
 
 def build_context(f: Features, ranker: RankerFactory | None = None, genuine: Genuineness | None = None) -> Context:

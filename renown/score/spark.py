@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from renown.errors import RenownError
 from renown.events import ACCOUNT_SCHEMA, EVENT_COLUMNS
-from renown.score.graph import ConvergenceError
+from renown.score.graph import ConvergenceError, Teleport
 from renown.score.model import DAMPING, GENUINENESS_TABLE, Ranker
 from renown.store import UNRESOLVED, Store, live_events_sql
 
@@ -259,7 +259,7 @@ class SparkEngine:
             FROM (SELECT src, dst, log2(1e0 + weight) AS strength FROM pairs) e
             JOIN (SELECT src, sum(log2(1e0 + weight)) AS total FROM pairs GROUP BY src) o ON o.src = e.src
             JOIN {GENUINENESS_TABLE} k ON k.idx = e.src""").localCheckpoint(eager=True)
-        return lambda personalization: spark_pagerank(self, edges, f.n, personalization)
+        return lambda teleport: spark_pagerank(self, edges, f.n, teleport)
 
 
 #: About how much of a result (uncompressed) one streamed chunk carries (:meth:`SparkEngine.batches`).
@@ -438,40 +438,49 @@ class SparkPairs:
         return {c: found.column(c).to_numpy() for c in columns}
 
 
-def spark_pagerank(engine: SparkEngine, edges: DataFrame, n: int, personalization: np.ndarray | None = None,
+def spark_pagerank(engine: SparkEngine, edges: DataFrame, n: int, teleport: Teleport | None = None,
                    damping: float = DAMPING, tol: float = 1e-10, max_iter: int = 200) -> np.ndarray:
     """The iteration of :func:`renown.score.graph.pagerank` as DataFrame joins::
 
         x_t ← d · (Pᵀ x_t  +  leaked_t · u_t) + (1 − d) · u_t
 
     ``edges`` holds (src, dst, p), ``p`` the keep-scaled transition probability. Ranks are
-    long rows (idx, t, u, x), one per node and personalization ``t`` that has mass, so K topics
+    long rows (idx, t, u, x), one per node and teleport ``t`` that has mass, so K topics
     cost what their non-zero entries cost, not n × K. The mass a node does not pass on
     (dangling, or discounted: ``1 − keep``) is ``leaked_t = Σ x_t − Σ flow_t``, so no per-node
     leak is needed. A step is one join of the edges with the ranks, one outer join of the flow
     back, then a checkpoint (cutting the plan's lineage, so step 80 costs what step 1 did) and
     one aggregate for each t's L1 change. Like the embedded engine, each t stops when its change
     is below ``n · tol``; :class:`ConvergenceError` after ``max_iter`` steps. Measured: a step
-    costs ≈ 0.3 s of Spark job overhead even on a tiny graph."""
+    costs ≈ 0.3 s of Spark job overhead even on a tiny graph.
+
+    Returns every node's rank (uniform teleport, ``teleport`` None), or each topic's rank at its
+    teleport's entries, in their order: only those rows come to the driver."""
     from pyspark.sql import functions as F
 
     spark = engine.spark
-    single = personalization is None
+    single = teleport is None
     if single:
         K = 1
         start = spark.range(n).select(F.col("id").alias("idx"), F.lit(0).cast("int").alias("t"),
                                       F.lit(1.0 / n).alias("u"))
     else:
-        u = np.asarray(personalization, dtype=np.float64).reshape(n, -1)
-        if (u < 0).any() or (u.sum(axis=0) <= 0).any():
-            raise ValueError("personalization must be non-negative, of length n, with a positive sum (per column)")
-        u = u / u.sum(axis=0)
-        K = u.shape[1]
-        rows, columns = np.nonzero(u)
-        start = spark.createDataFrame(pa.table({"idx": pa.array(rows, pa.int64()), "t": pa.array(columns, pa.int32()),
-                                                "u": pa.array(u[rows, columns], pa.float64())}))
+        K = teleport.topics
+        weight = np.asarray(teleport.weight, dtype=np.float64)
+        totals = np.bincount(teleport.topic, weights=weight, minlength=K)
+        if (weight < 0).any() or (totals <= 0).any():
+            raise ValueError("a teleport must be non-negative with a positive sum per topic")
+        start = spark.createDataFrame(pa.table({"idx": pa.array(teleport.node, pa.int64()),
+                                                "t": pa.array(teleport.topic, pa.int32()),
+                                                "u": pa.array(weight / totals[teleport.topic], pa.float64())}))
     state = start.withColumn("x", F.col("u")).localCheckpoint(eager=True)
-    result = np.zeros((n, K))
+    if single:
+        result = np.zeros((n, 1))
+    else:  # the entries by (topic, node), to place what comes back
+        result = np.zeros(len(teleport.node))
+        keys = np.asarray(teleport.topic, dtype=np.int64) * n + np.asarray(teleport.node, dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
     active = set(range(K))
     held = None  # the stored frame behind ``state``, released once the next step is computed
     for _ in range(max_iter):
@@ -496,12 +505,21 @@ def spark_pagerank(engine: SparkEngine, edges: DataFrame, n: int, personalizatio
         held = new
         done = sorted(t for t in active if change.get(t, 0.0) < n * tol)
         if done:
-            finished = new.filter(F.col("t").isin(done)).select("idx", "t", "x").toArrow()
-            result[finished.column("idx").to_numpy(), finished.column("t").to_numpy()] = finished.column("x").to_numpy()
+            ended = new.filter(F.col("t").isin(done))
+            if single:
+                finished = ended.select("idx", "x").toArrow()
+                result[finished.column("idx").to_numpy(), 0] = finished.column("x").to_numpy()
+            else:  # the teleport's entries, each divided by its topic's total
+                total = np.zeros(K)
+                for row in ended.groupBy("t").agg(F.sum("x").alias("total")).collect():
+                    total[row["t"]] = row["total"]
+                finished = ended.filter(F.col("u") > 0).select("idx", "t", "x").toArrow()
+                t = finished.column("t").to_numpy().astype(np.int64)
+                at = order[np.searchsorted(keys, t * n + finished.column("idx").to_numpy())]
+                result[at] = finished.column("x").to_numpy() / total[t]
             active.difference_update(done)
         if not active:
             new.unpersist()
-            result = result / result.sum(axis=0)
-            return result[:, 0] if single else result
+            return (result / result.sum(axis=0))[:, 0] if single else result
         state = new.filter(F.col("t").isin(sorted(active))).select("idx", "t", "u", "x") if done else new.drop("old")
     raise ConvergenceError(f"PageRank did not converge to {tol:g} within {max_iter} iterations")

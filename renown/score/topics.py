@@ -27,6 +27,7 @@ from renown.endorsements import CAP
 from renown.score import calibration
 from renown.score.engine import Engine, as_engine
 from renown.score.features import Window, arrays, decay_sql, fixed_sum, kind_weight_sql, window_sql
+from renown.score.graph import Teleport
 from renown.score.model import DAMPING, POST_PRIOR, Scores
 from renown.score.pairs import LocalPairs
 from renown.topics import taxonomy
@@ -128,16 +129,17 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
     size = engine.topic_block or len(chosen)
     for first in range(0, len(chosen), size):
         block = chosen[first:first + size]
-        teleport = np.zeros((f.n, len(block)))
-        for column, topic in enumerate(block):
-            mine = np.asarray(posts["topic"] == topic)
-            teleport[np.asarray(posts["author"][mine], dtype=np.int64), column] = np.asarray(posts["posts"][mine], dtype=np.float64)
-        ranks = ctx.ranker(teleport)  # a block of topics at once
+        # each topic's teleport is its authors, weighed by their decayed posts in it
+        entries = [np.flatnonzero(np.asarray(posts["topic"] == topic)) for topic in block]
+        teleport = Teleport(np.concatenate([np.asarray(posts["author"][e], dtype=np.int64) for e in entries]),
+                            np.concatenate([np.full(len(e), column, dtype=np.int64) for column, e in enumerate(entries)]),
+                            np.concatenate([np.asarray(posts["posts"][e], dtype=np.float64) for e in entries]), len(block))
+        ranks = np.split(ctx.ranker(teleport), np.cumsum([len(e) for e in entries])[:-1])  # a block of topics at once
         for column, topic in enumerate(block):
             mine = numbers == first + column
             reach, effective = np.zeros(f.n), np.zeros(f.n)
             reach[dsts[mine]], effective[dsts[mine]] = received["reach"][mine], received["effective"][mine]
-            _topic_rows(rows, topic, ranks[:, column], posts, reach, effective, f, vouched, vouches, tax)
+            _topic_rows(rows, topic, ranks[column], posts, reach, effective, f, vouched, vouches, tax)
     rows["score"] = np.floor(np.asarray(rows["exact"]) + 0.5).astype(np.int64)
     return pa.table(rows, schema=TOPIC_SCHEMA)
 
@@ -152,7 +154,8 @@ def topic_reactions(p, nodes) -> dict[str, np.ndarray]:
 
 def _topic_rows(rows: dict, topic: str, rank: np.ndarray, posts, reach: np.ndarray, effective: np.ndarray, f,
                 vouched, vouches, tax) -> None:
-    """Append one topic's rows: its authors' reach, amplification and network within the topic."""
+    """Append one topic's rows: its authors' reach, amplification and network within the topic (``rank``:
+    the topic's PageRank at its authors, in the order of ``posts``)."""
     mine = np.asarray(posts["topic"] == topic)
     authors = np.asarray(posts["author"][mine], dtype=np.int64)
     decayed = np.asarray(posts["posts"][mine], dtype=np.float64)
@@ -161,14 +164,14 @@ def _topic_rows(rows: dict, topic: str, rank: np.ndarray, posts, reach: np.ndarr
     network = np.maximum(0.0, rank * f.n - 1.0)
     endorsed = np.minimum(CAP, np.log2(1 + vouched.get(topic, np.zeros(f.n))[authors]))
     z = np.log2(1 + reach[authors]) + np.log2(1 + effective[authors] / (topic_posts[authors] + POST_PRIOR)) \
-        + np.log2(1 + network[authors]) + endorsed
+        + np.log2(1 + network) + endorsed
     rows["account"] += f.keys[authors].tolist()
     rows["topic"] += [topic] * len(authors)
     rows["name"] += [tax.name_of(topic)] * len(authors)
     rows["exact"] += calibration.calibrate(z).tolist()
     rows["reach"] += reach[authors].tolist()
     rows["amplification"] += (effective[authors] / (topic_posts[authors] + POST_PRIOR)).tolist()
-    rows["network"] += network[authors].tolist()
+    rows["network"] += network.tolist()
     rows["posts"] += np.asarray(posts["n"][mine], dtype=np.int64).tolist()
     rows["endorsements"] += vouches.get(topic, np.zeros(f.n, dtype=np.int64))[authors].tolist()
     rows["endorsement_value"] += endorsed.tolist()
