@@ -23,9 +23,10 @@ alone, in the application database).
 
 Identifiers searched for, as whole words ("Bob" in "thanks Bob!", not in
 "kebob"): the account key, its handle and display name, and its native id when
-that is long enough (six characters or more) not to match unrelated text. Files are rewritten through the store's journal, so a crash
-leaves the old or the new state; re-running ``forget`` completes it. Exports
-kept outside renown (the files you ingested) are yours to delete.
+that is long enough (six characters or more) not to match unrelated text. Files
+are rewritten through the store's journal, so a crash leaves the old or the new
+state; re-running ``forget`` completes it. Exports kept outside renown (the
+files you ingested) are yours to delete.
 """
 
 from __future__ import annotations
@@ -139,11 +140,13 @@ def _any_of(names: list[str]) -> re.Pattern:
     for DuckDB (RE2, whose ``\\b`` knows only ASCII letters: a name edge that is not an ASCII word character
     gets no boundary, so erasure errs towards redacting more, never less)."""
     def word(name: str) -> str:
-        edge = re.compile(r"[A-Za-z0-9_]")
-        return ((r"\b" if edge.match(name[0]) else "") + re.escape(name)
-                + (r"\b" if edge.match(name[-1]) else ""))
+        return ((r"\b" if _ASCII_WORD.match(name[0]) else "") + re.escape(name)
+                + (r"\b" if _ASCII_WORD.match(name[-1]) else ""))
 
     return re.compile("|".join(word(n) for n in names), re.IGNORECASE | re.ASCII)
+
+
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]")
 
 
 def _event_ids(store: Store, account: str) -> list[str]:

@@ -48,7 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from renown.score.features import BURST_MIN_REACTIONS, Features
+from renown.score.features import BURST_MIN_REACTIONS, Features, reaction_counts
 from renown.score.pairs import Pairs
 
 RING_MIN_SIZE = 4
@@ -98,7 +98,7 @@ def assess(f: Features) -> Genuineness:
     received = f.pairs.sum_by("dst", audience, {"young": young})
     signals["bot-flag"] = f.bot_flag > 0
     signals["burst"] = (f.reactions >= BURST_MIN_REACTIONS) & (f.bursts >= 0.5)
-    signals["reacts-to-everyone"] = (f.targets >= EVERYONE_MIN_TARGETS) & (received["reactors"] < 0.05 * f.targets)
+    signals["reacts-to-everyone"] = (f.targets >= EVERYONE_MIN_TARGETS) & (received["accounts"] < 0.05 * f.targets)
     signals["new-account"] = known & (age < NEW_ACCOUNT_DAYS)
     signals["sybil"] = young & (received["established"] == 0)
 
@@ -110,14 +110,13 @@ def assess(f: Features) -> Genuineness:
     g = (1.0 - MAX_BOT_DISCOUNT * bot) * keep
     selectivity = np.minimum(1.0, np.sqrt(SELECTIVE_TARGETS / np.maximum(f.targets, 1.0)))
     return Genuineness(g=g, selectivity=selectivity, bot=bot, ring=ring, ring_size=ring_size, signals=signals,
-                       reactors=received["reactors"], reactions=received["reactions"])
+                       reactors=received["accounts"], reactions=received["reactions"])
 
 
 def audience(p, nodes) -> dict[str, np.ndarray]:
-    """Kernel (by ``dst``): an account's reactors, those of them that are established (not young), and the
-    reactions they made (pairs are unique, so reactors are pairs)."""
-    return {"reactors": np.ones(len(p["src"])), "established": (~nodes["young"][p["src"]]).astype(np.float64),
-            "reactions": p["count"]}
+    """Kernel (by ``dst``): an account's reactors and the reactions they made (:func:`reaction_counts`), and
+    how many of them are established (not young)."""
+    return {**reaction_counts(p, nodes), "established": (~nodes["young"][p["src"]]).astype(np.float64)}
 
 
 def _rings(pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:

@@ -28,7 +28,7 @@ from renown.score import calibration
 from renown.score.engine import Engine, as_engine
 from renown.score.features import Window, arrays, decay_sql, fixed_sum, kind_weight_sql, window_sql
 from renown.score.graph import Teleport
-from renown.score.model import DAMPING, POST_PRIOR, Scores
+from renown.score.model import DAMPING, POST_PRIOR, Scores, genuine_reactions
 from renown.score.pairs import LocalPairs
 from renown.topics import taxonomy
 
@@ -147,9 +147,7 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
 def topic_reactions(p, nodes) -> dict[str, np.ndarray]:
     """Grouping kernel (by ``dst``, group = topic number) over the topic pairs: the global model's reach and
     amplification terms restricted to reactions to the account's posts in the topic."""
-    g = nodes["g"][p["src"]]
-    return {"keep": np.ones(len(p["src"]), dtype=bool), "group": p["topic"], "reach": g * p["recency"],
-            "effective": np.log2(1 + p["weight"]) * g * nodes["s"][p["src"]]}
+    return {"keep": np.ones(len(p["src"]), dtype=bool), "group": p["topic"], **genuine_reactions(p, nodes)}
 
 
 def _topic_rows(rows: dict, topic: str, rank: np.ndarray, posts, reach: np.ndarray, effective: np.ndarray, f,
