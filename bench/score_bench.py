@@ -4,7 +4,8 @@
 
 For each size (events:accounts) it writes a synthetic heavy-tailed event log
 straight into a data directory (DuckDB SQL, seeded; popularity and activity
-follow power laws), then runs ``renown score --json`` in a fresh process and
+follow power laws; with ``--topics K`` each author has one of K taxonomy topics
+and tags 60 % of its posts with it, so the run scores topics too), then runs ``renown score --json`` in a fresh process and
 reports wall time, events/s per stage, peak RSS, and the ratio of total
 scoring time to a bare DuckDB per-target ``count(*), count(DISTINCT actor)``
 over the same Parquet files in the same run — a number that stays comparable
@@ -29,7 +30,15 @@ from measure import measured  # noqa: E402
 KINDS = "['like', 'like', 'like', 'like', 'repost', 'repost', 'reply', 'reply', 'quote', 'mention']"
 
 
-def generate(data_dir: Path, events: int, accounts: int) -> None:
+def topic_slugs(k: int) -> list[str]:
+    """``k`` taxonomy topics spread over the alphabet (deterministic)."""
+    from renown.topics import taxonomy
+
+    slugs = sorted(taxonomy().names)
+    return slugs[:: max(1, len(slugs) // k)][:k] if k else []
+
+
+def generate(data_dir: Path, events: int, accounts: int, topics: int = 0) -> None:
     if (data_dir / "events").exists():
         return
     (data_dir / "events").mkdir(parents=True)
@@ -52,11 +61,15 @@ def generate(data_dir: Path, events: int, accounts: int) -> None:
                random() AS lag
         FROM range({reactions}) t(i)""")
     con.execute("CREATE TABLE numbered AS SELECT row_number() OVER (ORDER BY post_id) - 1 AS n, * FROM posts")
+    slugs = topic_slugs(topics)
+    # an author's home topic follows from its name; 60 % of its posts carry it as their tag
+    tags = (f"CASE WHEN random() < 0.6 THEN [{slugs!r}[1 + CAST(hash(actor) % {len(slugs)} AS INTEGER)]] "
+            "ELSE []::VARCHAR[] END") if slugs else "[]::VARCHAR[]"
     con.execute(f"""
         COPY (
           SELECT 'bench:p' || CAST(n AS VARCHAR) AS event_id, 'post' AS kind, actor, NULL::VARCHAR AS target,
                  post_id, NULL::VARCHAR AS parent_post_id, created_at, NULL::VARCHAR AS text, NULL::VARCHAR AS lang,
-                 []::VARCHAR[] AS tags, 'bench:' || post_id AS record_id, 'bench' AS source_file,
+                 {tags} AS tags, 'bench:' || post_id AS record_id, 'bench' AS source_file,
                  CAST(n AS BIGINT) AS source_line, NULL::VARCHAR AS attrs, 'bench' AS network,
                  CAST(created_at AS DATE) AS day
           FROM numbered
@@ -70,12 +83,12 @@ def generate(data_dir: Path, events: int, accounts: int) -> None:
     con.close()
 
 
-def dataset(workdir: Path, size: str) -> tuple[int, Path]:
-    """The event log for ``size`` ("events:accounts") under ``workdir``, generated once."""
+def dataset(workdir: Path, size: str, topics: int = 0) -> tuple[int, Path]:
+    """The event log for ``size`` ("events:accounts") with ``topics`` topics under ``workdir``, generated once."""
     events, accounts = (int(x) for x in size.split(":"))
-    data_dir = workdir / f"score-{events}-{accounts}"
+    data_dir = workdir / (f"score-{events}-{accounts}" + (f"-topics{topics}" if topics else ""))
     t = time.perf_counter()
-    generate(data_dir, events, accounts)
+    generate(data_dir, events, accounts, topics)
     print(f"event log {data_dir} ready in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     return events, data_dir
 
@@ -98,18 +111,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["1000000:100000", "10000000:1000000"])
     parser.add_argument("--workdir", type=Path, default=Path("bench/out"))
+    parser.add_argument("--topics", type=int, default=0, help="topics the authors tag their posts with")
     args = parser.parse_args()
     print(f"machine: {machine()}\n")
-    print("| events | accounts scored | pairs | wall s | features s | graph+model s | evidence s | snapshot s "
-          "| events/s | peak RSS MiB | bare count s | ratio |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| events | topics | accounts scored | pairs | wall s | features s | graph+model s | topics s | evidence s "
+          "| snapshot s | events/s | peak RSS MiB | bare count s | ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
-        events, data_dir = dataset(args.workdir, size)
+        events, data_dir = dataset(args.workdir, size, args.topics)
         bare = bare_count(data_dir)
         r = run(data_dir)
         s = r["seconds"]
-        print(f"| {events:,} | {r['accounts']:,} | {r['pairs']:,} | {r['wall']:.1f} | {s['features']:.1f} | "
-              f"{s['graph+model']:.1f} | {s['evidence']:.1f} | {s['snapshot']:.1f} | {events / r['wall']:,.0f} | "
+        print(f"| {events:,} | {args.topics} | {r['accounts']:,} | {r['pairs']:,} | {r['wall']:.1f} | {s['features']:.1f} | "
+              f"{s['graph+model']:.1f} | {s['topics']:.1f} | {s['evidence']:.1f} | {s['snapshot']:.1f} | {events / r['wall']:,.0f} | "
               f"{r['rss_mb']:.0f} | {bare:.2f} | {r['wall'] / bare:.1f} |")
 
 

@@ -52,13 +52,14 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=["1000000:100000", "10000000:1000000"])
     parser.add_argument("--workdir", type=Path, default=Path("bench/out"))
     parser.add_argument("--master", default=None)
+    parser.add_argument("--topics", type=int, default=0, help="topics the authors tag their posts with")
     args = parser.parse_args()
     print(f"machine: {machine()}\n")
     print("| events | engine | accounts | pairs | wall s | features s | graph+model s | topics s | evidence s "
           "| snapshot s | peak memory MB | Python driver MB | Spark/embedded wall |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
-        events, data_dir = dataset(args.workdir, size)
+        events, data_dir = dataset(args.workdir, size, args.topics)
         walls = {}
         for engine in ("embedded", "spark"):
             r = run(data_dir, engine, args.master)
