@@ -22,13 +22,14 @@ import re
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from renown.endorsements import CAP
 from renown.score import calibration
 from renown.score.engine import Engine, as_engine
 from renown.score.features import Window, arrays, decay_sql, fixed_sum, kind_weight_sql, window_sql
 from renown.score.graph import Teleport
-from renown.score.model import DAMPING, POST_PRIOR, Scores, genuine_reactions
+from renown.score.model import POST_PRIOR, Scores, genuine_reactions
 from renown.score.pairs import LocalPairs
 from renown.topics import taxonomy
 
@@ -111,37 +112,67 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
     topic_pairs = engine.pair_source(f.n, "topic_pairs") or LocalPairs(
         arrays(engine.table("SELECT * FROM topic_pairs ORDER BY dst, src, topic")), f.n)
     dsts, numbers, received = topic_pairs.sum_by_group("dst", topic_reactions, {"g": g, "s": ctx.genuine.selectivity})
+    by_topic = np.lexsort((dsts, numbers))  # (topic, account) order, like the posts below
+    dsts, numbers = dsts[by_topic], numbers[by_topic]
+    received = {name: values[by_topic] for name, values in received.items()}
+    received_at = np.searchsorted(numbers, np.arange(len(chosen) + 1))
     posts = arrays(engine.table(f"""
-        SELECT author, topic, {fixed_sum("decay")} AS posts, CAST(count(*) AS BIGINT) AS n FROM post_topics
-        WHERE topic IN (SELECT topic FROM _chosen) GROUP BY ALL ORDER BY topic, author"""))
-    rows = {"account": [], "topic": [], "name": [], "exact": [], "reach": [], "amplification": [], "network": [],
-            "posts": [], "endorsements": [], "endorsement_value": []}
-    position = {k: i for i, k in enumerate(f.keys.tolist())}
-    vouched: dict[str, np.ndarray] = {}
-    vouches: dict[str, np.ndarray] = {}
-    for endorser, endorsee, topic, when in endorsements:
-        if endorsee not in position:
-            continue
-        age_days = (window.as_of - when).total_seconds() / 86400.0
-        weight = (g[position[endorser]] if endorser in position else 1.0) * 0.5 ** (age_days / window.half_life_days)
-        vouched.setdefault(topic, np.zeros(f.n))[position[endorsee]] += weight
-        vouches.setdefault(topic, np.zeros(f.n, dtype=np.int64))[position[endorsee]] += 1
+        SELECT pt.author, c.t AS topic, {fixed_sum("pt.decay")} AS posts, CAST(count(*) AS BIGINT) AS n
+        FROM post_topics pt JOIN _chosen c ON c.topic = pt.topic GROUP BY ALL ORDER BY topic, author"""))
+    posts_at = np.searchsorted(posts["topic"], np.arange(len(chosen) + 1))
+    keys = f.key_array if f.key_array is not None else pa.array(f.keys, pa.string())
+    vouched = _vouched(endorsements, keys, g, window)
+    parts: list[dict[str, np.ndarray]] = []
     size = engine.topic_block or len(chosen)
     for first in range(0, len(chosen), size):
-        block = chosen[first:first + size]
+        last = min(first + size, len(chosen))
         # each topic's teleport is its authors, weighed by their decayed posts in it
-        entries = [np.flatnonzero(np.asarray(posts["topic"] == topic)) for topic in block]
-        teleport = Teleport(np.concatenate([np.asarray(posts["author"][e], dtype=np.int64) for e in entries]),
-                            np.concatenate([np.full(len(e), column, dtype=np.int64) for column, e in enumerate(entries)]),
-                            np.concatenate([np.asarray(posts["posts"][e], dtype=np.float64) for e in entries]), len(block))
-        ranks = np.split(ctx.ranker(teleport), np.cumsum([len(e) for e in entries])[:-1])  # a block of topics at once
-        for column, topic in enumerate(block):
-            mine = numbers == first + column
-            reach, effective = np.zeros(f.n), np.zeros(f.n)
-            reach[dsts[mine]], effective[dsts[mine]] = received["reach"][mine], received["effective"][mine]
-            _topic_rows(rows, topic, ranks[column], posts, reach, effective, f, vouched, vouches, tax)
-    rows["score"] = np.floor(np.asarray(rows["exact"]) + 0.5).astype(np.int64)
-    return pa.table(rows, schema=TOPIC_SCHEMA)
+        entries = slice(posts_at[first], posts_at[last])
+        teleport = Teleport(np.asarray(posts["author"][entries], dtype=np.int64),
+                            np.asarray(posts["topic"][entries], dtype=np.int64) - first,
+                            np.asarray(posts["posts"][entries], dtype=np.float64), last - first)
+        ranks = ctx.ranker(teleport)  # a block of topics at once, at their entries
+        for t in range(first, last):
+            mine = slice(posts_at[t] - posts_at[first], posts_at[t + 1] - posts_at[first])
+            theirs = slice(received_at[t], received_at[t + 1])
+            parts.append(_topic_rows(t, ranks[mine], {name: v[posts_at[t]:posts_at[t + 1]] for name, v in posts.items()},
+                                     dsts[theirs], {name: v[theirs] for name, v in received.items()}, f.n,
+                                     vouched.get(chosen[t])))
+    if not parts:
+        return empty
+    column = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    topic = pa.array(column.pop("topic"), pa.int32())
+    names = [tax.name_of(t) for t in chosen]
+    return pa.table({
+        "account": keys.take(pa.array(column.pop("author"))),
+        "topic": pa.DictionaryArray.from_arrays(topic, pa.array(chosen, pa.string())).cast(pa.string()),
+        "name": pa.DictionaryArray.from_arrays(topic, pa.array(names, pa.string())).cast(pa.string()),
+        **column, "score": np.floor(column["exact"] + 0.5).astype(np.int64)}, schema=TOPIC_SCHEMA)
+
+
+def _vouched(endorsements, keys: pa.Array, g: np.ndarray, window: Window) -> dict[str, tuple[np.ndarray, ...]]:
+    """Per topic: the endorsed accounts (sorted), the sum of their endorsers' genuineness × age decay,
+    and how many endorsed them (endorsers outside the run count with genuineness 1)."""
+    endorsements = list(endorsements)
+    if not endorsements:
+        return {}
+    names = pa.array([e[0] for e in endorsements] + [e[1] for e in endorsements], pa.string())
+    at = pc.index_in(names, value_set=keys).fill_null(-1).to_numpy()
+    sums: dict[str, dict[int, list]] = {}
+    for (_, _, topic, when), giver, receiver in zip(endorsements, at[:len(endorsements)], at[len(endorsements):]):
+        if receiver < 0:  # not scored in this run
+            continue
+        age_days = (window.as_of - when).total_seconds() / 86400.0
+        weight = (g[giver] if giver >= 0 else 1.0) * 0.5 ** (age_days / window.half_life_days)
+        total = sums.setdefault(topic, {}).setdefault(int(receiver), [0.0, 0])
+        total[0] += weight
+        total[1] += 1
+    out = {}
+    for topic, by_account in sums.items():
+        accounts = np.array(sorted(by_account), dtype=np.int64)
+        out[topic] = (accounts, np.array([by_account[a][0] for a in accounts.tolist()]),
+                      np.array([by_account[a][1] for a in accounts.tolist()], dtype=np.int64))
+    return out
 
 
 def topic_reactions(p, nodes) -> dict[str, np.ndarray]:
@@ -150,26 +181,26 @@ def topic_reactions(p, nodes) -> dict[str, np.ndarray]:
     return {"keep": np.ones(len(p["src"]), dtype=bool), "group": p["topic"], **genuine_reactions(p, nodes)}
 
 
-def _topic_rows(rows: dict, topic: str, rank: np.ndarray, posts, reach: np.ndarray, effective: np.ndarray, f,
-                vouched, vouches, tax) -> None:
-    """Append one topic's rows: its authors' reach, amplification and network within the topic (``rank``:
-    the topic's PageRank at its authors, in the order of ``posts``)."""
-    mine = np.asarray(posts["topic"] == topic)
-    authors = np.asarray(posts["author"][mine], dtype=np.int64)
-    decayed = np.asarray(posts["posts"][mine], dtype=np.float64)
-    topic_posts = np.zeros(f.n)
-    topic_posts[authors] = decayed
-    network = np.maximum(0.0, rank * f.n - 1.0)
-    endorsed = np.minimum(CAP, np.log2(1 + vouched.get(topic, np.zeros(f.n))[authors]))
-    z = np.log2(1 + reach[authors]) + np.log2(1 + effective[authors] / (topic_posts[authors] + POST_PRIOR)) \
-        + np.log2(1 + network) + endorsed
-    rows["account"] += f.keys[authors].tolist()
-    rows["topic"] += [topic] * len(authors)
-    rows["name"] += [tax.name_of(topic)] * len(authors)
-    rows["exact"] += calibration.calibrate(z).tolist()
-    rows["reach"] += reach[authors].tolist()
-    rows["amplification"] += (effective[authors] / (topic_posts[authors] + POST_PRIOR)).tolist()
-    rows["network"] += network.tolist()
-    rows["posts"] += np.asarray(posts["n"][mine], dtype=np.int64).tolist()
-    rows["endorsements"] += vouches.get(topic, np.zeros(f.n, dtype=np.int64))[authors].tolist()
-    rows["endorsement_value"] += endorsed.tolist()
+def _topic_rows(t: int, rank: np.ndarray, posts: dict[str, np.ndarray], dsts: np.ndarray,
+                received: dict[str, np.ndarray], n: int, vouched: tuple[np.ndarray, ...] | None) -> dict[str, np.ndarray]:
+    """Topic ``t``'s rows: its authors' reach, amplification and network within the topic (``rank``: the
+    topic's PageRank at its authors; ``posts``: the authors in order; ``dsts``: the authors reactions
+    reached, in order, with their ``received`` terms; ``vouched``: its endorsements, see :func:`_vouched`)."""
+    authors = np.asarray(posts["author"], dtype=np.int64)
+    decayed = np.asarray(posts["posts"], dtype=np.float64)
+    reach, effective = np.zeros(len(authors)), np.zeros(len(authors))
+    at = np.searchsorted(authors, dsts)  # reactions are to posts in the topic: their authors are among these
+    reach[at], effective[at] = received["reach"], received["effective"]
+    network = np.maximum(0.0, rank * n - 1.0)
+    vouches, value = np.zeros(len(authors), dtype=np.int64), np.zeros(len(authors))
+    if vouched is not None:
+        endorsed, weight, count = vouched
+        where = np.minimum(np.searchsorted(authors, endorsed), max(len(authors) - 1, 0))
+        found = authors[where] == endorsed if len(authors) else np.zeros(len(endorsed), dtype=bool)
+        value[where[found]], vouches[where[found]] = weight[found], count[found]
+    endorsed_value = np.minimum(CAP, np.log2(1 + value))
+    amplification = effective / (decayed + POST_PRIOR)
+    z = np.log2(1 + reach) + np.log2(1 + amplification) + np.log2(1 + network) + endorsed_value
+    return {"author": authors, "topic": np.full(len(authors), t, dtype=np.int32), "exact": calibration.calibrate(z),
+            "reach": reach, "amplification": amplification, "network": network,
+            "posts": np.asarray(posts["n"], dtype=np.int64), "endorsements": vouches, "endorsement_value": endorsed_value}
