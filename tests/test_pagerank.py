@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from renown.score.graph import ConvergenceError, _TeleportTerms, adjacency, pagerank
+from renown.score import graph
+from renown.score.graph import (
+    ConvergenceError,
+    _Product,
+    _TeleportTerms,
+    adjacency,
+    pagerank,
+)
 
 
 def run(edges: list[tuple[int, int, float]], n: int, **kwargs) -> np.ndarray:
@@ -98,3 +105,17 @@ def test_teleport_terms_at_the_entries_are_the_dense_formula_bit_for_bit() -> No
     narrower = terms.of(np.array([True, False, True, False, False, True]))
     assert np.array_equal(narrower.step(flow[:, [0, 2, 5]].copy(), leaked[[0, 2, 5]], 0.85),
                           0.85 * (flow[:, [0, 2, 5]] + leaked[[0, 2, 5]] * u[:, [0, 2, 5]]) + (1 - 0.85) * u[:, [0, 2, 5]])
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_the_product_into_a_reused_array_is_scipys_product_bit_for_bit(monkeypatch, threads: int) -> None:
+    monkeypatch.setattr(graph, "PARALLEL_WORK", 0)
+    rng = np.random.default_rng(11)
+    W = adjacency(rng.integers(0, 3000, 20000), rng.integers(0, 3000, 20000), rng.random(20000), 3000)
+    x, out = rng.random((3000, 7)), np.full((3000, 7), np.nan)  # what the reused array held must not leak in
+    with _Product(W, 7, threads) as product:
+        assert len(product.blocks) == threads
+        assert product(x, out) is out
+        assert np.array_equal(out, W @ x)
+        assert np.array_equal(product(2 * x, out), W @ (2 * x))
+        assert np.array_equal(product(np.asfortranarray(x), out), W @ x)  # not contiguous by rows: scipy's own

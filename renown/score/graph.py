@@ -25,10 +25,14 @@ Internet Mathematics 1(3) (2004); networkx ``pagerank_scipy``.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse import _sparsetools
 
 from renown.errors import RenownError
 
@@ -106,22 +110,23 @@ def pagerank(
     x = np.empty_like(u)  # each column as it converges
     active = np.arange(u.shape[1])
     current, teleport = u.copy(), _TeleportTerms(u)  # the active columns, kept contiguous
-    change = np.empty_like(u)
-    for _ in range(max_iter):
-        step = teleport.step(transition_t @ current, leak @ current, damping)
-        np.subtract(step, current, out=change)
-        still = np.abs(change, out=change).sum(axis=0) >= n * tol
-        if still.all():
-            current = step
-            continue
-        x[:, active[~still]] = step[:, ~still]
-        active = active[still]
-        if len(active) == 0:
-            x = x / x.sum(axis=0)
-            return x[:, 0] if single else x
-        # copied once per change of the active set: a strided copy of the columns costs as much as a step
-        current, teleport = np.ascontiguousarray(step[:, still]), teleport.of(still)
-        change = np.empty_like(current)
+    spare, change = np.empty_like(u), np.empty_like(u)
+    with _Product(transition_t, u.shape[1]) as product:
+        for _ in range(max_iter):
+            step = teleport.step(product(current, spare), leak @ current, damping)
+            np.subtract(step, current, out=change)
+            still = np.abs(change, out=change).sum(axis=0) >= n * tol
+            if still.all():
+                current, spare = step, current
+                continue
+            x[:, active[~still]] = step[:, ~still]
+            active = active[still]
+            if len(active) == 0:
+                x = x / x.sum(axis=0)
+                return x[:, 0] if single else x
+            # copied once per change of the active set: a strided copy of the columns costs as much as a step
+            current, teleport = np.ascontiguousarray(step[:, still]), teleport.of(still)
+            spare, change = np.empty_like(current), np.empty_like(current)
     raise ConvergenceError(f"PageRank did not converge to {tol:g} within {max_iter} iterations")
 
 
@@ -151,3 +156,57 @@ class _TeleportTerms:
         flow *= damping
         flow[rows, cols] = at
         return flow
+
+
+#: Below this many multiply-adds a step, one thread multiplies (threads would cost more than they save).
+PARALLEL_WORK = 1 << 22
+
+
+class _Product:
+    """``matrix @ x`` for a CSR ``matrix``, written into a given C-contiguous array, rows split over threads.
+
+    ``@`` returns a fresh ``n × K`` array: at 1M nodes and 32 topics, 256 MB of new pages every step,
+    which cost as much as the multiplication itself. scipy's kernel behind ``@`` (``csr_matvecs``: each
+    output row is the sum over the row's entries in order, whatever the split, so the result is
+    bit-identical) adds into a given array and releases the GIL, so row blocks of about equal entries
+    run in parallel. Measured in bench/README.md (topic scores). A scipy without that kernel gets ``@``."""
+
+    def __init__(self, matrix: sp.csr_matrix, columns: int, threads: int | None = None) -> None:
+        self.matrix = matrix
+        kernel = getattr(_sparsetools, "csr_matvecs", None)
+        self.kernel = kernel if kernel is not None and sp.isspmatrix_csr(matrix) else None
+        if threads is None:
+            threads = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
+        if matrix.nnz * columns < PARALLEL_WORK:
+            threads = 1
+        indptr = matrix.indptr
+        cuts = np.searchsorted(indptr, np.linspace(0, matrix.nnz, threads + 1)[1:-1])
+        self.blocks = [(int(lo), int(hi), indptr[lo:hi + 1] - indptr[lo])  # each block's row pointers from 0
+                       for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, matrix.shape[0]]) if hi > lo]
+        self.pool = ThreadPoolExecutor(len(self.blocks)) if self.kernel is not None and len(self.blocks) > 1 else None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def __call__(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        if self.kernel is None or out.shape != x.shape or not (x.flags.c_contiguous and out.flags.c_contiguous):
+            return self.matrix @ x
+        if self.pool is None:
+            for block in self.blocks:
+                self._rows(x, out, *block)
+        else:
+            for done in [self.pool.submit(self._rows, x, out, *block) for block in self.blocks]:
+                done.result()
+        return out
+
+    def _rows(self, x: np.ndarray, out: np.ndarray, lo: int, hi: int, indptr: np.ndarray) -> None:
+        m = self.matrix
+        rows = out[lo:hi]
+        rows.fill(0.0)  # the kernel adds to what is there
+        first, last = m.indptr[lo], m.indptr[hi]
+        self.kernel(hi - lo, m.shape[1], x.shape[1], indptr, m.indices[first:last], m.data[first:last],
+                    x.ravel(), rows.ravel())
