@@ -25,6 +25,7 @@ Internet Mathematics 1(3) (2004); networkx ``pagerank_scipy``.
 
 from __future__ import annotations
 
+import copy
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -107,11 +108,15 @@ def pagerank(
     # other topics share its block (nor on the engine: Spark stops each topic the same way)
     single = u.ndim == 1
     u = u.reshape(n, -1)
-    x = np.empty_like(u)  # each column as it converges
-    active = np.arange(u.shape[1])
-    current, teleport = u.copy(), _TeleportTerms(u)  # the active columns, kept contiguous
-    spare, change = np.empty_like(u), np.empty_like(u)
-    with _Product(transition_t, u.shape[1]) as product:
+    k = u.shape[1]
+    teleport = _TeleportTerms(u)
+    # the active columns, kept contiguous; sparse terms keep no dense teleport, so it becomes the start
+    current = u if teleport.sparse else u.copy()
+    del u
+    x = np.empty((n, k))  # each column as it converges
+    active = np.arange(k)
+    spare, change = np.empty_like(current), np.empty_like(current)
+    with _Product(transition_t, k) as product:
         for _ in range(max_iter):
             step = teleport.step(product(current, spare), leak @ current, damping)
             np.subtract(step, current, out=change)
@@ -138,15 +143,22 @@ class _TeleportTerms:
     operations at every entry, without four ``n × K`` temporaries per step."""
 
     def __init__(self, u: np.ndarray) -> None:
-        self.u = u
         self.sparse = np.count_nonzero(u) * 4 < u.size
         if self.sparse:
+            self.u = None
             self.rows, self.cols = np.nonzero(u)
             self.weights = u[self.rows, self.cols]
+        else:
+            self.u = u
 
     def of(self, columns: np.ndarray) -> _TeleportTerms:
-        """The teleport of the ``columns`` (a boolean mask) only."""
-        return _TeleportTerms(np.ascontiguousarray(self.u[:, columns]))
+        """The terms of the ``columns`` (a boolean mask) only."""
+        if not self.sparse:
+            return _TeleportTerms(np.ascontiguousarray(self.u[:, columns]))
+        kept = copy.copy(self)
+        keep = columns[self.cols]
+        kept.rows, kept.cols, kept.weights = self.rows[keep], (np.cumsum(columns) - 1)[self.cols[keep]], self.weights[keep]
+        return kept
 
     def step(self, flow: np.ndarray, leaked: np.ndarray, damping: float) -> np.ndarray:
         if not self.sparse:
