@@ -7,6 +7,7 @@ exit status 1 — in :func:`main`, the one place that handles them.
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import nullcontext
 from datetime import date, timedelta
@@ -30,8 +31,18 @@ from renown.store import Store
 
 #: Output is data (handles, names, file names, reasons quoting bad values): never parsed as markup, where
 #: "[she/her]" would vanish as a style and "[/b]" stop the command. Our own styling goes through :func:`styled`.
-console = Console(soft_wrap=True, markup=False)
-err_console = Console(stderr=True, soft_wrap=True, markup=False)
+#: Piped output (no terminal, no ``COLUMNS``) is not cut at rich's default of 80 columns: a table row stays
+#: one line and account keys stay whole for ``grep``, ``cut`` and copying into the next command.
+PIPED_WIDTH = 1000
+
+
+def _console(stream) -> Console:
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH
+    return Console(file=None, stderr=stream is sys.stderr, soft_wrap=True, markup=False, width=width)
+
+
+console = _console(sys.stdout)
+err_console = _console(sys.stderr)
 
 
 def styled(template: str, *values: object) -> Text:

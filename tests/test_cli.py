@@ -65,7 +65,7 @@ def test_data_that_looks_like_markup_is_printed_as_it_is(cli, tmp_path) -> None:
     explained = cli("explain", "forum:ann_[she/her]")
     assert explained.code == 0 and "forum:ann_[she/her]" in explained.out and "forum:bob" in explained.out
     board = cli("top")
-    assert board.code == 0 and "forum:ann_[s" in board.out and "he/her]" in board.out  # a narrow table wraps it
+    assert board.code == 0 and "forum:ann_[she/her]" in board.out
     missing = cli("explain", "forum:[/b]")
     assert missing.code == 1 and "forum:[/b]" in missing.err and "Traceback" not in missing.err
 
