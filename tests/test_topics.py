@@ -123,3 +123,12 @@ def test_every_topic_in_use_is_scored_in_blocks_that_do_not_change_the_result(de
     con.close()
     in_use = {t for t, who in authors.items() if len(who) >= 2}
     assert set(pc.unique(many.column("topic")).to_pylist()) == in_use
+
+
+def test_topic_blocks_shrink_with_the_accounts_to_bound_memory() -> None:
+    from renown.score.topics import BLOCK_BYTES, topics_per_block
+
+    assert topics_per_block(32, 50, 1_000_000) == 32
+    assert topics_per_block(32, 50, 10_000_000) == 3 and 3 * 8 * 10_000_000 <= BLOCK_BYTES
+    assert topics_per_block(32, 50, 10**10) == 1  # one topic at a time at worst, never none
+    assert topics_per_block(None, 50, 10**10) == 50  # an engine with no dense block ranks all at once

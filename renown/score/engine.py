@@ -92,7 +92,8 @@ class DuckDBEngine:
     """The embedded engine: a DuckDB connection with the store's views."""
 
     name = "embedded"
-    #: an n × 32 dense block: memory stays bounded however many topics there are
+    #: at most 32 topics in an n × block dense block (fewer for many accounts: :func:`renown.score.topics.topics_per_block`),
+    #: so memory stays bounded however many topics and accounts there are
     topic_block = 32
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
