@@ -14,6 +14,7 @@ nobody to count as a person) are dropped here, before anything else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -63,7 +64,9 @@ class Window:
 class Features:
     """Arrays indexed by node (account) or by pair, ready for the model."""
 
-    keys: np.ndarray  # node index -> account key (sorted, so indices are deterministic)
+    #: node index -> account key (sorted, so indices are deterministic), as Arrow strings: a scoring run
+    #: needs no Python string per account (≈ 60 bytes each); :attr:`keys` makes them for whoever asks
+    key_array: pa.Array
     # pairs: one row per (reactor, author), sorted by (dst, src); None when they stay on Spark's executors
     src: np.ndarray
     dst: np.ndarray
@@ -84,14 +87,18 @@ class Features:
     referred: np.ndarray  # distinct customers this node referred
     referred_value: np.ndarray  # decayed revenue those referrals brought
     nps: np.ndarray  # latest NPS answer 0-10 (nan when none)
-    key_array: object = None  # the keys as a pyarrow array, when read from an engine (saves a conversion)
     #: Where the pairs are; on Spark they stay on the executors and the pair arrays above are None.
     pair_source: Pairs | None = None
     pair_count: int | None = None
 
     @property
     def n(self) -> int:
-        return len(self.keys)
+        return len(self.key_array)
+
+    @cached_property
+    def keys(self) -> np.ndarray:
+        """The account keys as a numpy array of Python strings (made on first use)."""
+        return np.asarray(self.key_array.to_numpy(zero_copy_only=False), dtype=object)
 
     @property
     def pairs(self) -> Pairs:
@@ -177,8 +184,7 @@ def compute(con: duckdb.DuckDBPyConnection | Engine, window: Window, scope: Scop
     engine.drop("r_keys")
     engine.drop("p_keys")
     key_column = engine.table("SELECT key FROM nodes ORDER BY idx").column("key").combine_chunks()
-    keys = np.asarray(key_column.to_numpy(zero_copy_only=False), dtype=object)
-    n = len(keys)
+    n = len(key_column)
 
     engine.view("pairs", f"""
         SELECT src, dst, {fixed_sum(kind_weight_sql() + " * decay")} AS weight,
@@ -233,13 +239,13 @@ def compute(con: duckdb.DuckDBPyConnection | Engine, window: Window, scope: Scop
                CASE WHEN a.bot THEN 1e0 ELSE 0e0 END AS bot_flag
         FROM accounts a JOIN nodes ON nodes.key = a.key""", ["age_days", "bot_flag"])
     return Features(
-        keys=keys,
+        key_array=key_column,
         src=pairs.get("src"), dst=pairs.get("dst"), weight=pairs.get("weight"), count=pairs.get("count"),
         recency=pairs.get("recency"), kind_counts={k: pairs.get(f"n_{k}") for k in KIND_WEIGHTS},
         posts=posts["posts"], posts_count=posts["posts_count"], responded=posts["responded"],
         targets=made["accounts"], reactions=made["reactions"], bursts=bursts,
         age_days=attrs["age_days"], bot_flag=attrs["bot_flag"],
-        referred=crm["referred"], referred_value=crm["referred_value"], nps=crm["nps"], key_array=key_column,
+        referred=crm["referred"], referred_value=crm["referred_value"], nps=crm["nps"],
         pair_source=source, pair_count=pair_count,
     )
 

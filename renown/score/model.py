@@ -132,9 +132,8 @@ COMPONENTS: list[Component] = [
 
 @dataclass
 class Scores:
-    """One scoring run: per-account numbers plus the evidence behind them."""
+    """One scoring run: per-account numbers and the context they came from (the evidence: :func:`evidence`)."""
 
-    keys: np.ndarray
     score: np.ndarray  # integer 1..100
     exact: np.ndarray  # calibrated, unrounded
     z: np.ndarray
@@ -142,7 +141,11 @@ class Scores:
     measures: dict[str, np.ndarray]
     points: dict[str, np.ndarray]  # component -> points (tenths), summing with the base 1 to score
     context: Context
-    evidence: list[dict] = field(default_factory=list)
+
+    @property
+    def keys(self) -> np.ndarray:
+        """Account keys by node index (see :attr:`~renown.score.features.Features.keys`)."""
+        return self.context.f.keys
 
 
 #: The table (idx, g) a scoring run registers on its engine with each account's genuineness, before
@@ -220,7 +223,7 @@ def score(f: Features, components: list[Component] | None = None, ranker: Ranker
     exact = calibration.calibrate(z)
     rounded = np.floor(exact + 0.5).astype(np.int64)
     points = allocate_points(rounded, z, weighted)
-    return Scores(f.keys, rounded, exact, z, values, measures, points, ctx)
+    return Scores(rounded, exact, z, values, measures, points, ctx)
 
 
 def allocate_points(score: np.ndarray, z: np.ndarray, weighted: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

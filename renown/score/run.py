@@ -146,7 +146,7 @@ def _run(store: Store, engine: Engine, ranker: RankerFactory | None, as_of: date
     step("evidence")
     tick = time.perf_counter()
     engine.drop("r")  # the topics and the top posts were its last readers: free it before the evidence arrays
-    keys = features.key_array if features.key_array is not None else pa.array(features.keys, pa.string())
+    keys = features.key_array
     evidence_rows = _evidence_rows(scores, keys, engine.batches(f"SELECT * FROM {TOP_POSTS}"))
     scores_table = _scores_table(scores, keys)
     accounts, pairs = int(features.n), int(features.pair_count if features.pair_count is not None else len(features.src))

@@ -120,7 +120,7 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
         SELECT pt.author, c.t AS topic, {fixed_sum("pt.decay")} AS posts, CAST(count(*) AS BIGINT) AS n
         FROM post_topics pt JOIN _chosen c ON c.topic = pt.topic GROUP BY ALL ORDER BY topic, author"""))
     posts_at = np.searchsorted(posts["topic"], np.arange(len(chosen) + 1))
-    keys = f.key_array if f.key_array is not None else pa.array(f.keys, pa.string())
+    keys = f.key_array
     vouched = _vouched(endorsements, keys, g, window)
     parts: list[dict[str, np.ndarray]] = []
     size = topics_per_block(engine.topic_block, len(chosen), f.n)
