@@ -14,8 +14,8 @@ nobody to count as a person) are dropped here, before anything else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date, datetime, time, timedelta, timezone
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import duckdb
