@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -119,3 +121,6 @@ def test_the_product_into_a_reused_array_is_scipys_product_bit_for_bit(monkeypat
         assert np.array_equal(out, W @ x)
         assert np.array_equal(product(2 * x, out), W @ (2 * x))
         assert np.array_equal(product(np.asfortranarray(x), out), W @ x)  # not contiguous by rows: scipy's own
+    monkeypatch.setattr(graph, "_sparsetools", SimpleNamespace())  # a scipy without the kernel: scipy's own product
+    with _Product(W, 7, threads) as product:
+        assert product.kernel is None and np.array_equal(product(x, out), W @ x)
