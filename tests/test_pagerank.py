@@ -58,6 +58,28 @@ def test_matches_networkx_on_random_weighted_graphs(n, edges, personalize) -> No
     assert np.allclose(ours, [expected[i] for i in range(n)], atol=1e-8)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 60),
+    edges=st.lists(st.tuples(st.integers(0, 59), st.integers(0, 59), st.floats(0.1, 10)), max_size=200),
+    entries=st.lists(st.tuples(st.integers(0, 59), st.integers(0, 5), st.floats(0.01, 5)), min_size=1, max_size=40),
+    keep=st.floats(0.0, 1.0),
+)
+def test_a_block_of_sparse_teleports_equals_each_topic_alone(n, edges, entries, keep) -> None:
+    """Whatever the graph and however few entries each topic's teleport has (the terms are then added at
+    the entries only), each column of a block is the topic ranked on its own."""
+    edges = [(a % n, b % n, w) for a, b, w in edges]
+    topics = max(t for _, t, _ in entries) + 1
+    teleport = np.zeros((n, topics))
+    for node, topic, weight in entries:
+        teleport[node % n, topic] += weight
+    teleport[0, teleport.sum(axis=0) == 0] = 1.0  # every topic has mass
+    block = run(edges, n, personalization=teleport, keep=np.full(n, keep), tol=1e-13, max_iter=1000)
+    for topic in range(topics):
+        alone = run(edges, n, personalization=teleport[:, topic], keep=np.full(n, keep), tol=1e-13, max_iter=1000)
+        assert np.allclose(block[:, topic], alone, rtol=0, atol=1e-12)
+
+
 def test_keep_one_is_classic_pagerank_and_keep_zero_silences_a_node() -> None:
     edges = [(0, 2, 1.0), (1, 2, 1.0), (2, 0, 1.0), (3, 1, 1.0)]
     classic = run(edges, 4)
