@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from renown.score import graph
 from renown.score.graph import (
     ConvergenceError,
+    Transition,
     _Product,
     _TeleportTerms,
     adjacency,
@@ -146,3 +147,14 @@ def test_the_product_into_a_reused_array_is_scipys_product_bit_for_bit(monkeypat
     monkeypatch.setattr(graph, "_sparsetools", SimpleNamespace())  # a scipy without the kernel: scipy's own product
     with _Product(W, 7, threads) as product:
         assert product.kernel is None and np.array_equal(product(x, out), W @ x)
+
+
+def test_a_transition_built_once_serves_every_teleport() -> None:
+    rng = np.random.default_rng(3)
+    W = adjacency(rng.integers(0, 300, 2000), rng.integers(0, 300, 2000), rng.random(2000), 300)
+    keep, teleport = rng.random(300), rng.random((300, 4)) * (rng.random((300, 4)) < 0.1) + 1e-9
+    transition = Transition.of(W, keep)
+    assert np.array_equal(pagerank(transition), pagerank(W, keep=keep))
+    assert np.array_equal(pagerank(transition, personalization=teleport), pagerank(W, personalization=teleport, keep=keep))
+    with pytest.raises(ValueError, match="keep is part of the transition"):
+        pagerank(transition, keep=keep)

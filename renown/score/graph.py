@@ -69,15 +69,36 @@ def adjacency(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, n: int) -> s
     return sp.csr_matrix((weight.astype(np.float64), (src, dst)), shape=(n, n))
 
 
+@dataclass(frozen=True)
+class Transition:
+    """Where the surfer goes from each node: ``Pᵀ`` (``W`` row-normalised, each row scaled by ``keep``) and
+    the mass each node hands to the teleport instead (dangling: all of it; otherwise ``1 − keep``). Built once
+    per graph, it serves any number of teleports: the global rank, then each block of topics."""
+
+    matrix_t: sp.csr_matrix
+    leak: np.ndarray
+
+    @classmethod
+    def of(cls, W: sp.csr_matrix, keep: np.ndarray | None = None) -> Transition:
+        n = W.shape[0]
+        out = np.asarray(W.sum(axis=1)).ravel()
+        scale = np.divide(1.0, out, out=np.zeros(n), where=out > 0)
+        if keep is not None:
+            scale = scale * np.clip(keep, 0.0, 1.0)
+        leak = np.where(out > 0, 1.0 - (np.clip(keep, 0.0, 1.0) if keep is not None else 1.0), 1.0)
+        return cls((sp.diags(scale) @ W).T.tocsr(), leak)
+
+
 def pagerank(
-    W: sp.csr_matrix,
+    W: sp.csr_matrix | Transition,
     damping: float = 0.85,
     personalization: np.ndarray | None = None,
     keep: np.ndarray | None = None,
     tol: float = 1e-10,
     max_iter: int = 200,
 ) -> np.ndarray:
-    """Weighted PageRank of the graph ``W`` (``W[i, j]`` = weight of edge i → j).
+    """Weighted PageRank of the graph ``W`` (``W[i, j]`` = weight of edge i → j), or of a prepared
+    :class:`Transition` (which already holds ``keep``).
 
     ``personalization`` is the teleport distribution (uniform by default;
     normalised here). Returns a vector summing to 1. An ``n × K`` personalization
@@ -85,18 +106,16 @@ def pagerank(
     one pass over the edges for all of them (measured 1.8× faster than K separate
     runs at 1M nodes, 8M edges, 30 topics: ``bench/topic_pagerank_bench.py``).
     """
-    n = W.shape[0]
+    prepared = isinstance(W, Transition)
+    if prepared and keep is not None:
+        raise ValueError("keep is part of the transition: give it to Transition.of")
+    n = (W.matrix_t if prepared else W).shape[0]
     if n == 0:
         return np.zeros(0)
     if not 0 <= damping < 1:
         raise ValueError("damping must be in [0, 1)")
-    out = np.asarray(W.sum(axis=1)).ravel()
-    scale = np.divide(1.0, out, out=np.zeros(n), where=out > 0)
-    if keep is not None:
-        scale = scale * np.clip(keep, 0.0, 1.0)
-    transition_t = (sp.diags(scale) @ W).T.tocsr()
-    passed = out > 0
-    leak = np.where(passed, 1.0 - (np.clip(keep, 0.0, 1.0) if keep is not None else 1.0), 1.0)
+    transition = W if prepared else Transition.of(W, keep)
+    transition_t, leak = transition.matrix_t, transition.leak
     if personalization is None:
         u = np.full(n, 1.0 / n)
     else:

@@ -48,7 +48,7 @@ import pyarrow.compute as pc
 from renown.score import calibration
 from renown.score.features import KIND_WEIGHTS, Features
 from renown.score.gaming import Genuineness, assess
-from renown.score.graph import Teleport, adjacency, pagerank
+from renown.score.graph import Teleport, Transition, adjacency, pagerank
 
 DAMPING = 0.85
 POST_PRIOR = 2.0
@@ -173,11 +173,12 @@ RANK_QUANTUM = 2.0**-48
 
 def scipy_ranker(f: Features, strength: np.ndarray, keep: np.ndarray) -> tuple[Ranker, object]:
     W = adjacency(f.src, f.dst, strength, f.n)
+    transition = Transition.of(W, keep)  # once for the global rank and every block of topics
 
     def rank(teleport: Teleport | None) -> np.ndarray:
         if teleport is None:
-            return pagerank(W, damping=DAMPING, keep=keep)
-        return teleport.at(pagerank(W, damping=DAMPING, personalization=teleport.dense(f.n), keep=keep))
+            return pagerank(transition, damping=DAMPING)
+        return teleport.at(pagerank(transition, damping=DAMPING, personalization=teleport.dense(f.n)))
 
     return rank, W
 
