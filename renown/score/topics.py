@@ -202,14 +202,13 @@ def _topic_rows(t: int, rank: np.ndarray, posts: dict[str, np.ndarray], dsts: np
     authors = np.asarray(posts["author"], dtype=np.int64)
     decayed = np.asarray(posts["posts"], dtype=np.float64)
     reach, effective = np.zeros(len(authors)), np.zeros(len(authors))
-    at = np.searchsorted(authors, dsts)  # reactions are to posts in the topic: their authors are among these
-    reach[at], effective[at] = received["reach"], received["effective"]
+    at, found = _positions(authors, dsts)  # reactions are to posts in the topic: their authors are among these
+    reach[at[found]], effective[at[found]] = received["reach"][found], received["effective"][found]
     network = np.maximum(0.0, rank * n - 1.0)
     vouches, value = np.zeros(len(authors), dtype=np.int64), np.zeros(len(authors))
     if vouched is not None:
         endorsed, weight, count = vouched
-        where = np.minimum(np.searchsorted(authors, endorsed), max(len(authors) - 1, 0))
-        found = authors[where] == endorsed if len(authors) else np.zeros(len(endorsed), dtype=bool)
+        where, found = _positions(authors, endorsed)  # endorsements of people who did not post in it count for nothing
         value[where[found]], vouches[where[found]] = weight[found], count[found]
     endorsed_value = np.minimum(CAP, np.log2(1 + value))
     amplification = effective / (decayed + POST_PRIOR)
@@ -217,3 +216,10 @@ def _topic_rows(t: int, rank: np.ndarray, posts: dict[str, np.ndarray], dsts: np
     return {"author": authors, "topic": np.full(len(authors), t, dtype=np.int32), "exact": calibration.calibrate(z),
             "reach": reach, "amplification": amplification, "network": network,
             "posts": np.asarray(posts["n"], dtype=np.int64), "endorsements": vouches, "endorsement_value": endorsed_value}
+
+
+def _positions(sorted_keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``wanted`` is in ``sorted_keys``, and whether it is there at all."""
+    at = np.minimum(np.searchsorted(sorted_keys, wanted), max(len(sorted_keys) - 1, 0))
+    found = sorted_keys[at] == wanted if len(sorted_keys) else np.zeros(len(wanted), dtype=bool)
+    return at, found
