@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from renown.score import graph
 from renown.score.graph import (
     ConvergenceError,
+    Teleport,
     Transition,
     _Product,
     _TeleportTerms,
@@ -158,3 +159,22 @@ def test_a_transition_built_once_serves_every_teleport() -> None:
     assert np.array_equal(pagerank(transition, personalization=teleport), pagerank(W, personalization=teleport, keep=keep))
     with pytest.raises(ValueError, match="keep is part of the transition"):
         pagerank(transition, keep=keep)
+
+
+@pytest.mark.parametrize("topics", [1, 5])
+def test_a_teleport_given_by_its_entries_ranks_as_its_dense_form_bit_for_bit(topics: int) -> None:
+    rng = np.random.default_rng(5)
+    n = 3000
+    W = adjacency(rng.integers(0, n, 20000), rng.integers(0, n, 20000), rng.random(20000), n)
+    cells = rng.choice(n * topics, size=40 * topics, replace=False)
+    node, topic = cells % n, cells // n
+    weight = rng.random(len(cells)) * 5
+    shuffled = rng.permutation(len(cells))  # entries in any order
+    teleport = Teleport(node[shuffled], topic[shuffled], weight[shuffled], topics)
+    assert np.array_equal(pagerank(W, personalization=teleport, keep=np.full(n, 0.7)),
+                          pagerank(W, personalization=teleport.dense(n), keep=np.full(n, 0.7)))
+    for bad, message in [(Teleport(node[[0, 0]], topic[[0, 0]], weight[:2], topics), "once"),
+                         (Teleport(np.array([n]), np.array([0]), np.array([1.0]), topics), "below n"),
+                         (Teleport(node[:1], topic[:1], np.array([-1.0]), topics), "non-negative")]:
+        with pytest.raises(ValueError, match=message):
+            pagerank(W, personalization=bad)

@@ -178,7 +178,7 @@ def scipy_ranker(f: Features, strength: np.ndarray, keep: np.ndarray) -> tuple[R
     def rank(teleport: Teleport | None) -> np.ndarray:
         if teleport is None:
             return pagerank(transition, damping=DAMPING)
-        return teleport.at(pagerank(transition, damping=DAMPING, personalization=teleport.dense(f.n)))
+        return teleport.at(pagerank(transition, damping=DAMPING, personalization=teleport))
 
     return rank, W
 
