@@ -121,6 +121,8 @@ def pagerank(
     current, teleport, single = _start(personalization, n)
     k = current.shape[1]
     x = np.empty((n, k))  # each column as it converges
+    # each column stops at its own convergence, so a topic's rank does not depend on which
+    # other topics share its block (nor on the engine: Spark stops each topic the same way)
     active = np.arange(k)
     spare, change = np.empty_like(current), np.empty_like(current)
     with _Product(transition_t, k) as product:
