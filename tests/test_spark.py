@@ -224,6 +224,15 @@ def test_missing_java_says_how_to_get_it(monkeypatch, tmp_path) -> None:
         session()
 
 
+def test_the_jvm_writes_its_warnings_to_stderr_not_into_json_output() -> None:
+    """A 10M-event run with topics printed a JVM GC warning on stdout, and `score --json` did not parse."""
+    from renown.score.spark import JVM_LOG_TO_STDERR, session
+
+    jvm = session().sparkContext._jvm
+    arguments = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert all(option in arguments for option in JVM_LOG_TO_STDERR.split())
+
+
 def test_local_mode_uses_a_handful_of_shuffle_partitions() -> None:
     from renown.score.spark import local_settings
 

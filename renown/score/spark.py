@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from renown.score.pairs import Kernel
 
 LOCAL_MASTER = "local[2]"
+#: JVM unified logging: none of the default configuration (warnings to stdout), warnings and errors to stderr.
+JVM_LOG_TO_STDERR = "-Xlog:disable -Xlog:all=warning:stderr"
 INSTALL_HINT = "pip install 'renown[spark]'"
 
 
@@ -61,6 +63,9 @@ def local_settings(master: str) -> dict[str, str]:
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.ansi.enabled": "true",
+        # the JVM's own warnings (e.g. G1's "[3012.5s][warning][gc,alloc] … GCLocker" under memory pressure) go
+        # to stdout by default, which is renown's stdout when it launches the driver: `--json` would not parse
+        "spark.driver.extraJavaOptions": JVM_LOG_TO_STDERR,
     }
     local = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
     if local:
