@@ -63,6 +63,18 @@ class Teleport:
         """Each entry's rank, from ``n × K`` ranks."""
         return ranks[self.node, self.topic]
 
+    def check(self, n: int) -> None:
+        """Raise ``ValueError`` unless the entries name nodes below ``n`` and topics below :attr:`topics`, each
+        (node, topic) once, with non-negative weights and a positive total per topic (what every ranker needs)."""
+        node, topic = np.asarray(self.node, dtype=np.int64), np.asarray(self.topic, dtype=np.int64)
+        weight = np.asarray(self.weight, dtype=np.float64)
+        if len(node) and (node.min() < 0 or node.max() >= n or topic.min() < 0 or topic.max() >= self.topics):
+            raise ValueError("teleport entries must name nodes below n and topics below their count")
+        if len(np.unique(topic * n + node)) != len(node):
+            raise ValueError("a teleport names each (node, topic) once")
+        if (weight < 0).any() or (np.bincount(topic, weights=weight, minlength=self.topics) <= 0).any():
+            raise ValueError("personalization must be non-negative, with a positive sum per topic")
+
 
 def adjacency(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, n: int) -> sp.csr_matrix:
     """Sparse ``n × n`` matrix with ``W[src, dst] = weight`` (duplicates summed)."""
@@ -154,25 +166,20 @@ def _start(personalization: np.ndarray | Teleport | None, n: int) -> tuple[np.nd
     vector), so both forms give the same bits."""
     if isinstance(personalization, Teleport):
         t = personalization
+        t.check(n)
         node, topic = np.asarray(t.node, dtype=np.int64), np.asarray(t.topic, dtype=np.int64)
         weight = np.asarray(t.weight, dtype=np.float64)
-        if len(node) and (node.min() < 0 or node.max() >= n or topic.min() < 0 or topic.max() >= t.topics):
-            raise ValueError("teleport entries must name nodes below n and topics below their count")
         order = np.lexsort((node, topic))
         node, topic, weight = node[order], topic[order], weight[order]
-        if ((np.diff(topic) == 0) & (np.diff(node) == 0)).any():
-            raise ValueError("a teleport names each (node, topic) once")
         if t.topics == 1:
             column = np.zeros(n)
             column[node] = weight
             totals = np.array([column.sum()])
         else:
             totals = np.bincount(topic, weights=weight, minlength=t.topics)
-        if (weight < 0).any() or (totals <= 0).any():
-            raise ValueError("personalization must be non-negative, of length n, with a positive sum (per column)")
         start = np.zeros((n, t.topics))
         start[node, topic] = weight / totals[topic]
-        terms = _TeleportTerms.of_entries(start, node, topic)
+        terms = _TeleportTerms(start, node, topic)
         return (start if terms.sparse else start.copy()), terms, False
     if personalization is None:
         u = np.full(n, 1.0 / n)
@@ -195,26 +202,22 @@ class _TeleportTerms:
     the step is ``d · flow``, so the teleport terms are added at its entries only — the dense formula's
     operations at every entry, without four ``n × K`` temporaries per step."""
 
-    def __init__(self, u: np.ndarray) -> None:
-        self.sparse = np.count_nonzero(u) * 4 < u.size
-        if self.sparse:
-            self.u = None
-            self.rows, self.cols = np.nonzero(u)
-            self.weights = u[self.rows, self.cols]
+    def __init__(self, u: np.ndarray, rows: np.ndarray | None = None, cols: np.ndarray | None = None) -> None:
+        """Terms of the dense ``u``; ``rows`` and ``cols``, when given, say where its non-zero entries may be
+        (a teleport's entries: no search of ``u``)."""
+        if rows is None:
+            count = np.count_nonzero(u)
         else:
+            nonzero = u[rows, cols] != 0
+            rows, cols = rows[nonzero], cols[nonzero]
+            count = len(rows)
+        self.sparse = count * 4 < u.size
+        if not self.sparse:
             self.u = u
-
-    @classmethod
-    def of_entries(cls, u: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> _TeleportTerms:
-        """The terms of the dense ``u`` whose non-zero entries are at (``rows``, ``cols``), without a search."""
-        keep = u[rows, cols] != 0
-        if keep.sum() * 4 >= u.size:
-            return cls(u)
-        terms = cls.__new__(cls)
-        terms.sparse, terms.u = True, None
-        terms.rows, terms.cols = rows[keep], cols[keep]
-        terms.weights = u[terms.rows, terms.cols]
-        return terms
+            return
+        if rows is None:
+            rows, cols = np.nonzero(u)
+        self.u, self.rows, self.cols, self.weights = None, rows, cols, u[rows, cols]
 
     def of(self, columns: np.ndarray) -> _TeleportTerms:
         """The terms of the ``columns`` (a boolean mask) only."""

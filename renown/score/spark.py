@@ -470,11 +470,10 @@ def spark_pagerank(engine: SparkEngine, edges: DataFrame, n: int, teleport: Tele
         start = spark.range(n).select(F.col("id").alias("idx"), F.lit(0).cast("int").alias("t"),
                                       F.lit(1.0 / n).alias("u"))
     else:
+        teleport.check(n)
         K = teleport.topics
         weight = np.asarray(teleport.weight, dtype=np.float64)
         totals = np.bincount(teleport.topic, weights=weight, minlength=K)
-        if (weight < 0).any() or (totals <= 0).any():
-            raise ValueError("a teleport must be non-negative with a positive sum per topic")
         start = spark.createDataFrame(pa.table({"idx": pa.array(teleport.node, pa.int64()),
                                                 "t": pa.array(teleport.topic, pa.int32()),
                                                 "u": pa.array(weight / totals[teleport.topic], pa.float64())}))
