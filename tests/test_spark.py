@@ -176,33 +176,50 @@ def test_spark_submit_runs_renown_with_the_settings_it_was_given(tmp_path) -> No
 
 
 @needs_spark
-def test_spark_pagerank_matches_the_embedded_pagerank(tmp_path) -> None:
-    """Random weighted graph with dangling nodes, discounted reactors and two personalizations."""
+@pytest.mark.parametrize("blocks", [1, 3])
+def test_spark_pagerank_is_the_embedded_iteration_in_node_blocks(blocks) -> None:
+    """Random weighted graph with dangling nodes, discounted reactors, a uniform and three topic teleports.
+    In one block the executors run the embedded engine's arithmetic in its order: the same bits. In blocks
+    of unequal size (300 nodes in 3 blocks, the last one short) only the order of adding the blocks' flows
+    differs: equal to rounding."""
     import pyarrow as pa
 
     from renown.score.graph import ConvergenceError, Teleport, adjacency, pagerank
-    from renown.score.spark import SparkEngine, session, spark_pagerank
+    from renown.score.spark import SparkEngine, session
+    from renown.score.spark_pagerank import block_pagerank
 
     rng = np.random.default_rng(3)
-    n, m = 300, 1500
-    src, dst = rng.integers(0, n - 20, m), rng.integers(0, n, m)  # the last 20 nodes are dangling
+    n, m = 301, 1500
+    pair = np.unique(rng.integers(0, n - 20, m) * n + rng.integers(0, n, m))  # the last 20 nodes are dangling
+    src, dst = pair // n, pair % n
     keep_ = np.where(rng.random(n) < 0.1, 0.05, 1.0)
-    W = adjacency(src, dst, rng.random(m) + 0.1, n)
-    coo = W.tocoo()
+    weight = rng.random(len(pair)) + 0.1
+    W = adjacency(src, dst, np.log2(1.0 + weight), n)
+    pairs = adjacency(src, dst, weight, n).tocoo()
     engine = SparkEngine(session())
-    out = np.asarray(W.sum(axis=1)).ravel()
-    p = coo.data / out[coo.row] * keep_[coo.row]
-    edges = engine.spark.createDataFrame(pa.table({"src": coo.row.astype(np.int64), "dst": coo.col.astype(np.int64), "p": p}))
-    np.testing.assert_allclose(spark_pagerank(engine, edges, n), pagerank(W, keep=keep_), rtol=1e-9, atol=1e-15)
+    graph = engine.spark.createDataFrame(pa.table({"src": pairs.row.astype(np.int64), "dst": pairs.col.astype(np.int64),
+                                                   "weight": pairs.data, "keep": keep_[pairs.row]}))
+
+    def log_strength(w):
+        return np.log2(1.0 + w)
+
     dense = np.zeros((n, 3))
     dense[:10, 0], dense[50:55, 1], dense[n - 1, 2] = 1.0, rng.random(5), 1.0
     node, topic = np.nonzero(dense)
     shuffled = rng.permutation(len(node))  # entries in any order come back in theirs
     teleport = Teleport(node[shuffled], topic[shuffled], dense[node, topic][shuffled], 3)
-    np.testing.assert_allclose(spark_pagerank(engine, edges, n, teleport),
-                               teleport.at(pagerank(W, personalization=dense, keep=keep_)), rtol=1e-9, atol=1e-15)
-    with pytest.raises(ConvergenceError):
-        spark_pagerank(engine, edges, n, max_iter=3)
+    expected = [(None, pagerank(W, keep=keep_)), (teleport, teleport.at(pagerank(W, personalization=dense, keep=keep_)))]
+    for t, ranks in expected:
+        got = block_pagerank(engine, graph, n, t, strength=log_strength, blocks=blocks)
+        if blocks == 1:
+            assert np.array_equal(got, ranks)
+        else:
+            np.testing.assert_allclose(got, ranks, rtol=1e-12, atol=0)
+    if blocks == 1:
+        with pytest.raises(ConvergenceError):
+            block_pagerank(engine, graph, n, max_iter=3)
+        with pytest.raises(ValueError, match="each \\(node, topic\\) once"):
+            block_pagerank(engine, graph, n, Teleport(np.array([1, 1]), np.array([0, 0]), np.ones(2), 1))
 
 
 def test_missing_pyspark_names_the_extra_to_install(monkeypatch) -> None:

@@ -63,6 +63,23 @@ class Teleport:
         """Each entry's rank, from ``n × K`` ranks."""
         return ranks[self.node, self.topic]
 
+    def normalised(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The checked entries in (topic, node) order, each weight divided by its topic's total: the start of
+        every ranker. Totals are added as a dense column's would be (in node order; one column pairwise, as
+        numpy sums a vector), so the entries and the dense form give the same bits."""
+        self.check(n)
+        node, topic = np.asarray(self.node, dtype=np.int64), np.asarray(self.topic, dtype=np.int64)
+        weight = np.asarray(self.weight, dtype=np.float64)
+        order = np.lexsort((node, topic))
+        node, topic, weight = node[order], topic[order], weight[order]
+        if self.topics == 1:
+            column = np.zeros(n)
+            column[node] = weight
+            totals = np.array([column.sum()])
+        else:
+            totals = np.bincount(topic, weights=weight, minlength=self.topics)
+        return node, topic, weight / totals[topic]
+
     def check(self, n: int) -> None:
         """Raise ``ValueError`` unless the entries name nodes below ``n`` and topics below :attr:`topics`, each
         (node, topic) once, with non-negative weights and a positive total per topic (what every ranker needs)."""
@@ -161,24 +178,12 @@ def pagerank(
 def _start(personalization: np.ndarray | Teleport | None, n: int) -> tuple[np.ndarray, _TeleportTerms, bool]:
     """The normalised teleport as an ``n × K`` start, its terms, and whether it was one vector.
 
-    A :class:`Teleport` is taken by its entries: no dense copy of it is made besides the start. Its column
-    totals are added as a dense column's would be (in node order; one column pairwise, as numpy sums a
-    vector), so both forms give the same bits."""
+    A :class:`Teleport` is taken by its entries (:meth:`Teleport.normalised`): no dense copy of it is made
+    besides the start."""
     if isinstance(personalization, Teleport):
-        t = personalization
-        t.check(n)
-        node, topic = np.asarray(t.node, dtype=np.int64), np.asarray(t.topic, dtype=np.int64)
-        weight = np.asarray(t.weight, dtype=np.float64)
-        order = np.lexsort((node, topic))
-        node, topic, weight = node[order], topic[order], weight[order]
-        if t.topics == 1:
-            column = np.zeros(n)
-            column[node] = weight
-            totals = np.array([column.sum()])
-        else:
-            totals = np.bincount(topic, weights=weight, minlength=t.topics)
-        start = np.zeros((n, t.topics))
-        start[node, topic] = weight / totals[topic]
+        node, topic, u = personalization.normalised(n)
+        start = np.zeros((n, personalization.topics))
+        start[node, topic] = u
         terms = _TeleportTerms(start, node, topic)
         return (start if terms.sparse else start.copy()), terms, False
     if personalization is None:

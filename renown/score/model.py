@@ -69,16 +69,22 @@ class Context:
     out: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per node: the strength it spreads (log2(1 + w) summed)
 
 
+def pair_strength(weight: np.ndarray) -> np.ndarray:
+    """The weight of the edge reactor → author in the reaction graph: ``log2(1 + w)`` of the pair's reaction
+    weight, diminishing returns for reacting again (PageRank, the evidence and amplification all read it)."""
+    return np.log2(1.0 + weight)
+
+
 def genuine_reactions(p, nodes) -> dict[str, np.ndarray]:
     """Kernel (by ``dst``): each reactor's genuine presence (``g`` × recency of its newest reaction) and
     its effective weight (``log2(1 + w)`` × ``g`` × selectivity) — reach and amplification add them up."""
     g = nodes["g"][p["src"]]
-    return {"reach": g * p["recency"], "effective": np.log2(1.0 + p["weight"]) * g * nodes["s"][p["src"]]}
+    return {"reach": g * p["recency"], "effective": pair_strength(p["weight"]) * g * nodes["s"][p["src"]]}
 
 
 def reaction_strength(p, nodes) -> dict[str, np.ndarray]:
-    """Kernel (by ``src``): the strength ``log2(1 + w)`` a reactor spreads over its reactions."""
-    return {"out": np.log2(1.0 + p["weight"])}
+    """Kernel (by ``src``): the strength (:func:`pair_strength`) a reactor spreads over its reactions."""
+    return {"out": pair_strength(p["weight"])}
 
 
 @dataclass(frozen=True)
@@ -163,16 +169,17 @@ def register_genuineness(engine, g: np.ndarray) -> None:
 #: Discounted PageRank of the run's graph: with ``None`` (uniform teleport) every node's rank; with a
 #: :class:`~renown.score.graph.Teleport`, each topic's rank at its teleport's entries.
 Ranker = Callable[[Teleport | None], np.ndarray]
-#: Builds the ranker of a run's reaction graph from its features and genuineness; the embedded
-#: engine's is :func:`scipy_ranker`, Spark's runs the same iteration as DataFrame joins.
-RankerFactory = Callable[[Features, np.ndarray, np.ndarray], Ranker]
+#: Builds the ranker of a run's reaction graph (edges of :func:`pair_strength`) from its features and
+#: genuineness (``keep``); the embedded engine's is :func:`scipy_ranker`, Spark's runs the same iteration
+#: on its executors (:mod:`renown.score.spark_pagerank`).
+RankerFactory = Callable[[Features, np.ndarray], Ranker]
 #: PageRank is kept to multiples of 2⁻⁴⁸ (≈ 4·10⁻¹⁵ of the total): engines that add the same terms
 #: in different orders then agree bit for bit, as the fixed-point feature sums do.
 RANK_QUANTUM = 2.0**-48
 
 
-def scipy_ranker(f: Features, strength: np.ndarray, keep: np.ndarray) -> tuple[Ranker, object]:
-    W = adjacency(f.src, f.dst, strength, f.n)
+def scipy_ranker(f: Features, keep: np.ndarray) -> tuple[Ranker, object]:
+    W = adjacency(f.src, f.dst, pair_strength(f.weight), f.n)
     transition = Transition.of(W, keep)  # once for the global rank and every block of topics
 
     def rank(teleport: Teleport | None) -> np.ndarray:
@@ -191,9 +198,9 @@ def build_context(f: Features, ranker: RankerFactory | None = None, genuine: Gen
     W = None
     if n:
         if ranker is None:
-            rank_with, W = scipy_ranker(f, np.log2(1.0 + f.weight), genuine.g)
+            rank_with, W = scipy_ranker(f, genuine.g)
         else:
-            rank_with = ranker(f, None, genuine.g)
+            rank_with = ranker(f, genuine.g)
         rank = quantize(rank_with(None))
         out = f.pairs.sum_by("src", reaction_strength)["out"]
         passed = out > 0
@@ -332,7 +339,7 @@ def top_people(p, nodes) -> dict[str, np.ndarray]:
     ties to the stronger) and by rank flowing in (network); ``component`` 0 and 1."""
     src, dst = p["src"], p["dst"]
     g = nodes["g"][src]
-    strength = np.log2(1.0 + p["weight"])
+    strength = pair_strength(p["weight"])
     reach_value = g * p["recency"]
     out = nodes["out"][src]
     flow = np.divide(strength, out, out=np.zeros_like(strength), where=out > 0)  # the transition probability …
@@ -366,7 +373,7 @@ def discount_groups(p, nodes) -> dict[str, np.ndarray]:
     d = discounted[order]
     key = dst[discounted][order] * (int(code_id.max()) + 1) + code_id[order]
     starts = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
-    strength = np.log2(1.0 + p["weight"][d])
+    strength = pair_strength(p["weight"][d])
     full = np.add.reduceat(strength, starts)
     kept = np.add.reduceat(strength * g[src[d]], starts)
     return {"account": dst[d[starts]].astype(np.int64), "code": code[order][starts].astype(np.int64),

@@ -3,8 +3,8 @@
 ``renown score --engine spark [--master URL]`` runs the statements of
 :mod:`renown.score.features`, :mod:`renown.score.topics` and the evidence
 query on Spark SQL over the same partitioned Parquet event log
-(``events/network=…/day=…``), and PageRank as iterated DataFrame joins
-(:func:`spark_pagerank`). What Spark returns — one row per (reactor, author)
+(``events/network=…/day=…``), and PageRank as grouped maps over blocks of
+the graph and the ranks on the executors (:mod:`renown.score.spark_pagerank`). What Spark returns — one row per (reactor, author)
 pair and per account — feeds the same model, calibration and snapshot code as
 the embedded engine, so both write the same snapshot (``tests/test_spark.py``
 proves it on simulated and real data).
@@ -33,8 +33,7 @@ import pyarrow as pa
 
 from renown.errors import RenownError
 from renown.events import ACCOUNT_SCHEMA, EVENT_COLUMNS
-from renown.score.graph import ConvergenceError, Teleport
-from renown.score.model import DAMPING, GENUINENESS_TABLE, Ranker
+from renown.score.model import DAMPING, GENUINENESS_TABLE, Ranker, pair_strength
 from renown.store import UNRESOLVED, Store, live_events_sql
 
 if TYPE_CHECKING:
@@ -109,7 +108,8 @@ class SparkEngine:
     """The :class:`~renown.score.engine.Engine` protocol on a Spark session."""
 
     name = "spark"
-    #: ranks are long rows, so all topics go in one PageRank: steps cost Spark's overhead, not data
+    #: all topics go in one PageRank: each step costs Spark's fixed overhead (≈ 0.4 s) once, and the node blocks
+    #: grow in number with the topics so each block of ranks stays small (:mod:`renown.score.spark_pagerank`)
     topic_block = None
 
     def __init__(self, spark: SparkSession, event_log: str | None = None) -> None:
@@ -254,17 +254,15 @@ class SparkEngine:
     def replace_all(self, expression: str, pattern: str, replacement: str) -> str:
         return f"regexp_replace({expression}, '{pattern}', '{replacement}')"
 
-    def ranker(self, f: Features, strength: np.ndarray, keep: np.ndarray) -> Ranker:
-        """PageRank of the ``pairs`` view's reaction graph, on Spark (see :func:`spark_pagerank`).
-        Each reactor passes on the share ``keep`` of its rank: its genuineness, which the run has
-        registered as :data:`~renown.score.model.GENUINENESS_TABLE` (read here rather than shipped
-        to the executors a second time)."""
-        edges = self.spark.sql(f"""
-            SELECT e.src, e.dst, e.strength / o.total * k.g AS p
-            FROM (SELECT src, dst, log2(1e0 + weight) AS strength FROM pairs) e
-            JOIN (SELECT src, sum(log2(1e0 + weight)) AS total FROM pairs GROUP BY src) o ON o.src = e.src
-            JOIN {GENUINENESS_TABLE} k ON k.idx = e.src""").localCheckpoint(eager=True)
-        return lambda teleport: spark_pagerank(self, edges, f.n, teleport)
+    def ranker(self, f: Features, keep: np.ndarray) -> Ranker:
+        """PageRank of the ``pairs`` view's reaction graph, on the executors (:mod:`renown.score.spark_pagerank`).
+        Each reactor passes on the share ``keep`` of its rank: its genuineness, which the run has registered as
+        :data:`~renown.score.model.GENUINENESS_TABLE` (read here rather than shipped to the executors again)."""
+        from renown.score.spark_pagerank import block_pagerank
+
+        graph = self.spark.sql(f"SELECT p.src, p.dst, p.weight, k.g AS keep FROM pairs p "
+                               f"JOIN {GENUINENESS_TABLE} k ON k.idx = p.src").localCheckpoint(eager=True)
+        return lambda teleport: block_pagerank(self, graph, f.n, teleport, strength=pair_strength, damping=DAMPING)
 
 
 #: About how much of a result (uncompressed) one streamed chunk carries (:meth:`SparkEngine.batches`).
@@ -441,89 +439,3 @@ class SparkPairs:
 
         found = self._run(["dst"], kernel, nodes, schema, per_table)
         return {c: found.column(c).to_numpy() for c in columns}
-
-
-def spark_pagerank(engine: SparkEngine, edges: DataFrame, n: int, teleport: Teleport | None = None,
-                   damping: float = DAMPING, tol: float = 1e-10, max_iter: int = 200) -> np.ndarray:
-    """The iteration of :func:`renown.score.graph.pagerank` as DataFrame joins::
-
-        x_t ← d · (Pᵀ x_t  +  leaked_t · u_t) + (1 − d) · u_t
-
-    ``edges`` holds (src, dst, p), ``p`` the keep-scaled transition probability. Ranks are
-    long rows (idx, t, u, x), one per node and teleport ``t`` that has mass, so K topics
-    cost what their non-zero entries cost, not n × K. The mass a node does not pass on
-    (dangling, or discounted: ``1 − keep``) is ``leaked_t = Σ x_t − Σ flow_t``, so no per-node
-    leak is needed. A step is one join of the edges with the ranks, one outer join of the flow
-    back, then a checkpoint (cutting the plan's lineage, so step 80 costs what step 1 did) and
-    one aggregate for each t's L1 change. Like the embedded engine, each t stops when its change
-    is below ``n · tol``; :class:`ConvergenceError` after ``max_iter`` steps. Measured: a step
-    costs ≈ 0.3 s of Spark job overhead even on a tiny graph.
-
-    Returns every node's rank (uniform teleport, ``teleport`` None), or each topic's rank at its
-    teleport's entries, in their order: only those rows come to the driver."""
-    from pyspark.sql import functions as F
-
-    spark = engine.spark
-    single = teleport is None
-    if single:
-        K = 1
-        start = spark.range(n).select(F.col("id").alias("idx"), F.lit(0).cast("int").alias("t"),
-                                      F.lit(1.0 / n).alias("u"))
-    else:
-        teleport.check(n)
-        K = teleport.topics
-        weight = np.asarray(teleport.weight, dtype=np.float64)
-        totals = np.bincount(teleport.topic, weights=weight, minlength=K)
-        start = spark.createDataFrame(pa.table({"idx": pa.array(teleport.node, pa.int64()),
-                                                "t": pa.array(teleport.topic, pa.int32()),
-                                                "u": pa.array(weight / totals[teleport.topic], pa.float64())}))
-    state = start.withColumn("x", F.col("u")).localCheckpoint(eager=True)
-    if single:
-        result = np.zeros((n, 1))
-    else:  # the entries by (topic, node), to place what comes back
-        result = np.zeros(len(teleport.node))
-        keys = np.asarray(teleport.topic, dtype=np.int64) * n + np.asarray(teleport.node, dtype=np.int64)
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-    active = set(range(K))
-    held = None  # the stored frame behind ``state``, released once the next step is computed
-    for _ in range(max_iter):
-        flow = (edges.join(state.select("idx", "t", "x"), edges.src == state.idx)
-                .groupBy(F.col("dst").alias("idx"), "t").agg(F.sum(F.col("p") * F.col("x")).alias("f")))
-        leaked = (state.groupBy("t").agg(F.sum("x").alias("s"))
-                  .join(flow.groupBy("t").agg(F.sum("f").alias("fs")), "t", "left")
-                  .select("t", (F.col("s") - F.coalesce(F.col("fs"), F.lit(0.0))).alias("leaked")))
-        teleport = F.coalesce(F.col("u"), F.lit(0.0))
-        new = (state.withColumnRenamed("x", "old").join(flow, ["idx", "t"], "full_outer")
-               .join(F.broadcast(leaked), "t")
-               .select("idx", "t", teleport.alias("u"), F.coalesce(F.col("old"), F.lit(0.0)).alias("old"),
-                       (F.lit(damping) * (F.coalesce(F.col("f"), F.lit(0.0)) + F.col("leaked") * teleport)
-                        + F.lit(1.0 - damping) * teleport).alias("x")))
-        # checkpointed every step: ``state`` feeds three joins, so an uncut plan grows threefold per
-        # step (measured: caching instead stalled after a few steps; a lazy checkpoint saved nothing)
-        new = new.localCheckpoint(eager=True)
-        change = {row["t"]: row["change"] for row in
-                  new.groupBy("t").agg(F.sum(F.abs(F.col("x") - F.col("old"))).alias("change")).collect()}
-        if held is not None:
-            held.unpersist()
-        held = new
-        done = sorted(t for t in active if change.get(t, 0.0) < n * tol)
-        if done:
-            ended = new.filter(F.col("t").isin(done))
-            if single:
-                finished = ended.select("idx", "x").toArrow()
-                result[finished.column("idx").to_numpy(), 0] = finished.column("x").to_numpy()
-            else:  # the teleport's entries, each divided by its topic's total
-                total = np.zeros(K)
-                for row in ended.groupBy("t").agg(F.sum("x").alias("total")).collect():
-                    total[row["t"]] = row["total"]
-                finished = ended.filter(F.col("u") > 0).select("idx", "t", "x").toArrow()
-                t = finished.column("t").to_numpy().astype(np.int64)
-                at = order[np.searchsorted(keys, t * n + finished.column("idx").to_numpy())]
-                result[at] = finished.column("x").to_numpy() / total[t]
-            active.difference_update(done)
-        if not active:
-            new.unpersist()
-            return (result / result.sum(axis=0))[:, 0] if single else result
-        state = new.filter(F.col("t").isin(sorted(active))).select("idx", "t", "u", "x") if done else new.drop("old")
-    raise ConvergenceError(f"PageRank did not converge to {tol:g} within {max_iter} iterations")
