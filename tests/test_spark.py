@@ -222,6 +222,20 @@ def test_spark_pagerank_is_the_embedded_iteration_in_node_blocks(blocks) -> None
             block_pagerank(engine, graph, n, Teleport(np.array([1, 1]), np.array([0, 0]), np.ones(2), 1))
 
 
+def test_spark_pagerank_cuts_the_graph_into_blocks_only_when_it_is_big() -> None:
+    """One block (one grouped map a step, the embedded engine's bits) until the ranks or the edges outgrow it;
+    then at least a block per partition, and more as a block of ranks or matrices would pass its bytes."""
+    from renown.score.spark_pagerank import BLOCK_BYTES, block_count
+
+    ranks = BLOCK_BYTES // 8  # that many doubles fill a block
+    assert block_count(2_000, 1, 20_000, 4) == 1
+    assert block_count(ranks // 50, 50, BLOCK_BYTES // 16, 4) == 1
+    assert block_count(ranks // 50 + 1, 50, BLOCK_BYTES // 16, 4) == 4
+    assert block_count(2_000, 1, BLOCK_BYTES // 16 + 1, 4) == 4  # many edges among few nodes
+    assert block_count(10_000_000, 50, 80_000_000, 4) == -(-10_000_000 * 50 * 8 // BLOCK_BYTES)
+    assert block_count(3, 10_000_000, 10, 4) == 3  # never more blocks than nodes
+
+
 def test_missing_pyspark_names_the_extra_to_install(monkeypatch) -> None:
     from renown.score.spark import SparkUnavailable, session
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from renown.score.graph import ConvergenceError, Teleport
 
@@ -43,22 +44,28 @@ if TYPE_CHECKING:
 
     from renown.score.spark import SparkEngine
 
-#: About how many bytes one block of ranks (``n_i × K`` doubles) may take: more topics or nodes, more blocks.
-BLOCK_BYTES = 256 << 20
+#: About how many bytes one block of ranks (``n_i × K`` doubles) or of matrices (≈ 16 bytes an edge) may take. Each
+#: travels as one row, and the JVM grows a row's buffer by doubling: at 10M events and 50 topics, blocks of
+#: 100 MB ran a 4 GB driver out of heap (local mode), so blocks stay small and grow in number instead.
+BLOCK_BYTES = 32 << 20
 
 #: Every frame of the iteration: rows of block ``i`` of one ``kind``, ``j`` the other block a matrix or a flow
 #: is about, ``payload`` the arrays (pickled), ``numbers`` a state's per-topic numbers (pickled, small: what the
 #: driver reads). One shape, so a step's two inputs are one union grouped by block: Spark estimates a union's
 #: size as a sum, where a cogroup's estimate is a product — squared every step through the checkpoints'
-#: kept statistics, until multiplying those numbers took minutes (measured: 0.3 s at step 17, 169 s at step 23).
+#: kept statistics, until multiplying those numbers took minutes (measured on a 300-node graph: 0.3 s at step 11,
+#: 169 s at step 23).
 _ROWS = "i INT, kind INT, j INT, payload BINARY, numbers BINARY"
 _MATRIX, _LEAK, _ENTRIES, _STATE, _FLOW = range(5)
 
 
-def block_count(n: int, topics: int, partitions: int) -> int:
-    """Blocks for ``n`` nodes and ``topics`` teleports: at least one per partition (every core works), more when
-    a block of ranks would pass :data:`BLOCK_BYTES`, never more than the nodes."""
-    return max(1, min(n, max(partitions, -(-n * topics * 8 // BLOCK_BYTES))))
+def block_count(n: int, topics: int, edges: int, partitions: int) -> int:
+    """Blocks for ``n`` nodes, ``topics`` teleports and ``edges``: one while the ranks and the matrices fit in
+    :data:`BLOCK_BYTES` (a step is then one grouped map — the block's flow is its own — and the result the
+    embedded engine's, bit for bit); beyond, at least one per partition (every core works) and as many as keep
+    each block within it; never more than the nodes."""
+    needed = max(-(-n * topics * 8 // BLOCK_BYTES), -(-edges * 16 // BLOCK_BYTES))
+    return 1 if needed <= 1 else max(1, min(n, max(partitions, needed)))
 
 
 def block_pagerank(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport | None = None,
@@ -100,7 +107,8 @@ def _iterate(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport |
     single = teleport is None
     topics = 1 if single else teleport.topics
     partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
-    size = -(-n // (blocks or block_count(n, topics, partitions)))
+    count = blocks or block_count(n, topics, graph.count(), partitions)
+    size = -(-n // count)
     built = (graph.select(F.expr(f"CAST(src DIV {size} AS INT)").alias("i"), "src", "dst", "weight", "keep")
              .repartition("i").mapInArrow(_matrices(size, strength), _ROWS).localCheckpoint(eager=True))
     matrices = built.filter(f"kind = {_MATRIX}")
@@ -114,10 +122,13 @@ def _iterate(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport |
     numbers = _numbers(state, topics)
     try:
         for _ in range(max_iter):
-            flows = matrices.unionByName(state).groupBy("i").applyInArrow(_flow(len(active)), _ROWS)
-            new = (flows.unionByName(state).groupBy("i")
-                   .applyInArrow(_update(n, damping, numbers["leaked"], active, single), _ROWS)
-                   .localCheckpoint(eager=True))
+            flow, update = _flow(len(active)), _update(n, damping, numbers["leaked"], active, single)
+            if count == 1:  # the block's flow is its own: one grouped map
+                new = matrices.unionByName(state).groupBy("i").applyInArrow(_in_one(flow, update), _ROWS)
+            else:
+                flows = matrices.unionByName(state).groupBy("i").applyInArrow(flow, _ROWS)
+                new = flows.unionByName(state).groupBy("i").applyInArrow(update, _ROWS)
+            new = new.localCheckpoint(eager=True)
             state.unpersist()
             state = new
             numbers = _numbers(state, len(active))
@@ -287,6 +298,14 @@ def _update(n: int, damping: float, leaked: np.ndarray, active: np.ndarray, unif
             new = flow
         return _rows([_state(i, new, state["leak"], entries, np.abs(new - old).sum(axis=0))])
     return update
+
+
+def _in_one(flow, update):
+    """Both maps of a step on one group: a single block's matrices and state."""
+    def step(table: pa.Table) -> pa.Table:
+        state = table.filter(pc.equal(table.column("kind"), _STATE))
+        return update(pa.concat_tables([flow(table).cast(state.schema), state]))
+    return step
 
 
 def _numbers(state: DataFrame, columns: int) -> dict[str, np.ndarray]:
