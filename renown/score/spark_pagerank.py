@@ -249,17 +249,25 @@ def _initial_state(engine: SparkEngine, leaks: DataFrame, n: int, size: int, tel
     return leaks.unionByName(entries).groupBy("i").applyInArrow(start, _ROWS).localCheckpoint(eager=True)
 
 
+def _block_state(table: pa.Table, columns: int) -> tuple[int, dict[str, np.ndarray], np.ndarray] | None:
+    """A group's state row: its block, its arrays and its ranks as rows of ``columns``; None without one."""
+    states = _of_kind(table, _STATE)
+    if not states:
+        return None
+    (i, _, state), = states
+    return i, state, state["x"].reshape(-1, columns)
+
+
 def _flow(columns: int):
     """The flow step's grouped map (block ``i``'s matrices and state): ``Pᵀ_ij xᵢ`` for each block ``j`` reached,
     as a row of block ``j``."""
     def flow(table: pa.Table) -> pa.Table:
         import scipy.sparse as sp
 
-        states = _of_kind(table, _STATE)
-        if not states:
+        found = _block_state(table, columns)
+        if found is None:
             return _rows([])
-        (i, _, state), = states
-        x = state["x"].reshape(-1, columns)
+        i, state, x = found
         out = []
         for _, j, m in _of_kind(table, _MATRIX):
             matrix = sp.csr_matrix((m["data"], m["indices"], m["indptr"]), shape=(len(m["indptr"]) - 1, len(x)))
@@ -273,11 +281,10 @@ def _update(n: int, damping: float, leaked: np.ndarray, active: np.ndarray, unif
     columns = len(active)
 
     def update(table: pa.Table) -> pa.Table:
-        states = _of_kind(table, _STATE)
-        if not states:
+        found = _block_state(table, columns)
+        if found is None:
             return _rows([])
-        (i, _, state), = states
-        old = state["x"].reshape(-1, columns)
+        i, state, old = found
         flow = np.zeros_like(old)
         for _, _, part in _of_kind(table, _FLOW):  # in block order: a run repeats exactly
             flow[part["rows"]] += part["flow"]
