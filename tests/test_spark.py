@@ -176,12 +176,13 @@ def test_spark_submit_runs_renown_with_the_settings_it_was_given(tmp_path) -> No
 
 
 @needs_spark
-@pytest.mark.parametrize("blocks", [1, 3])
-def test_spark_pagerank_is_the_embedded_iteration_in_node_blocks(blocks) -> None:
+@pytest.mark.parametrize("blocks, row_bytes", [(1, None), (3, None), (1, 200), (3, 200)])
+def test_spark_pagerank_is_the_embedded_iteration_in_node_blocks(blocks, row_bytes) -> None:
     """Random weighted graph with dangling nodes, discounted reactors, a uniform and three topic teleports.
     In one block the executors run the embedded engine's arithmetic in its order: the same bits. In blocks
     of unequal size (300 nodes in 3 blocks, the last one short) only the order of adding the blocks' flows
-    differs: equal to rounding."""
+    differs: equal to rounding. Rows of 200 bytes cut every block's ranks, matrices, flows and entries into
+    many rows (a few nodes or edges each), which must not change a bit."""
     import pyarrow as pa
 
     from renown.score.graph import ConvergenceError, Teleport, adjacency, pagerank
@@ -210,12 +211,13 @@ def test_spark_pagerank_is_the_embedded_iteration_in_node_blocks(blocks) -> None
     teleport = Teleport(node[shuffled], topic[shuffled], dense[node, topic][shuffled], 3)
     expected = [(None, pagerank(W, keep=keep_)), (teleport, teleport.at(pagerank(W, personalization=dense, keep=keep_)))]
     for t, ranks in expected:
-        got = block_pagerank(engine, graph, n, t, strength=log_strength, blocks=blocks)
+        layout = {"blocks": blocks} | ({"row_bytes": row_bytes} if row_bytes else {})
+        got = block_pagerank(engine, graph, n, t, strength=log_strength, **layout)
         if blocks == 1:
             assert np.array_equal(got, ranks)
         else:
             np.testing.assert_allclose(got, ranks, rtol=1e-12, atol=0)
-    if blocks == 1:
+    if blocks == 1 and row_bytes is None:
         with pytest.raises(ConvergenceError):
             block_pagerank(engine, graph, n, max_iter=3)
         with pytest.raises(ValueError, match="each \\(node, topic\\) once"):
@@ -225,14 +227,15 @@ def test_spark_pagerank_is_the_embedded_iteration_in_node_blocks(blocks) -> None
 def test_spark_pagerank_cuts_the_graph_into_blocks_only_when_it_is_big() -> None:
     """One block (one grouped map a step, the embedded engine's bits) until the ranks or the edges outgrow it;
     then at least a block per partition, and more as a block of ranks or matrices would pass its bytes."""
-    from renown.score.spark_pagerank import BLOCK_BYTES, block_count
+    from renown.score.spark_pagerank import BLOCK_BYTES, ONE_BLOCK_BYTES, block_count
 
-    ranks = BLOCK_BYTES // 8  # that many doubles fill a block
+    ranks = ONE_BLOCK_BYTES // 8  # that many doubles fill the one block
     assert block_count(2_000, 1, 20_000, 4) == 1
-    assert block_count(ranks // 50, 50, BLOCK_BYTES // 16, 4) == 1
-    assert block_count(ranks // 50 + 1, 50, BLOCK_BYTES // 16, 4) == 4
-    assert block_count(2_000, 1, BLOCK_BYTES // 16 + 1, 4) == 4  # many edges among few nodes
+    assert block_count(ranks // 50, 50, ONE_BLOCK_BYTES // 16, 4) == 1
+    assert block_count(ranks // 50 + 1, 50, ONE_BLOCK_BYTES // 16, 4) == 4
+    assert block_count(2_000, 1, ONE_BLOCK_BYTES // 16 + 1, 4) == 4  # many edges among few nodes
     assert block_count(10_000_000, 50, 80_000_000, 4) == -(-10_000_000 * 50 * 8 // BLOCK_BYTES)
+    assert block_count(1_000, 10, 100 * BLOCK_BYTES // 16, 4) == 100  # the matrices decide
     assert block_count(3, 10_000_000, 10, 4) == 3  # never more blocks than nodes
 
 

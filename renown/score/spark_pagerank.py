@@ -44,63 +44,85 @@ if TYPE_CHECKING:
 
     from renown.score.spark import SparkEngine
 
-#: About how many bytes one block of ranks (``n_i × K`` doubles) or of matrices (≈ 16 bytes an edge) may take. Each
-#: travels as one row, and the JVM grows a row's buffer by doubling: at 10M events and 50 topics, blocks of
-#: 100 MB ran a 4 GB driver out of heap (local mode), so blocks stay small and grow in number instead.
-BLOCK_BYTES = 32 << 20
+#: Up to about this many bytes of ranks (``n × K`` doubles) and matrices (≈ 16 bytes an edge), the graph is one
+#: block: a step is one grouped map and its result the embedded engine's, bit for bit.
+ONE_BLOCK_BYTES = 32 << 20
+#: About how many bytes of ranks one block holds beyond that: a block's group (its ranks, what it receives, its new
+#: ranks) is held by a Python worker, outside the JVM's heap.
+BLOCK_BYTES = 128 << 20
+#: About how many bytes of arrays one row carries: a block travels as many rows. The JVM copies a row into one
+#: buffer that it grows by doubling, and a G1 heap places an object over half a region (1 MiB on a 4 GB heap)
+#: in whole free regions: blocks as rows of 32–100 MB ran a 4 GB driver out of heap at 10M events, 50 topics.
+ROW_BYTES = 512 << 10
+#: Rows per Arrow batch written to a Python worker during the iteration (Spark's default, 10 000, is a whole
+#: block of :data:`ROW_BYTES` rows in one batch).
+ROWS_PER_BATCH = 32
 
 #: Every frame of the iteration: rows of block ``i`` of one ``kind``, ``j`` the other block a matrix or a flow
-#: is about, ``payload`` the arrays (pickled), ``numbers`` a state's per-topic numbers (pickled, small: what the
-#: driver reads). One shape, so a step's two inputs are one union grouped by block: Spark estimates a union's
-#: size as a sum, where a cogroup's estimate is a product — squared every step through the checkpoints'
-#: kept statistics, until multiplying those numbers took minutes (measured on a 300-node graph: 0.3 s at step 11,
-#: 169 s at step 23).
-_ROWS = "i INT, kind INT, j INT, payload BINARY, numbers BINARY"
+#: is about, ``part`` the row's place among the rows of one such item (an item of more than :data:`ROW_BYTES`
+#: is cut into runs of its rows), ``payload`` the arrays (pickled), ``numbers`` a state's per-topic numbers
+#: (pickled, small, on its first row: what the driver reads). One shape, so a step's two inputs are one union
+#: grouped by block: Spark estimates a union's size as a sum, where a cogroup's estimate is a product — squared
+#: every step through the checkpoints' kept statistics, until multiplying those numbers took minutes (measured
+#: on a 300-node graph: 0.3 s at step 11, 169 s at step 23).
+_ROWS = "i INT, kind INT, j INT, part INT, payload BINARY, numbers BINARY"
 _MATRIX, _LEAK, _ENTRIES, _STATE, _FLOW = range(5)
+
+Arrays = dict[str, np.ndarray]
+#: A row before it is packed: (i, kind, j, part, arrays, numbers or None).
+Row = tuple[int, int, int, int, Arrays, "Arrays | None"]
 
 
 def block_count(n: int, topics: int, edges: int, partitions: int) -> int:
-    """Blocks for ``n`` nodes, ``topics`` teleports and ``edges``: one while the ranks and the matrices fit in
-    :data:`BLOCK_BYTES` (a step is then one grouped map — the block's flow is its own — and the result the
-    embedded engine's, bit for bit); beyond, at least one per partition (every core works) and as many as keep
-    each block within it; never more than the nodes."""
-    needed = max(-(-n * topics * 8 // BLOCK_BYTES), -(-edges * 16 // BLOCK_BYTES))
-    return 1 if needed <= 1 else max(1, min(n, max(partitions, needed)))
+    """Blocks for ``n`` nodes, ``topics`` teleports and ``edges``: one while the ranks (8 bytes a node and topic)
+    and the matrices (≈ 16 bytes an edge) fit in :data:`ONE_BLOCK_BYTES` (a step is then one grouped map — the
+    block's flow is its own — and the result the embedded engine's, bit for bit); beyond, at least one per
+    partition (every core works) and as many as keep each within :data:`BLOCK_BYTES`; never more than the nodes."""
+    ranks, matrices = n * topics * 8, edges * 16
+    if max(ranks, matrices) <= ONE_BLOCK_BYTES:
+        return 1
+    return max(1, min(n, max(partitions, -(-ranks // BLOCK_BYTES), -(-matrices // BLOCK_BYTES))))
 
 
 def block_pagerank(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport | None = None,
                    strength: Callable[[np.ndarray], np.ndarray] | None = None, damping: float = 0.85,
-                   tol: float = 1e-10, max_iter: int = 200, blocks: int | None = None) -> np.ndarray:
+                   tol: float = 1e-10, max_iter: int = 200, blocks: int | None = None,
+                   row_bytes: int = ROW_BYTES) -> np.ndarray:
     """PageRank of the graph ``graph`` (src, dst, weight, keep): edge src → dst of weight ``strength(weight)``
     (the weight itself without ``strength``), each node passing on the share ``keep`` (the same on each of its
     rows) of its rank — :class:`~renown.score.graph.Transition`'s terms, computed as it computes them.
 
     Returns every node's rank for the uniform teleport (``teleport`` None), or each topic's rank at its
-    teleport's entries, in their order. :class:`ConvergenceError` after ``max_iter`` steps."""
+    teleport's entries, in their order. :class:`ConvergenceError` after ``max_iter`` steps. ``blocks`` and
+    ``row_bytes`` fix the layout (by default :func:`block_count` and :data:`ROW_BYTES`), not the result."""
     if n == 0:
         return np.zeros(0)
     if teleport is not None:
         teleport.check(n)
-    with _planned_once(engine.spark):
-        return _iterate(engine, graph, n, teleport, strength, damping, tol, max_iter, blocks)
+    with _iteration_settings(engine.spark):
+        return _iterate(engine, graph, n, teleport, strength, damping, tol, max_iter, blocks, row_bytes)
 
 
 @contextmanager
-def _planned_once(spark):
-    """Adaptive query execution off for the iteration: it re-plans each of the two stages of every step, which
-    on small graphs cost a third of a step (measured: 0.63 → 0.41 s per step on 300 nodes), and the blocks
-    leave it nothing to balance."""
-    before = spark.conf.get("spark.sql.adaptive.enabled")
-    spark.conf.set("spark.sql.adaptive.enabled", "false")
+def _iteration_settings(spark):
+    """The session's settings for the iteration: adaptive query execution off — it re-plans each of the two
+    stages of every step, which on small graphs cost a third of a step (measured: 0.63 → 0.41 s per step on 300
+    nodes), and the blocks leave it nothing to balance — and :data:`ROWS_PER_BATCH`."""
+    settings = {"spark.sql.adaptive.enabled": "false",
+                "spark.sql.execution.arrow.maxRecordsPerBatch": str(ROWS_PER_BATCH)}
+    before = {key: spark.conf.get(key) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
     try:
         yield
     finally:
-        spark.conf.set("spark.sql.adaptive.enabled", before)
+        for key, value in before.items():
+            spark.conf.set(key, value)
 
 
 def _iterate(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport | None,
              strength: Callable[[np.ndarray], np.ndarray] | None, damping: float, tol: float, max_iter: int,
-             blocks: int | None) -> np.ndarray:
+             blocks: int | None, row_bytes: int) -> np.ndarray:
     from pyspark.sql import functions as F
 
     spark = engine.spark
@@ -110,9 +132,9 @@ def _iterate(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport |
     count = blocks or block_count(n, topics, graph.count(), partitions)
     size = -(-n // count)
     built = (graph.select(F.expr(f"CAST(src DIV {size} AS INT)").alias("i"), "src", "dst", "weight", "keep")
-             .repartition("i").mapInArrow(_matrices(size, strength), _ROWS).localCheckpoint(eager=True))
+             .repartition("i").mapInArrow(_matrices(size, strength, row_bytes), _ROWS).localCheckpoint(eager=True))
     matrices = built.filter(f"kind = {_MATRIX}")
-    state = _initial_state(engine, built.filter(f"kind = {_LEAK}"), n, size, teleport)
+    state = _initial_state(engine, built.filter(f"kind = {_LEAK}"), n, size, teleport, row_bytes)
     active = np.arange(topics)  # the topics still iterating: the columns of every block, in this order
     if not single:  # the entries by (topic, node), to place what comes back
         result = np.zeros(len(teleport.node))
@@ -122,7 +144,8 @@ def _iterate(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport |
     numbers = _numbers(state, topics)
     try:
         for _ in range(max_iter):
-            flow, update = _flow(len(active)), _update(n, damping, numbers["leaked"], active, single)
+            flow = _flow(len(active), row_bytes)
+            update = _update(n, damping, numbers["leaked"], active, single, row_bytes)
             if count == 1:  # the block's flow is its own: one grouped map
                 new = matrices.unionByName(state).groupBy("i").applyInArrow(_in_one(flow, update), _ROWS)
             else:
@@ -142,7 +165,7 @@ def _iterate(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport |
             result[at] = found["x"] / total[found["topic"]]
             if not still.any():
                 return result
-            state = _narrowed(state, still)  # the finished columns leave every block
+            state = _narrowed(state, still, row_bytes)  # the finished columns leave every block
             active = active[still]
             numbers = _numbers(state, len(active))
     finally:
@@ -151,37 +174,56 @@ def _iterate(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport |
     raise ConvergenceError(f"PageRank did not converge to {tol:g} within {max_iter} iterations")
 
 
-def _pack(arrays: dict[str, np.ndarray]) -> bytes:
+def _pack(arrays: Arrays) -> bytes:
     return pickle.dumps({name: np.ascontiguousarray(a) for name, a in arrays.items()}, protocol=5)
 
 
-def _unpack(value) -> dict[str, np.ndarray]:
+def _unpack(value) -> Arrays:
     """A payload or numbers cell (an Arrow scalar, or bytes) as its arrays."""
     return pickle.loads(value.as_buffer() if isinstance(value, pa.Scalar) else value)
 
 
-def _rows(rows: list[tuple[int, int, int, dict, dict | None]]) -> pa.Table:
-    """Rows (i, kind, j, payload arrays, numbers arrays or None) as a table of :data:`_ROWS`."""
-    return pa.table({"i": pa.array([r[0] for r in rows], pa.int32()), "kind": pa.array([r[1] for r in rows], pa.int32()),
-                     "j": pa.array([r[2] for r in rows], pa.int32()),
-                     "payload": pa.array([_pack(r[3]) for r in rows], pa.binary()),
-                     "numbers": pa.array([_pack(r[4]) if r[4] is not None else None for r in rows], pa.binary())})
+def _rows(rows: list[Row]) -> pa.Table:
+    """Rows as a table of :data:`_ROWS`."""
+    columns = list(zip(*rows)) or [()] * 6
+    return pa.table({name: pa.array(values, pa.int32()) for name, values in zip(("i", "kind", "j", "part"), columns)}
+                    | {"payload": pa.array([_pack(a) for a in columns[4]], pa.binary()),
+                       "numbers": pa.array([_pack(a) if a is not None else None for a in columns[5]], pa.binary())})
 
 
-def _of_kind(table: pa.Table, kind: int) -> list[tuple[int, int, dict[str, np.ndarray]]]:
-    """The rows of one kind in a group: (i, j, arrays), in the order of ``j``."""
-    kinds, js = table.column("kind").to_numpy(), table.column("j").to_numpy()
-    found = [(int(table.column("i")[k].as_py()), int(js[k]), _unpack(table.column("payload")[k]))
-             for k in np.flatnonzero(kinds == kind)]
-    return sorted(found, key=lambda row: row[1])
+def _cut(i: int, kind: int, j: int, arrays: Arrays, row_bytes: int, numbers: Arrays | None = None) -> list[Row]:
+    """One item as rows of about ``row_bytes``: its arrays, all as long (along the first axis), cut into runs;
+    ``numbers`` on the first row. Always at least one row, so an empty item still reaches its group."""
+    length = len(next(iter(arrays.values())))
+    width = sum(a.nbytes for a in arrays.values()) / max(length, 1)
+    run = max(1, int(row_bytes // max(width, 1.0)))
+    return [(i, kind, j, part, {name: a[lo:lo + run] for name, a in arrays.items()}, None if part else numbers)
+            for part, lo in enumerate(range(0, max(length, 1), run))]
 
 
-def _matrices(size: int, strength: Callable[[np.ndarray], np.ndarray] | None):
+def _joined(table: pa.Table, kind: int) -> dict[int, Arrays]:
+    """The items of one kind in a group, by ``j``: each item's rows put back together (in ``part`` order)."""
+    kinds = table.column("kind").to_numpy()
+    at = np.flatnonzero(kinds == kind)
+    js, parts = table.column("j").to_numpy()[at], table.column("part").to_numpy()[at]
+    order = np.lexsort((parts, js))
+    pieces: dict[int, list[Arrays]] = {}
+    for k, j in zip(at[order], js[order]):
+        pieces.setdefault(int(j), []).append(_unpack(table.column("payload")[k]))
+    return {j: {name: np.concatenate([p[name] for p in ps]) for name in ps[0]} for j, ps in pieces.items()}
+
+
+def _block(table: pa.Table) -> int:
+    return int(table.column("i")[0].as_py())
+
+
+def _matrices(size: int, strength: Callable[[np.ndarray], np.ndarray] | None, row_bytes: int):
     """``mapInArrow`` over the graph (i, src, dst, weight, keep), each partition holding whole blocks ``i``: each
     (i, j) block as ``Pᵀ_ij`` in CSR over the authors it reaches (``rows``, local to block j; ``indices``, local
-    to block i, ascending within a row), and per block ``i`` what its nodes that have edges leak. The terms are
-    :meth:`Transition.of <renown.score.graph.Transition.of>`'s, in its order: a node's out-weight added up over
-    its edges by author (as scipy adds a CSR row), scaled by ``keep``."""
+    to block i, ascending within a row), cut into rows of about ``row_bytes`` between authors, and per block
+    ``i`` what its nodes that have edges leak. The terms are :meth:`Transition.of
+    <renown.score.graph.Transition.of>`'s, in its order: a node's out-weight added up over its edges by author
+    (as scipy adds a CSR row), scaled by ``keep``."""
     def build(batches):
         batches = list(batches)
         table = pa.Table.from_batches(batches) if batches else None
@@ -201,25 +243,50 @@ def _matrices(size: int, strength: Callable[[np.ndarray], np.ndarray] | None):
         order = np.lexsort((src, dst, j, i))
         src, dst, p, i, j = src[order], dst[order], p[order], i[order], j[order]
         cuts = np.r_[0, np.flatnonzero((np.diff(i) != 0) | (np.diff(j) != 0)) + 1, len(src)]
-        rows = []
+        rows: list[Row] = []
         for lo, hi in zip(cuts[:-1], cuts[1:]):
             bi, bj = int(i[lo]), int(j[lo])
             reached, first = np.unique(dst[lo:hi] - bj * size, return_index=True)
-            rows.append((bi, _MATRIX, bj, {"rows": reached.astype(np.int32), "indptr": np.r_[first, hi - lo].astype(np.int64),
-                                           "indices": (src[lo:hi] - bi * size).astype(np.int32), "data": p[lo:hi]}, None))
+            rows += _csr_rows(bi, bj, reached.astype(np.int32), np.r_[first, hi - lo],
+                              (src[lo:hi] - bi * size).astype(np.int32), p[lo:hi], row_bytes)
         for bi in np.unique(nodes // size):
             mine = nodes // size == bi
-            rows.append((int(bi), _LEAK, -1, {"rows": (nodes[mine] - bi * size).astype(np.int32), "leak": leak[mine]}, None))
+            rows += _cut(int(bi), _LEAK, -1, {"rows": (nodes[mine] - bi * size).astype(np.int32), "leak": leak[mine]},
+                         row_bytes)
         yield from _rows(rows).to_batches()
     return build
 
 
-def _state(i: int, x: np.ndarray, leak: np.ndarray, entries: dict[str, np.ndarray], change: np.ndarray) -> tuple:
-    """A block's state row: its ranks, what it leaks, its teleport entries, and the numbers the driver adds up."""
-    return (i, _STATE, -1, {"x": x, "leak": leak, **entries}, {"change": change, "leaked": leak @ x})
+def _csr_rows(i: int, j: int, reached: np.ndarray, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+              row_bytes: int) -> list[Row]:
+    """``Pᵀ_ij`` as rows of about ``row_bytes``, each a CSR of its own over a run of the authors reached
+    (12 bytes an edge, 12 an author)."""
+    ends = np.cumsum(np.diff(indptr) * 12 + 12)
+    rows, lo, part = [], 0, 0
+    while lo < len(reached):
+        hi = max(lo + 1, int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + row_bytes, side="right")))
+        a, b = indptr[lo], indptr[hi]
+        rows.append((i, _MATRIX, j, part, {"rows": reached[lo:hi], "indptr": (indptr[lo:hi + 1] - a).astype(np.int64),
+                                           "indices": indices[a:b], "data": data[a:b]}, None))
+        lo, part = hi, part + 1
+    return rows
 
 
-def _initial_state(engine: SparkEngine, leaks: DataFrame, n: int, size: int, teleport: Teleport | None) -> DataFrame:
+def _state(i: int, x: np.ndarray, leak: np.ndarray, entries: Arrays, change: np.ndarray, row_bytes: int) -> list[Row]:
+    """A block's state as rows: its ranks and what it leaks, cut into runs of nodes, each with its teleport
+    entries (sorted by node); the numbers the driver adds up on the first row."""
+    numbers = {"change": change, "leaked": leak @ x}
+    pieces = _cut(i, _STATE, -1, {"x": x, "leak": leak}, row_bytes, numbers)
+    order = np.argsort(entries["rows"], kind="stable")
+    entries = {name: a[order] for name, a in entries.items()}
+    bounds = np.searchsorted(entries["rows"], np.cumsum([0] + [len(piece[4]["leak"]) for piece in pieces]))
+    for piece, lo, hi in zip(pieces, bounds[:-1], bounds[1:]):
+        piece[4].update({name: a[lo:hi] for name, a in entries.items()})
+    return pieces
+
+
+def _initial_state(engine: SparkEngine, leaks: DataFrame, n: int, size: int, teleport: Teleport | None,
+                   row_bytes: int) -> DataFrame:
     """Each block's start (the normalised teleport), leak and teleport entries, kept on the executors."""
     topics = 1 if teleport is None else teleport.topics
     if teleport is None:
@@ -229,54 +296,65 @@ def _initial_state(engine: SparkEngine, leaks: DataFrame, n: int, size: int, tel
     count = -(-n // size)
     block = node // size
     entries = engine.spark.createDataFrame(_rows([  # every block has a row, with or without entries
-        (b, _ENTRIES, -1, {"rows": (node[block == b] - b * size).astype(np.int32),
-                           "topics": topic[block == b].astype(np.int32), "weights": u[block == b]}, None)
-        for b in range(count)]))
+        row for b in range(count)
+        for row in _cut(b, _ENTRIES, -1, {"rows": (node[block == b] - b * size).astype(np.int32),
+                                          "topics": topic[block == b].astype(np.int32), "weights": u[block == b]},
+                        row_bytes)]))
     uniform = teleport is None
 
     def start(table: pa.Table) -> pa.Table:
-        (i, _, entries), = _of_kind(table, _ENTRIES)
+        i = _block(table)
+        entries = _joined(table, _ENTRIES)[-1]
         leak = np.ones(min(size, n - i * size))
-        for _, _, part in _of_kind(table, _LEAK):
+        for part in _joined(table, _LEAK).values():
             leak[part["rows"]] = part["leak"]
         if uniform:
             x = np.full((len(leak), 1), 1.0 / n)
         else:
             x = np.zeros((len(leak), topics))
             x[entries["rows"], entries["topics"]] = entries["weights"]
-        return _rows([_state(i, x, leak, entries, np.zeros(topics))])
+        return _rows(_state(i, x, leak, entries, np.zeros(topics), row_bytes))
 
     return leaks.unionByName(entries).groupBy("i").applyInArrow(start, _ROWS).localCheckpoint(eager=True)
 
 
-def _block_state(table: pa.Table, columns: int) -> tuple[int, dict[str, np.ndarray], np.ndarray] | None:
-    """A group's state row: its block, its arrays and its ranks as rows of ``columns``; None without one."""
-    states = _of_kind(table, _STATE)
-    if not states:
+def _block_state(table: pa.Table, columns: int) -> tuple[int, Arrays, np.ndarray] | None:
+    """A group's state: its block, its arrays and its ranks as rows of ``columns``; None without one."""
+    state = _joined(table, _STATE).get(-1)
+    if state is None:
         return None
-    (i, _, state), = states
-    return i, state, state["x"].reshape(-1, columns)
+    return _block(table), state, state["x"].reshape(-1, columns)
 
 
-def _flow(columns: int):
+def _entries(state: Arrays) -> Arrays:
+    return {name: state[name] for name in ("rows", "topics", "weights")}
+
+
+def _flow(columns: int, row_bytes: int):
     """The flow step's grouped map (block ``i``'s matrices and state): ``Pᵀ_ij xᵢ`` for each block ``j`` reached,
-    as a row of block ``j``."""
+    as rows of block ``j``."""
     def flow(table: pa.Table) -> pa.Table:
         import scipy.sparse as sp
 
         found = _block_state(table, columns)
         if found is None:
             return _rows([])
-        i, state, x = found
-        out = []
-        for _, j, m in _of_kind(table, _MATRIX):
-            matrix = sp.csr_matrix((m["data"], m["indices"], m["indptr"]), shape=(len(m["indptr"]) - 1, len(x)))
-            out.append((j, _FLOW, i, {"rows": m["rows"], "flow": matrix @ x}, None))
+        i, _, x = found
+        kinds = table.column("kind").to_numpy()
+        by_block: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for k in np.flatnonzero(kinds == _MATRIX):  # each row of a matrix multiplies on its own
+            m = _unpack(table.column("payload")[k])
+            matrix = sp.csr_matrix((m["data"], m["indices"], m["indptr"]), shape=(len(m["rows"]), len(x)))
+            by_block.setdefault(int(table.column("j")[k].as_py()), []).append((m["rows"], matrix @ x))
+        out: list[Row] = []
+        for j, parts in sorted(by_block.items()):
+            out += _cut(j, _FLOW, i, {"rows": np.concatenate([r for r, _ in parts]),
+                                      "flow": np.concatenate([f for _, f in parts])}, row_bytes)
         return _rows(out)
     return flow
 
 
-def _update(n: int, damping: float, leaked: np.ndarray, active: np.ndarray, uniform: bool):
+def _update(n: int, damping: float, leaked: np.ndarray, active: np.ndarray, uniform: bool, row_bytes: int):
     """The update step's grouped map (what block ``j`` received, its state): the new ranks and their numbers."""
     columns = len(active)
 
@@ -286,9 +364,9 @@ def _update(n: int, damping: float, leaked: np.ndarray, active: np.ndarray, unif
             return _rows([])
         i, state, old = found
         flow = np.zeros_like(old)
-        for _, _, part in _of_kind(table, _FLOW):  # in block order: a run repeats exactly
+        for part in _joined(table, _FLOW).values():  # in block order: a run repeats exactly
             flow[part["rows"]] += part["flow"]
-        entries = {name: state[name] for name in ("rows", "topics", "weights")}
+        entries = _entries(state)
         if uniform:
             u = np.full((len(old), 1), 1.0 / n)
             new = damping * (flow + leaked * u) + (1.0 - damping) * u
@@ -303,7 +381,7 @@ def _update(n: int, damping: float, leaked: np.ndarray, active: np.ndarray, unif
             flow *= damping
             flow[r, c] = at
             new = flow
-        return _rows([_state(i, new, state["leak"], entries, np.abs(new - old).sum(axis=0))])
+        return _rows(_state(i, new, state["leak"], entries, np.abs(new - old).sum(axis=0), row_bytes))
     return update
 
 
@@ -317,7 +395,7 @@ def _in_one(flow, update):
 
 def _numbers(state: DataFrame, columns: int) -> dict[str, np.ndarray]:
     """The per-topic numbers of every block (``change``, ``leaked``), each added up in block order."""
-    table = state.select("i", "numbers").toArrow().sort_by("i")
+    table = state.filter("numbers IS NOT NULL").select("i", "numbers").toArrow().sort_by("i")
     numbers = {name: np.zeros(columns) for name in ("change", "leaked")}
     for value in table.column("numbers"):
         for name, part in _unpack(value).items():
@@ -327,33 +405,29 @@ def _numbers(state: DataFrame, columns: int) -> dict[str, np.ndarray]:
 
 def _normalised(state: DataFrame, n: int) -> np.ndarray:
     """The uniform teleport's ranks, every node's, divided by their sum as the embedded engine divides them."""
-    table = state.select("i", "payload").toArrow().sort_by("i")
+    table = state.select("i", "part", "payload").toArrow().sort_by([("i", "ascending"), ("part", "ascending")])
     x = np.concatenate([_unpack(value)["x"].ravel() for value in table.column("payload")]).reshape(n, 1)
     return (x / x.sum(axis=0))[:, 0]
 
 
 def _finished(state: DataFrame, size: int, active: np.ndarray, done: np.ndarray, pairwise: bool
-              ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+              ) -> tuple[Arrays, np.ndarray]:
     """The ranks of the ``done`` topics (a mask over ``active``, the blocks' columns) at their entries, and each
     topic's total by topic number: within a block added as the embedded engine adds a column of ranks — pairwise
     when it ranks one topic (an ``n × 1`` sum), one row after another when several — then block after block."""
     columns = len(active)
     finished = active[done]
 
-    def pick(batches):
-        for batch in batches:
-            for i, _, block in _of_kind(pa.Table.from_batches([batch]), _STATE):
-                x = block["x"].reshape(-1, columns)
-                mine = np.isin(block["topics"], finished)
-                rows, topics = block["rows"][mine], block["topics"][mine]
-                sums = [x[:, c].sum() if pairwise else np.cumsum(x[:, c])[-1] if len(x) else 0.0
-                        for c in np.flatnonzero(done)]
-                yield pa.record_batch([pa.array(np.r_[topics, finished].astype(np.int64)),
-                                       pa.array(np.r_[i * size + rows.astype(np.int64), np.full(len(finished), -1 - i)]),
-                                       pa.array(np.r_[x[rows, np.searchsorted(active, topics)], sums])],
-                                      names=["topic", "node", "x"])
+    def pick(table: pa.Table) -> pa.Table:
+        i, block, x = _block_state(table, columns)
+        mine = np.isin(block["topics"], finished)
+        rows, topics = block["rows"][mine], block["topics"][mine]
+        sums = [x[:, c].sum() if pairwise else np.cumsum(x[:, c])[-1] if len(x) else 0.0 for c in np.flatnonzero(done)]
+        return pa.table({"topic": pa.array(np.r_[topics, finished].astype(np.int64)),
+                         "node": pa.array(np.r_[i * size + rows.astype(np.int64), np.full(len(finished), -1 - i)]),
+                         "x": pa.array(np.r_[x[rows, np.searchsorted(active, topics)], sums])})
 
-    found = state.mapInArrow(pick, "topic BIGINT, node BIGINT, x DOUBLE").toArrow()
+    found = state.groupBy("i").applyInArrow(pick, "topic BIGINT, node BIGINT, x DOUBLE").toArrow()
     node = found.column("node").to_numpy()
     totals = found.filter(pa.array(node < 0)).sort_by([("node", "descending")])  # block 0 first
     total = np.zeros(int(active.max()) + 1)
@@ -363,19 +437,15 @@ def _finished(state: DataFrame, size: int, active: np.ndarray, done: np.ndarray,
     return {name: entries.column(name).to_numpy() for name in ("topic", "node", "x")}, total
 
 
-def _narrowed(state: DataFrame, still: np.ndarray) -> DataFrame:
+def _narrowed(state: DataFrame, still: np.ndarray, row_bytes: int) -> DataFrame:
     """The state without the finished columns."""
     columns = len(still)
 
-    def narrow(batches):
-        for batch in batches:
-            table = pa.Table.from_batches([batch])
-            numbers = {int(table.column("i")[k].as_py()): _unpack(table.column("numbers")[k]) for k in range(table.num_rows)}
-            rows = [_state(i, block["x"].reshape(-1, columns)[:, still], block["leak"],
-                           {name: block[name] for name in ("rows", "topics", "weights")}, numbers[i]["change"][still])
-                    for i, _, block in _of_kind(table, _STATE)]
-            yield from _rows(rows).to_batches()
+    def narrow(table: pa.Table) -> pa.Table:
+        i, block, x = _block_state(table, columns)
+        numbers = _unpack(table.filter(pc.is_valid(table.column("numbers"))).column("numbers")[0])
+        return _rows(_state(i, x[:, still], block["leak"], _entries(block), numbers["change"][still], row_bytes))
 
-    narrowed = state.mapInArrow(narrow, _ROWS).localCheckpoint(eager=True)
+    narrowed = state.groupBy("i").applyInArrow(narrow, _ROWS).localCheckpoint(eager=True)
     state.unpersist()
     return narrowed
