@@ -267,6 +267,21 @@ def test_the_jvm_writes_its_warnings_to_stderr_not_into_json_output() -> None:
     assert all(option in arguments for option in JVM_LOG_TO_STDERR.split())
 
 
+def test_the_users_own_jvm_options_keep_the_jvm_warnings_on_stderr(tmp_path, monkeypatch) -> None:
+    """``--conf spark.driver.extraJavaOptions=…`` or a spark-defaults.conf value used to replace the logging
+    options (warnings back on stdout, `--json` broken) or be replaced by them; now both are kept."""
+    from renown.score.spark import JAVA_OPTIONS, JVM_LOG_TO_STDERR, driver_java_options
+
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    assert driver_java_options() == JVM_LOG_TO_STDERR
+    (tmp_path / "spark-defaults.conf").write_text("# site settings\nspark.driver.memory   8g\n"
+                                                  f"{JAVA_OPTIONS}   -Dsite=1 -Xss4m\n")
+    assert driver_java_options() == f"{JVM_LOG_TO_STDERR} -Dsite=1 -Xss4m"
+    assert driver_java_options({JAVA_OPTIONS: "-Duser=2"}) == f"{JVM_LOG_TO_STDERR} -Duser=2"  # --conf wins, as in Spark
+    (tmp_path / "spark-defaults.conf").write_text(f"{JAVA_OPTIONS}=-Dsite=3\n")
+    assert driver_java_options() == f"{JVM_LOG_TO_STDERR} -Dsite=3"
+
+
 def test_local_mode_uses_a_handful_of_shuffle_partitions() -> None:
     from renown.score.spark import local_settings
 

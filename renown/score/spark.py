@@ -4,8 +4,8 @@
 :mod:`renown.score.features`, :mod:`renown.score.topics` and the evidence
 query on Spark SQL over the same partitioned Parquet event log
 (``events/network=…/day=…``), and PageRank as grouped maps over blocks of
-the graph and the ranks on the executors (:mod:`renown.score.spark_pagerank`). What Spark returns — one row per (reactor, author)
-pair and per account — feeds the same model, calibration and snapshot code as
+the graph and the ranks on the executors (:mod:`renown.score.spark_pagerank`).
+What Spark returns — one row per (reactor, author) pair and per account — feeds the same model, calibration and snapshot code as
 the embedded engine, so both write the same snapshot (``tests/test_spark.py``
 proves it on simulated and real data).
 
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 LOCAL_MASTER = "local[2]"
 #: JVM unified logging: none of the default configuration (warnings to stdout), warnings and errors to stderr.
 JVM_LOG_TO_STDERR = "-Xlog:disable -Xlog:all=warning:stderr"
+JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 INSTALL_HINT = "pip install 'renown[spark]'"
 
 
@@ -62,9 +63,6 @@ def local_settings(master: str) -> dict[str, str]:
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.ansi.enabled": "true",
-        # the JVM's own warnings (e.g. G1's "[3012.5s][warning][gc,alloc] … GCLocker" under memory pressure) go
-        # to stdout by default, which is renown's stdout when it launches the driver: `--json` would not parse
-        "spark.driver.extraJavaOptions": JVM_LOG_TO_STDERR,
     }
     local = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
     if local:
@@ -76,6 +74,38 @@ def local_settings(master: str) -> dict[str, str]:
         # renown keeps no Spark tables: without this, every run leaves an empty spark-warehouse/ in the cwd
         settings["spark.sql.warehouse.dir"] = str(Path(tempfile.gettempdir()) / "renown-spark-warehouse")
     return settings
+
+
+def driver_java_options(conf: dict[str, str] | None = None) -> str:
+    """The driver JVM's options: :data:`JVM_LOG_TO_STDERR`, then the user's own — from ``conf`` (``--conf``),
+    else from ``spark-defaults.conf``, which a value set here would otherwise replace. The JVM's warnings (e.g.
+    G1's "[3012.5s][warning][gc,alloc] … GCLocker" under memory pressure) go to stdout by default, which is
+    renown's stdout when it launches the driver: ``--json`` would not parse. Logging options add up left to
+    right, so a user's own ``-Xlog`` still applies."""
+    given = (conf or {}).get(JAVA_OPTIONS) or spark_defaults().get(JAVA_OPTIONS)
+    return " ".join(filter(None, [JVM_LOG_TO_STDERR, given]))
+
+
+def spark_defaults() -> dict[str, str]:
+    """The settings of the ``spark-defaults.conf`` spark-submit reads (in ``SPARK_CONF_DIR``, else in
+    ``SPARK_HOME``'s or the pip-installed PySpark's ``conf/``): one key and value a line, ``#`` comments."""
+    if os.environ.get("SPARK_CONF_DIR"):
+        folder = Path(os.environ["SPARK_CONF_DIR"])
+    elif os.environ.get("SPARK_HOME"):
+        folder = Path(os.environ["SPARK_HOME"]) / "conf"
+    else:
+        try:
+            import pyspark
+        except ImportError:
+            return {}
+        folder = Path(pyspark.__file__).parent / "conf"
+    try:
+        lines = (folder / "spark-defaults.conf").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    found = (re.fullmatch(r"(\S+?)(?:\s*[=:]\s*|\s+)(.*)", line.strip()) for line in lines
+             if line.strip() and not line.lstrip().startswith(("#", "!")))
+    return {m.group(1): m.group(2).strip() for m in found if m}
 
 
 def session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
@@ -97,7 +127,7 @@ def session(master: str | None = None, conf: dict[str, str] | None = None) -> Sp
         if local_settings(master).get("spark.sql.shuffle.partitions"):  # local: workers are this machine's
             # kernels run in Python workers: the interpreter that runs renown has renown's libraries
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    for key, value in {**local_settings(master), **(conf or {})}.items():
+    for key, value in {**local_settings(master), **(conf or {}), JAVA_OPTIONS: driver_java_options(conf)}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
