@@ -28,6 +28,7 @@ the embedded engine up to the order blocks are added in, so ranks agree to round
 
 from __future__ import annotations
 
+import logging
 import pickle
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
     from renown.score.spark import SparkEngine
+
+#: Debug records: the layout once, then each step's topics still iterating and their largest change.
+log = logging.getLogger(__name__)
 
 #: Up to about this many bytes of ranks (``n × K`` doubles) and matrices (≈ 16 bytes an edge), the graph is one
 #: block: a step is one grouped map and its result the embedded engine's, bit for bit.
@@ -131,6 +135,7 @@ def _iterate(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport |
     partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
     count = blocks or block_count(n, topics, graph.count(), partitions)
     size = -(-n // count)
+    log.debug("PageRank of %d nodes, %d teleports: %d blocks of %d nodes", n, topics, count, size)
     built = (graph.select(F.expr(f"CAST(src DIV {size} AS INT)").alias("i"), "src", "dst", "weight", "keep")
              .repartition("i").mapInArrow(_matrices(size, strength, row_bytes), _ROWS).localCheckpoint(eager=True))
     matrices = built.filter(f"kind = {_MATRIX}")
@@ -143,7 +148,7 @@ def _iterate(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport |
         keys = keys[order]
     numbers = _numbers(state, topics)
     try:
-        for _ in range(max_iter):
+        for step in range(max_iter):
             flow = _flow(len(active), row_bytes)
             update = _update(n, damping, numbers["leaked"], active, single, row_bytes)
             if count == 1:  # the block's flow is its own: one grouped map
@@ -156,6 +161,8 @@ def _iterate(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport |
             state = new
             numbers = _numbers(state, len(active))
             still = numbers["change"] >= n * tol
+            log.debug("step %d: %d of %d teleports iterating, largest change %.3g (to stop: %.3g)", step + 1,
+                      len(active), topics, numbers["change"].max(), n * tol)
             if still.all():
                 continue
             if single:
