@@ -1,7 +1,7 @@
 """Spark's node-block PageRank alone: what one step costs, by graph size and number of teleports.
 
     python bench/spark_pagerank_bench.py [--nodes 1000000] [--edges 8000000] [--topics 0 50] [--master local[2]]
-                                         [--blocks B]
+                                         [--blocks B] [--conf KEY=VALUE ...]
 
 Random heavy-tailed graph (uniform reactors, power-law authors, weights 1–4, every reactor keeping 0.9 of its
 rank), as in ``topic_pagerank_bench.py`` but with the authors' numbers shuffled; ``--topics 0`` is the uniform teleport (the global rank), K > 0 puts
@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--topics", type=int, nargs="+", default=[0, 50])
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--blocks", type=int, default=None, help="fix the number of node blocks (default: block_count)")
+    parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     n, m = args.nodes, args.edges
@@ -57,7 +58,7 @@ def main() -> None:
     popular = np.minimum((n * rng.random(m) ** 2.5).astype(np.int64), n - 1)
     pairs = np.unique(rng.integers(0, n, m) * n + rng.permutation(n)[popular])
     src, dst = pairs // n, pairs % n
-    engine = SparkEngine(session(args.master))
+    engine = SparkEngine(session(args.master, dict(item.split("=", 1) for item in args.conf)))
     cores = engine.spark.sparkContext.defaultParallelism
     graph = engine.spark.createDataFrame(pa.table({"src": src, "dst": dst, "weight": rng.integers(1, 5, len(src)),
                                                    "keep": np.full(len(src), 0.9)}))

@@ -224,6 +224,28 @@ def test_spark_pagerank_is_the_embedded_iteration_in_node_blocks(blocks, row_byt
             block_pagerank(engine, graph, n, Teleport(np.array([1, 1]), np.array([0, 0]), np.ones(2), 1))
 
 
+@needs_spark
+@pytest.mark.parametrize("blocks", [4, 6])
+def test_spark_pagerank_gives_each_block_its_own_partition(blocks) -> None:
+    """Block b's rows land in shuffle partition b mod P (P = 4 in local[2]; adaptive execution off, as
+    during the iteration): as many blocks as partitions take a task each, where hashing the block numbers put
+    three of four blocks in one task."""
+    from pyspark.sql import functions as F
+
+    from renown.score.spark import session
+    from renown.score.spark_pagerank import _iteration_settings, _Placement
+
+    spark = session()
+    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    with _iteration_settings(spark):
+        placement = _Placement(spark, blocks, partitions)
+        rows = spark.range(blocks * 50).select((F.col("id") % blocks).cast("int").alias("i"))
+        placed = placement.spread(rows).select("i", F.spark_partition_id().alias("part")).distinct().toArrow()
+    assert len(set(placement.keys)) == blocks
+    assert dict(zip(placed.column("i").to_pylist(), placed.column("part").to_pylist())) == {
+        b: b % partitions for b in range(blocks)}
+
+
 def test_spark_pagerank_cuts_the_graph_into_blocks_only_when_it_is_big() -> None:
     """One block (one grouped map a step, the embedded engine's bits) until the ranks or the edges outgrow it;
     then at least a block per partition, and more as a block of ranks or matrices would pass its bytes."""

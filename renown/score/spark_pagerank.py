@@ -136,10 +136,12 @@ def _iterate(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport |
     count = blocks or block_count(n, topics, graph.count(), partitions)
     size = -(-n // count)
     log.debug("PageRank of %d nodes, %d teleports: %d blocks of %d nodes", n, topics, count, size)
-    built = (graph.select(F.expr(f"CAST(src DIV {size} AS INT)").alias("i"), "src", "dst", "weight", "keep")
-             .repartition("i").mapInArrow(_matrices(size, strength, row_bytes), _ROWS).localCheckpoint(eager=True))
+    by_block = _Placement(spark, count, partitions)
+    built = (by_block.spread(graph.select(F.expr(f"CAST(src DIV {size} AS INT)").alias("i"), "src", "dst", "weight",
+                                          "keep"))
+             .mapInArrow(_matrices(size, strength, row_bytes), _ROWS).localCheckpoint(eager=True))
     matrices = built.filter(f"kind = {_MATRIX}")
-    state = _initial_state(engine, built.filter(f"kind = {_LEAK}"), n, size, teleport, row_bytes)
+    state = _initial_state(engine, by_block, built.filter(f"kind = {_LEAK}"), n, size, teleport, row_bytes)
     active = np.arange(topics)  # the topics still iterating: the columns of every block, in this order
     if not single:  # the entries by (topic, node), to place what comes back
         result = np.zeros(len(teleport.node))
@@ -152,10 +154,10 @@ def _iterate(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport |
             flow = _flow(len(active), row_bytes)
             update = _update(n, damping, numbers["leaked"], active, single, row_bytes)
             if count == 1:  # the block's flow is its own: one grouped map
-                new = matrices.unionByName(state).groupBy("i").applyInArrow(_in_one(flow, update), _ROWS)
+                new = by_block.grouped(matrices.unionByName(state)).applyInArrow(_in_one(flow, update), _ROWS)
             else:
-                flows = matrices.unionByName(state).groupBy("i").applyInArrow(flow, _ROWS)
-                new = flows.unionByName(state).groupBy("i").applyInArrow(update, _ROWS)
+                flows = by_block.grouped(matrices.unionByName(state)).applyInArrow(flow, _ROWS)
+                new = by_block.grouped(flows.unionByName(state)).applyInArrow(update, _ROWS)
             new = new.localCheckpoint(eager=True)
             state.unpersist()
             state = new
@@ -167,18 +169,53 @@ def _iterate(engine: SparkEngine, graph: DataFrame, n: int, teleport: Teleport |
                 continue
             if single:
                 return _normalised(state, n)
-            found, total = _finished(state, size, active, ~still, pairwise=topics == 1)
+            found, total = _finished(by_block, state, size, active, ~still, pairwise=topics == 1)
             at = order[np.searchsorted(keys, found["topic"] * n + found["node"])]
             result[at] = found["x"] / total[found["topic"]]
             if not still.any():
                 return result
-            state = _narrowed(state, still, row_bytes)  # the finished columns leave every block
+            state = _narrowed(by_block, state, still, row_bytes)  # the finished columns leave every block
             active = active[still]
             numbers = _numbers(state, len(active))
     finally:
         state.unpersist()
         built.unpersist()
     raise ConvergenceError(f"PageRank did not converge to {tol:g} within {max_iter} iterations")
+
+
+class _Placement:
+    """Where each block's rows go: block ``b`` to shuffle partition ``b mod partitions``, so B ≤ partitions
+    blocks take a task each. Spark places a row by the Murmur3 hash of its key (``pmod(hash(key), partitions)``),
+    and the block numbers themselves collide: 4 blocks in 4 partitions put three blocks in one task (measured:
+    one Python worker ran three of the four flows of every step, one after another). So rows are grouped by a
+    key ``g`` chosen per block, the ``b // partitions``-th number that Spark's own hash sends to ``b mod
+    partitions`` (asked of Spark once, so its hash is the one used)."""
+
+    def __init__(self, spark, count: int, partitions: int) -> None:
+        needed, limit = -(-count // partitions), 16 * partitions
+        while True:
+            hashed = spark.range(limit).selectExpr("CAST(id AS INT) AS key",
+                                                   f"pmod(hash(CAST(id AS INT)), {partitions}) AS part").toArrow()
+            key, part = hashed.column("key").to_numpy(), hashed.column("part").to_numpy()
+            fitting = [key[part == p] for p in range(partitions)]
+            if all(len(f) >= needed for f in fitting):
+                break
+            limit *= 4
+        self.keys = [int(fitting[b % partitions][b // partitions]) for b in range(count)]
+
+    def key(self):
+        """The column ``g``: each row's block's key."""
+        from pyspark.sql import functions as F
+
+        return F.element_at(F.array(*[F.lit(k) for k in self.keys]), F.col("i") + 1).alias("g")
+
+    def grouped(self, frame: DataFrame):
+        """``frame``'s rows grouped by block, each block in its partition."""
+        return frame.select("*", self.key()).groupBy("g")
+
+    def spread(self, frame: DataFrame) -> DataFrame:
+        """``frame``'s rows repartitioned by block, each block in its partition (with a column ``g``)."""
+        return frame.select("*", self.key()).repartition("g")
 
 
 def _pack(arrays: Arrays) -> bytes:
@@ -292,8 +329,8 @@ def _state(i: int, x: np.ndarray, leak: np.ndarray, entries: Arrays, change: np.
     return pieces
 
 
-def _initial_state(engine: SparkEngine, leaks: DataFrame, n: int, size: int, teleport: Teleport | None,
-                   row_bytes: int) -> DataFrame:
+def _initial_state(engine: SparkEngine, by_block: _Placement, leaks: DataFrame, n: int, size: int,
+                   teleport: Teleport | None, row_bytes: int) -> DataFrame:
     """Each block's start (the normalised teleport), leak and teleport entries, kept on the executors."""
     topics = 1 if teleport is None else teleport.topics
     if teleport is None:
@@ -322,7 +359,7 @@ def _initial_state(engine: SparkEngine, leaks: DataFrame, n: int, size: int, tel
             x[entries["rows"], entries["topics"]] = entries["weights"]
         return _rows(_state(i, x, leak, entries, np.zeros(topics), row_bytes))
 
-    return leaks.unionByName(entries).groupBy("i").applyInArrow(start, _ROWS).localCheckpoint(eager=True)
+    return by_block.grouped(leaks.unionByName(entries)).applyInArrow(start, _ROWS).localCheckpoint(eager=True)
 
 
 def _block_state(table: pa.Table, columns: int) -> tuple[int, Arrays, np.ndarray] | None:
@@ -395,7 +432,7 @@ def _update(n: int, damping: float, leaked: np.ndarray, active: np.ndarray, unif
 def _in_one(flow, update):
     """Both maps of a step on one group: a single block's matrices and state."""
     def step(table: pa.Table) -> pa.Table:
-        state = table.filter(pc.equal(table.column("kind"), _STATE))
+        state = table.filter(pc.equal(table.column("kind"), _STATE)).select(_rows([]).schema.names)
         return update(pa.concat_tables([flow(table).cast(state.schema), state]))
     return step
 
@@ -417,8 +454,8 @@ def _normalised(state: DataFrame, n: int) -> np.ndarray:
     return (x / x.sum(axis=0))[:, 0]
 
 
-def _finished(state: DataFrame, size: int, active: np.ndarray, done: np.ndarray, pairwise: bool
-              ) -> tuple[Arrays, np.ndarray]:
+def _finished(by_block: _Placement, state: DataFrame, size: int, active: np.ndarray, done: np.ndarray,
+              pairwise: bool) -> tuple[Arrays, np.ndarray]:
     """The ranks of the ``done`` topics (a mask over ``active``, the blocks' columns) at their entries, and each
     topic's total by topic number: within a block added as the embedded engine adds a column of ranks — pairwise
     when it ranks one topic (an ``n × 1`` sum), one row after another when several — then block after block."""
@@ -434,7 +471,7 @@ def _finished(state: DataFrame, size: int, active: np.ndarray, done: np.ndarray,
                          "node": pa.array(np.r_[i * size + rows.astype(np.int64), np.full(len(finished), -1 - i)]),
                          "x": pa.array(np.r_[x[rows, np.searchsorted(active, topics)], sums])})
 
-    found = state.groupBy("i").applyInArrow(pick, "topic BIGINT, node BIGINT, x DOUBLE").toArrow()
+    found = by_block.grouped(state).applyInArrow(pick, "topic BIGINT, node BIGINT, x DOUBLE").toArrow()
     node = found.column("node").to_numpy()
     totals = found.filter(pa.array(node < 0)).sort_by([("node", "descending")])  # block 0 first
     total = np.zeros(int(active.max()) + 1)
@@ -444,7 +481,7 @@ def _finished(state: DataFrame, size: int, active: np.ndarray, done: np.ndarray,
     return {name: entries.column(name).to_numpy() for name in ("topic", "node", "x")}, total
 
 
-def _narrowed(state: DataFrame, still: np.ndarray, row_bytes: int) -> DataFrame:
+def _narrowed(by_block: _Placement, state: DataFrame, still: np.ndarray, row_bytes: int) -> DataFrame:
     """The state without the finished columns."""
     columns = len(still)
 
@@ -453,6 +490,6 @@ def _narrowed(state: DataFrame, still: np.ndarray, row_bytes: int) -> DataFrame:
         numbers = _unpack(table.filter(pc.is_valid(table.column("numbers"))).column("numbers")[0])
         return _rows(_state(i, x[:, still], block["leak"], _entries(block), numbers["change"][still], row_bytes))
 
-    narrowed = state.groupBy("i").applyInArrow(narrow, _ROWS).localCheckpoint(eager=True)
+    narrowed = by_block.grouped(state).applyInArrow(narrow, _ROWS).localCheckpoint(eager=True)
     state.unpersist()
     return narrowed
