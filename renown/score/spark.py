@@ -5,9 +5,10 @@
 query on Spark SQL over the same partitioned Parquet event log
 (``events/network=…/day=…``), and PageRank as grouped maps over blocks of
 the graph and the ranks on the executors (:mod:`renown.score.spark_pagerank`).
-What Spark returns — one row per (reactor, author) pair and per account — feeds the same model, calibration and snapshot code as
-the embedded engine, so both write the same snapshot (``tests/test_spark.py``
-proves it on simulated and real data).
+What Spark returns — one row per (reactor, author) pair and per account — feeds
+the same model, calibration and snapshot code as the embedded engine, so both
+write the same snapshot (``tests/test_spark.py`` proves it on simulated and
+real data).
 
 Local mode is tuned for small machines: a few shuffle partitions (Spark's
 default of 200 turns a one-minute 1M-event run on 2 cores into several
