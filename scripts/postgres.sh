@@ -17,7 +17,8 @@ if [ -z "$bin" ]; then
   [ -n "$bin" ] || { echo "PostgreSQL is not installed and cannot be installed here" >&2; exit 1; }
 fi
 as_db_user() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # from /: the caller's directory may be closed to the postgres user ("could not change directory")
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 case "$action" in
   start)
