@@ -179,7 +179,7 @@ def top_in_audience(store: Store, name: str, limit: int | None = 20, as_of: date
     effective = np.bincount(f.dst[from_members], weights=terms["effective"][from_members], minlength=f.n)
     reactors = np.bincount(f.dst[from_members], minlength=f.n)
     teleport = inside.astype(float)
-    rank = pagerank(c.graph, damping=DAMPING, personalization=teleport, keep=g)
+    rank = pagerank(c.transition, damping=DAMPING, personalization=teleport)  # the run's, discounted by g
     network = np.maximum(0.0, rank * inside.sum() - 1.0)
     offline = next(comp for comp in COMPONENTS if comp.name == "offline").value(c)
     z = np.log2(1 + reach) + np.log2(1 + effective / (f.posts + POST_PRIOR)) + np.log2(1 + network)

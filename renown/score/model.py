@@ -63,7 +63,7 @@ class Context:
     genuine: Genuineness
     rank: np.ndarray  # discounted PageRank per node
     rank_base: float  # rank of a node without in-edges
-    graph: object = None  # the sparse reaction graph (reactor → author, weight log2(1 + w)), embedded engine only
+    transition: Transition | None = None  # the reaction graph's discounted transition, embedded engine only
     ranker: "Ranker | None" = None  # discounted PageRank: uniform (None) for every node, or at a Teleport's entries
     received: dict[str, np.ndarray] = field(default_factory=dict)  # per node: :func:`genuine_reactions` summed
     out: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per node: the strength it spreads (log2(1 + w) summed)
@@ -178,7 +178,7 @@ RankerFactory = Callable[[Features, np.ndarray], Ranker]
 RANK_QUANTUM = 2.0**-48
 
 
-def scipy_ranker(f: Features, keep: np.ndarray) -> tuple[Ranker, object]:
+def scipy_ranker(f: Features, keep: np.ndarray) -> tuple[Ranker, Transition]:
     W = adjacency(f.src, f.dst, pair_strength(f.weight), f.n)
     transition = Transition.of(W, keep)  # once for the global rank and every block of topics
 
@@ -187,7 +187,7 @@ def scipy_ranker(f: Features, keep: np.ndarray) -> tuple[Ranker, object]:
             return pagerank(transition, damping=DAMPING)
         return teleport.at(pagerank(transition, damping=DAMPING, personalization=teleport))
 
-    return rank, W
+    return rank, transition
 
 
 def build_context(f: Features, ranker: RankerFactory | None = None, genuine: Genuineness | None = None) -> Context:
@@ -195,10 +195,10 @@ def build_context(f: Features, ranker: RankerFactory | None = None, genuine: Gen
     pairs are (:mod:`renown.score.pairs`), so the Spark driver never holds a pair."""
     genuine = genuine if genuine is not None else assess(f)
     n = f.n
-    W = None
+    transition = None
     if n:
         if ranker is None:
-            rank_with, W = scipy_ranker(f, genuine.g)
+            rank_with, transition = scipy_ranker(f, genuine.g)
         else:
             rank_with = ranker(f, genuine.g)
         rank = quantize(rank_with(None))
@@ -210,7 +210,7 @@ def build_context(f: Features, ranker: RankerFactory | None = None, genuine: Gen
     else:
         rank, rank_base, rank_with, out = np.zeros(0), 1.0, None, np.zeros(0)
         received = {"reach": np.zeros(0), "effective": np.zeros(0)}
-    return Context(f, genuine, rank, rank_base, W, (lambda u: quantize(rank_with(u))) if rank_with else None,
+    return Context(f, genuine, rank, rank_base, transition, (lambda u: quantize(rank_with(u))) if rank_with else None,
                    received, out)
 
 
