@@ -12,7 +12,7 @@ The nodes are cut into B contiguous blocks. The edges become B × B sparse matri
    reaches — to block ``j``;
 2. *update*: each block ``j`` adds what it received (in ``i`` order, so a run does not depend on task
    scheduling), applies the teleport terms at its entries (as :class:`~renown.score.graph._TeleportTerms`
-   does), and reports per topic its L1 change, its leaked mass ``leakⱼ · xⱼ`` and its column sum.
+   does), and reports per topic its L1 change and its leaked mass ``leakⱼ · xⱼ``.
 
 The driver adds those B × K numbers (the leaked mass enters the next step, the change decides
 convergence: each topic stops when its change is below ``n · tol``, as on the embedded engine) and never
@@ -245,16 +245,21 @@ def _cut(i: int, kind: int, j: int, arrays: Arrays, row_bytes: int, numbers: Arr
             for part, lo in enumerate(range(0, max(length, 1), run))]
 
 
-def _joined(table: pa.Table, kind: int) -> dict[int, Arrays]:
-    """The items of one kind in a group, by ``j``: each item's rows put back together (in ``part`` order)."""
-    kinds = table.column("kind").to_numpy()
-    at = np.flatnonzero(kinds == kind)
+def _pieces(table: pa.Table, kind: int) -> dict[int, list[Arrays]]:
+    """The rows of one kind in a group, by ``j``, each item's in ``part`` order."""
+    at = np.flatnonzero(table.column("kind").to_numpy() == kind)
     js, parts = table.column("j").to_numpy()[at], table.column("part").to_numpy()[at]
     order = np.lexsort((parts, js))
     pieces: dict[int, list[Arrays]] = {}
     for k, j in zip(at[order], js[order]):
         pieces.setdefault(int(j), []).append(_unpack(table.column("payload")[k]))
-    return {j: {name: np.concatenate([p[name] for p in ps]) for name in ps[0]} for j, ps in pieces.items()}
+    return pieces
+
+
+def _joined(table: pa.Table, kind: int) -> dict[int, Arrays]:
+    """The items of one kind in a group, by ``j``: each item's rows put back together."""
+    return {j: {name: np.concatenate([p[name] for p in ps]) for name in ps[0]}
+            for j, ps in _pieces(table, kind).items()}
 
 
 def _block(table: pa.Table) -> int:
@@ -280,8 +285,9 @@ def _matrices(size: int, strength: Callable[[np.ndarray], np.ndarray] | None, ro
         by_node = np.lexsort((dst, src))
         nodes, starts = np.unique(src[by_node], return_index=True)
         out = np.add.reduceat(w[by_node], starts)
-        scale = np.divide(1.0, out, out=np.zeros(len(out)), where=out > 0) * keep[by_node][starts]
-        leak = np.where(out > 0, 1.0 - keep[by_node][starts], 1.0)
+        kept = keep[by_node][starts]
+        scale = np.divide(1.0, out, out=np.zeros(len(out)), where=out > 0) * kept
+        leak = np.where(out > 0, 1.0 - kept, 1.0)
         p = scale[np.searchsorted(nodes, src)] * w
         i, j = src // size, dst // size
         order = np.lexsort((src, dst, j, i))
@@ -384,16 +390,12 @@ def _flow(columns: int, row_bytes: int):
         if found is None:
             return _rows([])
         i, _, x = found
-        kinds = table.column("kind").to_numpy()
-        by_block: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-        for k in np.flatnonzero(kinds == _MATRIX):  # each row of a matrix multiplies on its own
-            m = _unpack(table.column("payload")[k])
-            matrix = sp.csr_matrix((m["data"], m["indices"], m["indptr"]), shape=(len(m["rows"]), len(x)))
-            by_block.setdefault(int(table.column("j")[k].as_py()), []).append((m["rows"], matrix @ x))
         out: list[Row] = []
-        for j, parts in sorted(by_block.items()):
-            out += _cut(j, _FLOW, i, {"rows": np.concatenate([r for r, _ in parts]),
-                                      "flow": np.concatenate([f for _, f in parts])}, row_bytes)
+        for j, pieces in _pieces(table, _MATRIX).items():  # each row of a matrix is a CSR of its own
+            flows = [sp.csr_matrix((m["data"], m["indices"], m["indptr"]), shape=(len(m["rows"]), len(x))) @ x
+                     for m in pieces]
+            out += _cut(j, _FLOW, i, {"rows": np.concatenate([m["rows"] for m in pieces]),
+                                      "flow": np.concatenate(flows)}, row_bytes)
         return _rows(out)
     return flow
 
