@@ -159,7 +159,7 @@ def top_in_audience(store: Store, name: str, limit: int | None = 20, as_of: date
         from renown.topics import taxonomy
 
         slug = taxonomy().topic_of(topic)
-        topic_scores(con, s, window)  # leaves post_topics on the connection
+        topic_scores(con, s.context, window)  # leaves post_topics on the connection
         pairs = con.execute("""SELECT DISTINCT r.src, r.dst FROM r JOIN post_topics pt ON pt.network = r.network
                                AND pt.post_id = r.parent_post_id AND pt.author = r.dst WHERE pt.topic = ?""",
                             [slug]).fetchall() if _has_table(con, "post_topics") else []
@@ -181,7 +181,7 @@ def top_in_audience(store: Store, name: str, limit: int | None = 20, as_of: date
     teleport = inside.astype(float)
     rank = pagerank(c.transition, damping=DAMPING, personalization=teleport)  # the run's, discounted by g
     network = np.maximum(0.0, rank * inside.sum() - 1.0)
-    offline = next(comp for comp in COMPONENTS if comp.name == "offline").value(c)
+    offline = next(comp for comp in COMPONENTS if comp.name == "offline").value(c.accounts())
     z = np.log2(1 + reach) + np.log2(1 + effective / (f.posts + POST_PRIOR)) + np.log2(1 + network)
     z = np.where(reactors > 0, z, 0.0) + (np.where(inside, offline, 0.0) if topic is None else 0.0)
     exact = calibration.calibrate(z)

@@ -200,7 +200,7 @@ def _topic_evaluation(store: Store, split_at: datetime, horizon: timedelta, wind
     window = Window(split_at, window_days)
     f = compute(con, window)
     s = score(f)
-    table = topic_scores(con, s, window)
+    table = topic_scores(con, s.context, window)
     if table.num_rows == 0:
         con.close()
         return {"topics": 0}

@@ -145,7 +145,7 @@ def test_pure_boosters_that_never_post_are_caught_as_clones() -> None:
     # and they are named for what they are: look-alikes, not a reciprocal ring (they never react to each other)
     booster = list(result.keys).index("t:b0")
     assert result.context.genuine.reasons(booster)[0] == "clones"
-    labels = {label for block in evidence(result) if block.kind == "discount" for label in block.ref_label}
+    labels = {label for block in evidence(result.context) if block.kind == "discount" for label in block.ref_label}
     assert labels and all(label.startswith("clones:") for label in labels)
 
 
@@ -153,7 +153,7 @@ def test_a_reciprocal_ring_is_named_a_ring() -> None:
     result = score_events(audience("client", 5) + ring(8, "client"))
     member = list(result.keys).index("t:ring0")
     assert result.context.genuine.reasons(member)[0] == "ring"
-    labels = {label for block in evidence(result) if block.kind == "discount" for label in block.ref_label}
+    labels = {label for block in evidence(result.context) if block.kind == "discount" for label in block.ref_label}
     assert labels and all(label.startswith("ring:") for label in labels)
 
 
@@ -167,7 +167,7 @@ def test_evidence_made_a_slice_of_accounts_at_a_time_is_the_evidence_made_at_onc
 
     def rows() -> list[tuple]:
         made = []
-        for block in evidence(result):
+        for block in evidence(result.context):
             refs = block.ref_node if block.ref_node is not None else block.ref_label
             made += [(block.component, int(a), int(r), float(w), str(ref)) for a, r, w, ref in
                      zip(block.account, block.rank, block.weight, refs)]

@@ -176,18 +176,34 @@ def test_a_crash_while_writing_a_snapshot_leaves_no_trace(tmp_path, monkeypatch)
     calls = {"n": 0}
     real_write = snapshots.pq.write_table
 
-    def failing(*args, **kwargs):
+    def failing(*args, **kwargs):  # the topics table (scores and evidence stream in beside it)
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == 1:
             raise OSError("disk full")
         return real_write(*args, **kwargs)
 
     monkeypatch.setattr(snapshots.pq, "write_table", failing)
     with pytest.raises(OSError):
         run_score(store)
+    assert calls["n"] == 1
     monkeypatch.undo()
     assert snapshots.latest(store.root).path == good.path
     assert len([p for p in good.path.parent.iterdir() if not p.name.startswith(".")]) == 1
+
+
+def test_score_rows_do_not_depend_on_the_batch_of_accounts_they_are_made_in(demo_store, monkeypatch) -> None:
+    """Score rows are made a slice of accounts at a time (on Spark, a partition at a time): made 37 accounts at a
+    time, every number is the one made with all accounts at once, and the file is in account order."""
+    import pyarrow.parquet as pq
+
+    from renown.score import accounts
+
+    whole = pq.read_table(run_score(demo_store).run.scores)
+    monkeypatch.setattr(accounts, "ROWS_CHUNK", 37)
+    sliced = pq.read_table(run_score(demo_store).run.scores)
+    assert whole.num_rows > 10 * 37
+    assert sliced.equals(whole)
+    assert sliced.column("account").to_pylist() == sorted(sliced.column("account").to_pylist(), key=str.encode)
 
 
 def test_evidence_streams_into_the_snapshot_and_a_failure_midway_leaves_no_trace(tmp_path, monkeypatch) -> None:

@@ -88,10 +88,17 @@ def assert_same_snapshot(embedded: snapshots.Run, spark: snapshots.Run) -> None:
 
 
 @needs_spark
-def test_spark_scores_the_simulated_world_like_the_embedded_engine(tmp_path, capsys) -> None:
+def test_spark_scores_the_simulated_world_like_the_embedded_engine(tmp_path, capsys, monkeypatch) -> None:
     """Planted rings, bots, topics and CRM records, an opt-out and a minor (the privacy scope reaches
-    Spark's SQL too): the CLI's Spark run writes the same snapshot."""
+    Spark's SQL too): the CLI's Spark run writes the same snapshot, its score rows made on the executors
+    (the driver never collects a per-account feature or sum)."""
     from renown import policy, privacy
+    from renown.score.spark import SparkAccounts
+
+    def collected(self, name):
+        raise AssertionError(f"the driver collected {name!r}")
+
+    monkeypatch.setattr(SparkAccounts, "column", collected)
 
     store = scored_world(tmp_path, accounts=400, days=45, seed=11)
     top = snapshots.ranking(snapshots.latest(store.root)).accounts[:2].tolist()
@@ -341,3 +348,60 @@ def test_both_engines_number_accounts_identically_in_byte_order() -> None:
         engine.drop("_numbered")
     expected = sorted(set(keys), key=lambda k: k.encode())
     assert numbered["embedded"] == numbered["spark"] == (expected, list(range(len(expected))))
+
+
+@needs_spark
+def test_both_engines_make_account_rows_alike_in_account_order(monkeypatch) -> None:
+    """Per-account columns kept where each engine keeps them — whole, for some accounts with a fill, from a query
+    with a NaN fill, from kernel sums over pairs — reach the row maker alike, and its rows come back in account
+    order, on Spark from many partitions."""
+    import duckdb
+    import pyarrow as pa
+
+    from renown.score import spark as spark_engine
+    from renown.score.engine import DuckDBEngine
+    from renown.score.features import reaction_counts
+    from renown.score.pairs import LocalPairs
+    from renown.score.spark import SparkEngine, session
+
+    monkeypatch.setattr(spark_engine, "ACCOUNT_ROW_BYTES", spark_engine.CHUNK_BYTES // 40)  # 40 accounts a partition
+    n = 1000
+    rng = np.random.default_rng(3)
+    keys = pa.array([f"net:{i:05d}" for i in range(n)], pa.string())
+    src, dst = rng.integers(0, n, 4000), rng.integers(0, n, 4000)
+    src, dst = np.unique(np.stack([src, dst], axis=1), axis=0).T
+    pairs = pa.table({"src": src, "dst": dst, "count": rng.integers(1, 5, len(src))})
+    some = np.sort(rng.choice(n, 50, replace=False))
+    queried = pa.table({"idx": some[:30], "score": rng.uniform(0, 10, 30)})
+    rank = rng.uniform(size=n)
+    schema = pa.schema([("account", pa.string()), ("idx", pa.int64()), ("rank", pa.float64()),
+                        ("flags", pa.string()), ("score", pa.float64()), ("reactions", pa.float64())])
+
+    def make(batch_keys, columns):
+        return pa.record_batch([batch_keys, pa.array(np.asarray(columns["idx_copy"]).astype(np.int64)),
+                                pa.array(columns["rank"]), pa.array(columns["flags"], pa.string()),
+                                pa.array(columns["score"]), pa.array(columns["reactions"])], schema=schema)
+
+    made = {}
+    for engine in (DuckDBEngine(duckdb.connect()), SparkEngine(session())):
+        engine.register("nodes", pa.table({"key": keys, "idx": pa.array(np.arange(n), pa.int64())}))
+        engine.register("_queried", queried)
+        engine.register("_pairs", pairs)
+        accounts = engine.accounts(keys)
+        accounts.add({"idx_copy": np.arange(n), "rank": rank})
+        accounts.add({"flags": np.array(["ring"] * len(some), dtype=object)}, at=some, fill="")
+        accounts.add_query("SELECT idx, score FROM _queried", {"score": float("nan")})
+        source = engine.pair_source(n, "_pairs") or LocalPairs({"src": src, "dst": dst, "count": pairs.column("count").to_numpy()}, n)
+        accounts.add_sums(source, "dst", reaction_counts)
+        made[engine.name] = pa.Table.from_batches(list(accounts.rows(make, schema)), schema)
+        assert np.array_equal(accounts.column("score"), np.asarray(made[engine.name].column("score")), equal_nan=True)
+        if engine.name == "spark":
+            engine.close()
+    local, spark = made["embedded"], made["spark"]
+    assert local.column("account").to_pylist() == keys.to_pylist() and local.column("idx").to_pylist() == list(range(n))
+    for name in schema.names:
+        x, y = local.column(name).to_numpy(), spark.column(name).to_numpy()
+        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), name
+    assert local.column("flags").to_pylist().count("ring") == 50
+    assert np.isnan(local.column("score").to_numpy()).sum() == n - 30
+    assert local.column("reactions").to_numpy().sum() == pairs.column("count").to_numpy().sum()

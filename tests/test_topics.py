@@ -108,7 +108,7 @@ def test_every_topic_in_use_is_scored_in_blocks_that_do_not_change_the_result(de
         monkeypatch.setattr(DuckDBEngine, "topic_block", block)
         con = demo_store.connect()
         s = score(compute(con, window))
-        table = topic_model.topic_scores(con, s, window)
+        table = topic_model.topic_scores(con, s.context, window)
         con.close()
         return table.sort_by([("topic", "ascending"), ("account", "ascending")])
 

@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 
 if TYPE_CHECKING:
+    from renown.score.accounts import AccountColumns
     from renown.score.pairs import Pairs
 
 #: The engines ``renown score --engine`` offers: DuckDB + scipy in this process (the default),
@@ -68,6 +69,10 @@ class Engine(Protocol):
 
     def pair_source(self, n: int, view: str = "pairs") -> "Pairs | None":
         """Where kernels run on ``view`` (pairs, or topic pairs), or None: on its rows read into this process."""
+
+    def accounts(self, keys: pa.Array) -> "AccountColumns":
+        """Where the run keeps its per-account columns (``keys``: the accounts by node index; the
+        ``nodes`` table holds them too)."""
 
     def drop(self, name: str) -> None:
         """Forget temporary table ``name``."""
@@ -123,6 +128,11 @@ class DuckDBEngine:
 
     def pair_source(self, n: int, view: str = "pairs") -> None:
         return None  # the pairs are read into numpy anyway: kernels run on them there
+
+    def accounts(self, keys: pa.Array) -> "AccountColumns":
+        from renown.score.accounts import LocalAccounts
+
+        return LocalAccounts(keys, self)
 
     def drop(self, name: str) -> None:
         self.con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -13,6 +13,7 @@ nobody to count as a person) are dropped here, before anything else.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
@@ -23,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from renown.events import ANONYMOUS, OFFLINE_KINDS, REACTION_KINDS, utc
+from renown.score.accounts import AccountColumns
 from renown.score.engine import Engine, as_engine
 from renown.score.pairs import LocalPairs, Pairs
 
@@ -34,6 +36,12 @@ KIND_WEIGHTS = {"reply": 1.0, "quote": 1.0, "repost": 0.8, "mention": 0.6, "like
 BURST_SECONDS = 10
 #: Burst timing is judged only for accounts with at least this many reactions in the window.
 BURST_MIN_REACTIONS = 20
+#: The per-account features the model reads after the gaming assessment, kept where the engine keeps
+#: per-account columns (:attr:`Features.accounts`), with the value of an account that has none:
+#: decayed posts authored in the window, their number, decayed posts that drew at least one reaction;
+#: distinct customers it referred (CRM), the decayed revenue they brought, its latest NPS answer 0–10.
+ACCOUNT_FEATURES = {"posts": 0.0, "posts_count": 0.0, "responded": 0.0,
+                    "referred": 0.0, "referred_value": 0.0, "nps": float("nan")}
 #: Sums of weights are taken in fixed point (units of 2⁻³²): integer sums do not depend on the
 #: order a parallel engine adds rows in, so the same data always give bit-identical scores.
 FIXED_POINT = 2**32
@@ -74,19 +82,15 @@ class Features:
     count: np.ndarray  # reactions
     recency: np.ndarray  # decay of the newest reaction
     kind_counts: dict[str, np.ndarray]
-    # per node
-    posts: np.ndarray  # decayed posts authored in the window
-    posts_count: np.ndarray
-    responded: np.ndarray  # decayed posts that drew at least one reaction
+    # per node, in this process (what the gaming assessment reads)
     targets: np.ndarray  # distinct accounts this node reacted to
     reactions: np.ndarray  # reactions this node made
     bursts: np.ndarray  # share of this node's reactions within BURST_SECONDS of its previous one
     age_days: np.ndarray  # account age at as_of (nan when unknown)
     bot_flag: np.ndarray  # source says bot
-    # offline (CRM) signals, per node
-    referred: np.ndarray  # distinct customers this node referred
-    referred_value: np.ndarray  # decayed revenue those referrals brought
-    nps: np.ndarray  # latest NPS answer 0-10 (nan when none)
+    #: per node, where the engine keeps them (:data:`ACCOUNT_FEATURES`; on Spark, on the executors): only the
+    #: score's per-account arithmetic reads them (:mod:`renown.score.accounts`)
+    accounts: AccountColumns
     #: Where the pairs are; on Spark they stay on the executors and the pair arrays above are None.
     pair_source: Pairs | None = None
     pair_count: int | None = None
@@ -99,6 +103,18 @@ class Features:
     def keys(self) -> np.ndarray:
         """The account keys as a numpy array of Python strings (made on first use)."""
         return np.asarray(self.key_array.to_numpy(zero_copy_only=False), dtype=object)
+
+    def column(self, name: str) -> np.ndarray:
+        """One of :data:`ACCOUNT_FEATURES` (or a per-account sum added since), in this process."""
+        return self.accounts.column(name)
+
+    @property
+    def posts(self) -> np.ndarray:
+        return self.column("posts")
+
+    @property
+    def posts_count(self) -> np.ndarray:
+        return self.column("posts_count")
 
     @property
     def pairs(self) -> Pairs:
@@ -201,21 +217,15 @@ def compute(con: duckdb.DuckDBPyConnection | Engine, window: Window, scope: Scop
         pair_count = int(engine.table("SELECT count(*) AS n FROM pairs").column("n")[0].as_py())
 
     def per_node(sql: str, columns: list[str]) -> dict[str, np.ndarray]:
-        rows = _columns(engine, sql)
-        out = {}
-        for column in columns:
-            values = np.zeros(n) if column not in ("age_days", "nps") else np.full(n, np.nan)
-            if len(rows["idx"]):
-                values[rows["idx"].astype(np.int64, copy=False)] = rows[column].astype(np.float64, copy=False)
-            out[column] = values
-        return out
+        return per_account(_columns(engine, sql), {c: np.nan if c == "age_days" else 0.0 for c in columns}, n)
 
-    posts = per_node(f"""
-        SELECT p.author AS idx, {fixed_sum("p.decay")} AS posts, CAST(count(*) AS BIGINT) AS posts_count,
+    accounts = engine.accounts(key_column)
+    accounts.add_query(f"""
+        SELECT p.author AS idx, {fixed_sum("p.decay")} AS posts, CAST(count(*) AS DOUBLE) AS posts_count,
                {fixed_sum("CASE WHEN rp.parent_post_id IS NOT NULL THEN p.decay ELSE 0e0 END")} AS responded
         FROM p LEFT JOIN (SELECT DISTINCT network, parent_post_id FROM r WHERE parent_post_id IS NOT NULL) rp
                ON rp.network = p.network AND rp.parent_post_id = p.post_id
-        GROUP BY p.author""", ["posts", "posts_count", "responded"])
+        GROUP BY p.author""", {name: ACCOUNT_FEATURES[name] for name in ("posts", "posts_count", "responded")})
     engine.drop("p")  # posts are aggregated; free them before the numpy phase
     # pairs are unique, so a reactor's distinct targets and reactions come from them; only
     # burst timing needs the individual reactions, and only of reactors active enough to be judged
@@ -227,12 +237,13 @@ def compute(con: duckdb.DuckDBPyConnection | Engine, window: Window, scope: Scop
               FROM r WHERE src IN (SELECT src FROM r GROUP BY src HAVING count(*) >= {BURST_MIN_REACTIONS})) gaps
         GROUP BY src""", ["bursts"])["bursts"]
     value = f"greatest(coalesce(TRY_CAST({engine.json_field('attrs', '$.value')} AS DOUBLE), 0e0), 0e0)"
-    crm = per_node(f"""
-        SELECT nodes.idx, CAST(count(DISTINCT target) FILTER (WHERE kind = 'referral') AS BIGINT) AS referred,
+    accounts.add_query(f"""
+        SELECT nodes.idx, CAST(count(DISTINCT target) FILTER (WHERE kind = 'referral') AS DOUBLE) AS referred,
                {fixed_sum(f"CASE WHEN kind = 'referral' THEN {value} * decay ELSE 0e0 END")} AS referred_value,
-               max_by(TRY_CAST({engine.json_field('attrs', '$.score')} AS DOUBLE), created_at)
-                   FILTER (WHERE kind = 'nps') AS nps
-        FROM o_keys JOIN nodes ON nodes.key = o_keys.actor GROUP BY nodes.idx""", ["referred", "referred_value", "nps"])
+               CAST(max_by(TRY_CAST({engine.json_field('attrs', '$.score')} AS DOUBLE), created_at)
+                   FILTER (WHERE kind = 'nps') AS DOUBLE) AS nps
+        FROM o_keys JOIN nodes ON nodes.key = o_keys.actor GROUP BY nodes.idx""",
+        {name: ACCOUNT_FEATURES[name] for name in ("referred", "referred_value", "nps")})
     engine.drop("o_keys")
     attrs = per_node(f"""
         SELECT nodes.idx, {age_days_sql(engine, window, 'a.created_at')} AS age_days,
@@ -242,12 +253,22 @@ def compute(con: duckdb.DuckDBPyConnection | Engine, window: Window, scope: Scop
         key_array=key_column,
         src=pairs.get("src"), dst=pairs.get("dst"), weight=pairs.get("weight"), count=pairs.get("count"),
         recency=pairs.get("recency"), kind_counts={k: pairs.get(f"n_{k}") for k in KIND_WEIGHTS},
-        posts=posts["posts"], posts_count=posts["posts_count"], responded=posts["responded"],
         targets=made["accounts"], reactions=made["reactions"], bursts=bursts,
-        age_days=attrs["age_days"], bot_flag=attrs["bot_flag"],
-        referred=crm["referred"], referred_value=crm["referred_value"], nps=crm["nps"],
+        age_days=attrs["age_days"], bot_flag=attrs["bot_flag"], accounts=accounts,
         pair_source=source, pair_count=pair_count,
     )
+
+
+def per_account(rows: Mapping[str, np.ndarray], fill: Mapping[str, float], n: int) -> dict[str, np.ndarray]:
+    """Per-account rows (``idx`` and a column per name of ``fill``) as arrays over all ``n`` accounts;
+    accounts without a row get ``fill``."""
+    at = rows["idx"].astype(np.int64, copy=False)
+    out = {}
+    for name, missing in fill.items():
+        values = np.full(n, missing, dtype=np.float64)
+        values[at] = rows[name].astype(np.float64, copy=False)
+        out[name] = values
+    return out
 
 
 def _columns(engine: Engine, sql: str) -> dict[str, np.ndarray]:

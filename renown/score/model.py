@@ -37,7 +37,7 @@ New components (endorsements…) register in :data:`COMPONENTS`; nothing else ch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import duckdb
@@ -57,7 +57,7 @@ EVIDENCE_TOP = 5
 
 @dataclass
 class Context:
-    """Everything components may use, computed once per scoring run."""
+    """Everything components and evidence may use, computed once per scoring run."""
 
     f: Features
     genuine: Genuineness
@@ -65,8 +65,32 @@ class Context:
     rank_base: float  # rank of a node without in-edges
     transition: Transition | None = None  # the reaction graph's discounted transition, embedded engine only
     ranker: "Ranker | None" = None  # discounted PageRank: uniform (None) for every node, or at a Teleport's entries
-    received: dict[str, np.ndarray] = field(default_factory=dict)  # per node: :func:`genuine_reactions` summed
     out: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per node: the strength it spreads (log2(1 + w) summed)
+
+    def accounts(self) -> "Accounts":
+        """Every account's component inputs, in this process (the features' per-account columns must be here:
+        :meth:`~renown.score.features.Features.column`)."""
+        f = self.f
+        return Accounts({"rank": self.rank, **{name: f.column(name) for name in ACCOUNT_INPUTS if name != "rank"}},
+                        self.rank_base)
+
+
+#: What the components read of each account: the genuine reactions it received (:func:`genuine_reactions`
+#: summed), its posts, its rank, its CRM signals.
+ACCOUNT_INPUTS = ("reach", "effective", "posts", "responded", "rank", "referred", "referred_value", "nps")
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Some accounts' :data:`ACCOUNT_INPUTS` as columns, and the run's ``rank_base``: what a component reads.
+    A batch may be every account (the embedded engine) or one partition's (Spark's executors): components are
+    per-account arithmetic, so a score does not depend on the batch it was computed in."""
+
+    columns: Mapping[str, np.ndarray]
+    rank_base: float
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
 
 
 def pair_strength(weight: np.ndarray) -> np.ndarray:
@@ -92,45 +116,45 @@ class Component:
     name: str
     weight: float
     description: str
-    value: Callable[[Context], np.ndarray]  # transformed value, ≥ 0, per node
-    measure: Callable[[Context], np.ndarray]  # the human-readable quantity behind it
+    value: Callable[[Accounts], np.ndarray]  # transformed value, ≥ 0, per account
+    measure: Callable[[Accounts], np.ndarray]  # the human-readable quantity behind it
 
 
-def _reach_measure(c: Context) -> np.ndarray:
-    return c.received["reach"]
+def _reach_measure(a: Accounts) -> np.ndarray:
+    return a["reach"]
 
 
-def _amplification_parts(c: Context) -> tuple[np.ndarray, np.ndarray]:
-    rate = c.received["effective"] / (c.f.posts + POST_PRIOR)
-    share = c.f.responded / (c.f.posts + 1.0)
+def _amplification_parts(a: Accounts) -> tuple[np.ndarray, np.ndarray]:
+    rate = a["effective"] / (a["posts"] + POST_PRIOR)
+    share = a["responded"] / (a["posts"] + 1.0)
     return rate, share
 
 
-def _network_measure(c: Context) -> np.ndarray:
-    return np.maximum(0.0, c.rank / c.rank_base - 1.0) if c.f.n else np.zeros(0)
+def _network_measure(a: Accounts) -> np.ndarray:
+    return np.maximum(0.0, a["rank"] / a.rank_base - 1.0)
 
 
 REFERENCE_VALUE = 100.0
 PROMOTER_BOOST = 1.25
 
 
-def _offline_measure(c: Context) -> np.ndarray:
-    return c.f.referred
+def _offline_measure(a: Accounts) -> np.ndarray:
+    return a["referred"]
 
 
-def _offline_value(c: Context) -> np.ndarray:
-    promoter = np.where(np.nan_to_num(c.f.nps, nan=-1) >= 9, PROMOTER_BOOST, 1.0)
-    return np.log2(1 + c.f.referred * promoter) + 0.5 * np.log2(1 + c.f.referred_value / REFERENCE_VALUE)
+def _offline_value(a: Accounts) -> np.ndarray:
+    promoter = np.where(np.nan_to_num(a["nps"], nan=-1) >= 9, PROMOTER_BOOST, 1.0)
+    return np.log2(1 + a["referred"] * promoter) + 0.5 * np.log2(1 + a["referred_value"] / REFERENCE_VALUE)
 
 
 COMPONENTS: list[Component] = [
-    Component("reach", 1.0, "distinct genuine people who reacted", lambda c: np.log2(1 + _reach_measure(c)), _reach_measure),
+    Component("reach", 1.0, "distinct genuine people who reacted", lambda a: np.log2(1 + _reach_measure(a)), _reach_measure),
     Component(
         "amplification", 1.0, "weighted reactions per post and share of posts that drew a reaction",
-        lambda c: (lambda rate, share: np.log2(1 + rate) * (0.5 + 0.5 * share))(*_amplification_parts(c)),
-        lambda c: _amplification_parts(c)[0],
+        lambda a: (lambda rate, share: np.log2(1 + rate) * (0.5 + 0.5 * share))(*_amplification_parts(a)),
+        lambda a: _amplification_parts(a)[0],
     ),
-    Component("network", 1.0, "PageRank in the reaction graph, times the baseline", lambda c: np.log2(1 + _network_measure(c)), _network_measure),
+    Component("network", 1.0, "PageRank in the reaction graph, times the baseline", lambda a: np.log2(1 + _network_measure(a)), _network_measure),
     Component("offline", 1.0, "customers referred (CRM), promoters counting more, and the revenue they brought",
               _offline_value, _offline_measure),
 ]
@@ -138,7 +162,7 @@ COMPONENTS: list[Component] = [
 
 @dataclass
 class Scores:
-    """One scoring run: per-account numbers and the context they came from (the evidence: :func:`evidence`)."""
+    """Every account's score in this process (:func:`score`), and the context they came from (the evidence: :func:`evidence`)."""
 
     score: np.ndarray  # integer 1..100
     exact: np.ndarray  # calibrated, unrounded
@@ -191,8 +215,10 @@ def scipy_ranker(f: Features, keep: np.ndarray) -> tuple[Ranker, Transition]:
 
 
 def build_context(f: Features, ranker: RankerFactory | None = None, genuine: Genuineness | None = None) -> Context:
-    """The run's shared per-account results. Per-pair values are not kept: kernels compute them where the
-    pairs are (:mod:`renown.score.pairs`), so the Spark driver never holds a pair."""
+    """The run's shared per-account results; the genuine reactions each account received (:func:`genuine_reactions`
+    summed: ``reach``, ``effective``) join the features' per-account columns, where the engine keeps them. Per-pair
+    values are not kept: kernels compute them where the pairs are (:mod:`renown.score.pairs`), so the Spark
+    driver never holds a pair."""
     genuine = genuine if genuine is not None else assess(f)
     n = f.n
     transition = None
@@ -206,12 +232,11 @@ def build_context(f: Features, ranker: RankerFactory | None = None, genuine: Gen
         passed = out > 0
         leaked = float(((np.where(passed, 1.0 - genuine.g, 1.0)) * rank).sum())
         rank_base = ((1.0 - DAMPING) + DAMPING * leaked) / n
-        received = f.pairs.sum_by("dst", genuine_reactions, {"g": genuine.g, "s": genuine.selectivity})
+        f.accounts.add_sums(f.pairs, "dst", genuine_reactions, {"g": genuine.g, "s": genuine.selectivity})
     else:
         rank, rank_base, rank_with, out = np.zeros(0), 1.0, None, np.zeros(0)
-        received = {"reach": np.zeros(0), "effective": np.zeros(0)}
-    return Context(f, genuine, rank, rank_base, transition, (lambda u: quantize(rank_with(u))) if rank_with else None,
-                   received, out)
+        f.accounts.add({"reach": np.zeros(0), "effective": np.zeros(0)})
+    return Context(f, genuine, rank, rank_base, transition, (lambda u: quantize(rank_with(u))) if rank_with else None, out)
 
 
 def quantize(rank: np.ndarray) -> np.ndarray:
@@ -222,16 +247,28 @@ def score(f: Features, components: list[Component] | None = None, ranker: Ranker
           genuine: Genuineness | None = None) -> Scores:
     """Score every account of ``f`` (``genuine``: its :func:`~renown.score.gaming.assess`, when
     the caller needed it first)."""
-    components = components or COMPONENTS
     ctx = build_context(f, ranker, genuine)
-    values = {c.name: c.value(ctx) for c in components}
-    measures = {c.name: c.measure(ctx) for c in components}
+    scored = account_scores(ctx.accounts(), components)
+    components = components or COMPONENTS
+    return Scores(scored["score"], scored["exact"], scored["z"], *(
+        {c.name: scored[f"{c.name}_{part}"] for c in components} for part in ("value", "measure", "points")), ctx)
+
+
+def account_scores(a: Accounts, components: list[Component] | None = None) -> dict[str, np.ndarray]:
+    """The score of each account of ``a``: ``score`` (1–100), ``exact`` (calibrated, unrounded), ``z``, and
+    per component ``<name>_value``, ``<name>_measure`` and ``<name>_points``. Per-account arithmetic: any batch
+    of accounts gives each the same numbers."""
+    components = components or COMPONENTS
+    values = {c.name: c.value(a) for c in components}
+    measures = {c.name: c.measure(a) for c in components}
     weighted = {c.name: c.weight * values[c.name] for c in components}
-    z = np.sum(list(weighted.values()), axis=0) if f.n else np.zeros(0)
+    z = np.sum(list(weighted.values()), axis=0)
     exact = calibration.calibrate(z)
     rounded = np.floor(exact + 0.5).astype(np.int64)
     points = allocate_points(rounded, z, weighted)
-    return Scores(rounded, exact, z, values, measures, points, ctx)
+    return {"score": rounded, "exact": exact, "z": z,
+            **{f"{c.name}_{part}": of[c.name] for c in components
+               for part, of in (("value", values), ("measure", measures), ("points", points))}}
 
 
 def allocate_points(score: np.ndarray, z: np.ndarray, weighted: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -308,11 +345,11 @@ class EvidenceBlock:
     ring_size: np.ndarray | None = None
 
 
-def evidence(s: Scores) -> Iterator[EvidenceBlock]:
+def evidence(c: Context) -> Iterator[EvidenceBlock]:
     """Top people behind reach and network, and one row per (account, discount reason), a chunk of
     accounts at a time (as :meth:`~renown.score.pairs.Pairs.rows_by` hands them over): the caller writes
     each block away, so the rows — ten or more per account — are never all held at once."""
-    c, f = s.context, s.context.f
+    f = c.f
     nodes = {"g": c.genuine.g, "rank": c.rank, "out": c.out, "rank_base": np.array([c.rank_base]),
              "code": _reason_codes(c.genuine)}
     for people in f.pairs.rows_by("dst", top_people, nodes):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
@@ -18,8 +19,8 @@ from renown.score.engine import ENGINES, DuckDBEngine, Engine
 from renown.score.features import (KIND_WEIGHTS, Window, compute, end_of_day, fixed_sum, kind_counts_sql,
                                    kind_weight_sql, latest_event_time)
 from renown.score.gaming import assess
-from renown.score.model import (COMPONENTS, EVIDENCE_TOP, GENUINENESS_TABLE, EvidenceBlock, RankerFactory, Scores,
-                                 evidence, register_genuineness, score)
+from renown.score.model import (COMPONENTS, EVIDENCE_TOP, GENUINENESS_TABLE, Accounts, Context, EvidenceBlock,
+                                 RankerFactory, account_scores, build_context, evidence, register_genuineness)
 from renown import endorsements
 from renown.score.topics import topic_scores
 from renown.score.version import SCORING_VERSION
@@ -131,26 +132,26 @@ def _run(store: Store, engine: Engine, ranker: RankerFactory | None, as_of: date
         # the genuineness: SQL aggregates them on the engine meanwhile (10M events: −1.1 s)
         with ThreadPoolExecutor(max_workers=1) as background:
             posts = background.submit(_top_posts, engine)
-            scores = score(features, genuine=genuine)
+            ctx = build_context(features, genuine=genuine)
             posts.result()
     else:  # the engine ranks the graph itself (Spark): one thing at a time
-        scores = score(features, ranker=ranker, genuine=genuine)
+        ctx = build_context(features, ranker=ranker, genuine=genuine)
         _top_posts(engine)
     seconds["graph+model"] = time.perf_counter() - tick
 
     step("topics")
     tick = time.perf_counter()
-    topics_table = topic_scores(engine, scores, window, endorsements.in_window(store, window.start, window.as_of))
+    topics_table = topic_scores(engine, ctx, window, endorsements.in_window(store, window.start, window.as_of))
     seconds["topics"] = time.perf_counter() - tick
 
     step("evidence")
     tick = time.perf_counter()
     engine.drop("r")  # the topics and the top posts were its last readers: free it before the evidence arrays
     keys = features.key_array
-    evidence_rows = _evidence_rows(scores, keys, engine.batches(f"SELECT * FROM {TOP_POSTS}"))
-    scores_table = _scores_table(scores, keys)
+    evidence_rows = _evidence_rows(ctx, keys, engine.batches(f"SELECT * FROM {TOP_POSTS}"))
+    scores_rows = _scores_rows(ctx)
     accounts, pairs = int(features.n), int(features.pair_count if features.pair_count is not None else len(features.src))
-    del features, scores, genuine  # the evidence rows hold what they need until they are written
+    del features, ctx, genuine  # the evidence and score rows hold what they need until they are written
     seconds["evidence"] = time.perf_counter() - tick
 
     step("snapshot")
@@ -167,34 +168,48 @@ def _run(store: Store, engine: Engine, ranker: RankerFactory | None, as_of: date
         "pairs": pairs,
         "components": [{"name": c.name, "weight": c.weight, "description": c.description} for c in COMPONENTS],
     }
-    run = snapshots.write(store.root, window.as_of.date(), {"scores": scores_table, "evidence": evidence_rows, "topics": topics_table}, meta)
+    run = snapshots.write(store.root, window.as_of.date(), {"scores": scores_rows, "evidence": evidence_rows, "topics": topics_table}, meta)
     seconds["snapshot"] = time.perf_counter() - tick
     return RunInfo(run, accounts, pairs, seconds)
 
 
-def _scores_table(s: Scores, keys: pa.Array) -> pa.Table:
-    f, g = s.context.f, s.context.genuine
-    reasons = np.full(f.n, "", dtype=object)
-    for i in np.flatnonzero((g.bot > 0) | (g.ring >= 0)):
-        reasons[i] = ",".join(g.reasons(int(i)))
-    columns = {
+def _scores_rows(c: Context) -> pa.RecordBatchReader:
+    """The snapshot's score rows, made where the engine keeps the run's per-account columns (on Spark, on the
+    executors): the genuineness and rank this process computed join them there, then :func:`score_rows`."""
+    g, accounts = c.genuine, c.f.accounts
+    accounts.add({"rank": c.rank, "genuineness": g.g, "reactors": g.reactors, "reactions": g.reactions,
+                  "ring_size": g.ring_size})
+    flagged = np.flatnonzero((g.bot > 0) | (g.ring >= 0))
+    accounts.add({"flags": np.array([",".join(g.reasons(int(i))) for i in flagged], dtype=object)}, at=flagged, fill="")
+    return accounts.rows(partial(score_rows, rank_base=c.rank_base), SCORES_SCHEMA)
+
+
+#: A snapshot's ``scores`` table: one row per account.
+SCORES_SCHEMA = pa.schema([
+    ("account", pa.string()), ("score", pa.int64()), ("exact", pa.float64()), ("z", pa.float64()),
+    ("reactors", pa.int64()), ("reactions", pa.int64()), ("posts", pa.int64()), ("genuineness", pa.float64()),
+    ("ring_size", pa.int64()), ("flags", pa.string()), ("nps", pa.float64()),
+    *((f"{c.name}_{part}", pa.float64()) for c in COMPONENTS for part in ("value", "measure", "points"))])
+
+
+def score_rows(keys: pa.Array, columns: Mapping[str, np.ndarray], rank_base: float) -> pa.RecordBatch:
+    """Some accounts' score rows (:data:`SCORES_SCHEMA`) from their per-account columns: the components'
+    inputs, calibration and points (:func:`~renown.score.model.account_scores`), and what the snapshot
+    reports beside them."""
+    scored = account_scores(Accounts(columns, rank_base))
+    nps = np.asarray(columns["nps"], dtype=np.float64)
+    row = {
         "account": keys,
-        "score": pa.array(s.score, pa.int64()),
-        "exact": pa.array(s.exact, pa.float64()),
-        "z": pa.array(s.z, pa.float64()),
-        "reactors": pa.array(g.reactors.astype(np.int64), pa.int64()),
-        "reactions": pa.array(g.reactions.astype(np.int64), pa.int64()),
-        "posts": pa.array(f.posts_count.astype(np.int64), pa.int64()),
-        "genuineness": pa.array(g.g, pa.float64()),
-        "ring_size": pa.array(g.ring_size, pa.int64()),
-        "flags": pa.array(reasons, pa.string()),
-        "nps": pa.array(f.nps, pa.float64(), mask=np.isnan(f.nps)),
+        "score": scored["score"], "exact": scored["exact"], "z": scored["z"],
+        "reactors": np.asarray(columns["reactors"]).astype(np.int64),
+        "reactions": np.asarray(columns["reactions"]).astype(np.int64),
+        "posts": np.asarray(columns["posts_count"]).astype(np.int64),
+        "genuineness": columns["genuineness"], "ring_size": np.asarray(columns["ring_size"]).astype(np.int64),
+        "flags": pa.array(columns["flags"], pa.string()), "nps": pa.array(nps, pa.float64(), mask=np.isnan(nps)),
+        **{name: scored[name] for name in SCORES_SCHEMA.names[11:]},
     }
-    for name in s.values:
-        columns[f"{name}_value"] = pa.array(s.values[name], pa.float64())
-        columns[f"{name}_measure"] = pa.array(s.measures[name], pa.float64())
-        columns[f"{name}_points"] = pa.array(s.points[name], pa.float64())
-    return pa.table(columns)
+    return pa.record_batch([pa.array(row[name], SCORES_SCHEMA.field(name).type) if not isinstance(row[name], pa.Array)
+                            else row[name] for name in SCORES_SCHEMA.names], schema=SCORES_SCHEMA)
 
 
 EVIDENCE_SCHEMA = pa.schema([("account", pa.string()), ("component", pa.string()), ("rank", pa.int64()),
@@ -227,12 +242,12 @@ def _top_posts(engine: Engine) -> None:
             WHERE rank <= {EVIDENCE_TOP}) top JOIN nodes ON nodes.idx = top.dst""")
 
 
-def _evidence_rows(s: Scores, keys: pa.Array, posts: Iterator[pa.RecordBatch]) -> pa.RecordBatchReader:
+def _evidence_rows(c: Context, keys: pa.Array, posts: Iterator[pa.RecordBatch]) -> pa.RecordBatchReader:
     """People and discounts (from the model) and top posts (from SQL) behind each score, made as the
     snapshot writer reads them: on Spark they arrive from the executors a partition at a time, so the
     driver never holds the evidence (at 10M events, 7.4M rows)."""
     def rows() -> Iterator[pa.RecordBatch]:
-        for block in evidence(s):
+        for block in evidence(c):
             yield from _block_table(block, keys).to_batches()
         for batch in posts:
             yield from pa.Table.from_batches([batch]).select(EVIDENCE_SCHEMA.names).cast(EVIDENCE_SCHEMA).to_batches()

@@ -257,6 +257,9 @@ class SparkEngine:
         """``view`` as kernels run on it: on the executors."""
         return SparkPairs(self, view, n)
 
+    def accounts(self, keys: pa.Array) -> SparkAccounts:
+        return SparkAccounts(self, len(keys))
+
     def drop(self, name: str) -> None:
         frame = self._kept.pop(name, None)
         if frame is not None:
@@ -390,8 +393,9 @@ class SparkPairs:
         with self._mapped(partitioning, kernel, nodes, schema, per_table) as frame:
             return frame.toArrow()
 
-    def sum_by(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-        from renown.score.pairs import checked, sums
+    def _summed(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None):
+        """How :meth:`sum_by` maps the pairs: (the names of the sums, their schema, the per-partition step)."""
+        from renown.score.pairs import sums
 
         names = self._names(kernel, nodes)
 
@@ -399,9 +403,22 @@ class SparkPairs:
             keys, local = np.unique(columns[key], return_inverse=True)
             return pa.table({"key": keys, **sums(local, values, len(keys))})
 
-        found = self._run([checked(key)], kernel, nodes,
-                          ", ".join(["key BIGINT", *(f"`{name}` DOUBLE" for name in names)]), per_table)
-        return self._scatter(found, names, np.float64)
+        return names, ", ".join(["key BIGINT", *(f"`{name}` DOUBLE" for name in names)]), per_table
+
+    def sum_by(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        from renown.score.pairs import checked
+
+        names, schema, per_table = self._summed(key, kernel, nodes)
+        return self._scatter(self._run([checked(key)], kernel, nodes, schema, per_table), names, np.float64)
+
+    def sums_frame(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None) -> DataFrame:
+        """:meth:`sum_by`'s sums left on the executors: a frame of ``idx`` and the sums, a row per account with
+        a pair (the others' sums are zero)."""
+        from renown.score.pairs import checked
+
+        names, schema, per_table = self._summed(key, kernel, nodes)
+        with self._mapped([checked(key)], kernel, nodes, schema, per_table) as frame:
+            return frame.withColumnRenamed("key", "idx").localCheckpoint(eager=True)
 
     def sum_by_group(self, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None
                      ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -470,3 +487,70 @@ class SparkPairs:
 
         found = self._run(["dst"], kernel, nodes, schema, per_table)
         return {c: found.column(c).to_numpy() for c in columns}
+
+
+#: About how many bytes of input and rows one account takes in :meth:`SparkAccounts.rows` (the score rows:
+#: ≈ 30 numbers), to cut the accounts into partitions of about :data:`CHUNK_BYTES` each.
+ACCOUNT_ROW_BYTES = 400
+
+
+class SparkAccounts:
+    """:class:`~renown.score.accounts.AccountColumns` on Spark: each addition a frame of ``idx`` and its
+    columns on the executors, joined to the ``nodes`` table (the accounts' keys) only when rows are made.
+    The driver sends the columns it computed itself (genuineness, rank) and never collects one."""
+
+    def __init__(self, engine: SparkEngine, n: int) -> None:
+        self.engine, self.n = engine, n
+        self.frames: list[tuple[DataFrame, dict[str, float | str]]] = []
+
+    def _keep(self, frame: DataFrame, fill: dict[str, float | str]) -> None:
+        self.frames.append((frame, fill))
+
+    def add(self, columns, at: np.ndarray | None = None, fill: float | str = 0.0) -> None:
+        idx = np.arange(self.n, dtype=np.int64) if at is None else np.asarray(at, dtype=np.int64)
+        table = pa.table({"idx": idx, **{name: pa.array(values, pa.string()) if isinstance(fill, str) else values
+                                         for name, values in columns.items()}})
+        self._keep(self.engine.spark.createDataFrame(table).localCheckpoint(eager=True), dict.fromkeys(columns, fill))
+
+    def add_query(self, sql: str, fill) -> None:
+        self._keep(self.engine.spark.sql(sql).select("idx", *fill).localCheckpoint(eager=True), dict(fill))
+
+    def add_sums(self, pairs, key: str, kernel, nodes=None) -> None:
+        frame = pairs.sums_frame(key, kernel, nodes)
+        self._keep(frame, dict.fromkeys((name for name in frame.columns if name != "idx"), 0.0))
+
+    def column(self, name: str) -> np.ndarray:
+        """Collected from the executors (for a look at small runs: a scoring run never asks)."""
+        frame, fill = next((frame, fill) for frame, fill in self.frames if name in fill)
+        found = frame.select("idx", name).toArrow()
+        values = np.full(self.n, fill[name], dtype=object if isinstance(fill[name], str) else np.float64)
+        values[found.column("idx").to_numpy()] = found.column(name).to_numpy(zero_copy_only=False)
+        return values
+
+    def rows(self, make, schema: pa.Schema) -> pa.RecordBatchReader:
+        """Every account's columns joined by ``idx`` (missing values filled), cut into ranges of accounts,
+        each range's rows made by ``make`` on an executor and fetched in account order."""
+        from pyspark.sql import functions as F
+
+        frame = self.engine.spark.table("nodes")
+        names = []
+        for part, fill in self.frames:
+            frame = frame.join(part, "idx", "left")
+            names += fill
+        filled = [F.col(name) if isinstance(value, float) and np.isnan(value) else
+                  F.coalesce(F.col(name), F.lit(value)).alias(name) for part, fill in self.frames
+                  for name, value in fill.items()]
+        parts = max(int(self.engine.spark.conf.get("spark.sql.shuffle.partitions")),
+                    -(-self.n * ACCOUNT_ROW_BYTES // CHUNK_BYTES))
+        ranged = frame.select("key", "idx", *filled).repartitionByRange(parts, "idx").sortWithinPartitions("idx")
+
+        def per_partition(batches):
+            made = (make(batch.column("key"), {name: batch.column(name).to_numpy(zero_copy_only=False) for name in names})
+                    for batch in batches)
+            yield from _packed(made)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for row in ranged.mapInArrow(per_partition, PACKED).toLocalIterator(prefetchPartitions=True):
+                yield from pa.ipc.open_stream(pa.py_buffer(row["payload"]))
+
+        return pa.RecordBatchReader.from_batches(schema, batches())

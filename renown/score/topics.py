@@ -29,7 +29,7 @@ from renown.score import calibration
 from renown.score.engine import Engine, as_engine
 from renown.score.features import Window, arrays, decay_sql, fixed_sum, kind_weight_sql, window_sql
 from renown.score.graph import Teleport
-from renown.score.model import POST_PRIOR, Scores, genuine_reactions
+from renown.score.model import POST_PRIOR, Context, genuine_reactions
 from renown.score.pairs import LocalPairs
 from renown.topics import taxonomy
 
@@ -66,7 +66,7 @@ def _keyword_matches(engine: Engine, chosen: list[str], in_window: str, decay: s
         JOIN nodes ON nodes.key = e.actor"""
 
 
-def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: Window,
+def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", ctx: Context, window: Window,
                  endorsements: list[tuple] = ()) -> pa.Table:
     """One row per (account, topic) for the window's main topics (needs ``compute``'s temp
     tables; leaves ``post_topics``).
@@ -74,7 +74,7 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", s: Scores, window: W
     ``endorsements`` are ``(endorser, endorsee, topic, when)``; each adds the endorser's
     genuineness × age decay to the endorsee's topic, the sum capped (see :mod:`renown.endorsements`)."""
     engine = as_engine(con)
-    f, ctx = s.context.f, s.context
+    f = ctx.f
     tax = taxonomy()
     in_window = window_sql(engine, window)
     posts_in_window = f"{in_window} AND kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL"
