@@ -4,11 +4,12 @@
 :mod:`renown.score.features`, :mod:`renown.score.topics` and the evidence
 query on Spark SQL over the same partitioned Parquet event log
 (``events/network=…/day=…``), and PageRank as grouped maps over blocks of
-the graph and the ranks on the executors (:mod:`renown.score.spark_pagerank`).
-What Spark returns — one row per (reactor, author) pair and per account — feeds
-the same model, calibration and snapshot code as the embedded engine, so both
-write the same snapshot (``tests/test_spark.py`` proves it on simulated and
-real data).
+the graph and the ranks on the executors (:mod:`renown.score.spark_pagerank`),
+the model's per-pair kernels on the pairs where they are (:class:`SparkPairs`), and
+its per-account arithmetic — components, calibration, points, score rows — on a
+frame of the accounts' columns (:class:`SparkAccounts`). Both engines run the same
+statements and numpy functions, so both write the same snapshot
+(``tests/test_spark.py`` proves it on simulated and real data).
 
 Local mode is tuned for small machines: a few shuffle partitions (Spark's
 default of 200 turns a one-minute 1M-event run on 2 cores into several
