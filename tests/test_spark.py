@@ -354,7 +354,7 @@ def test_both_engines_number_accounts_identically_in_byte_order() -> None:
 def test_both_engines_make_account_rows_alike_in_account_order(monkeypatch) -> None:
     """Per-account columns kept where each engine keeps them — whole, for some accounts with a fill, from a query
     with a NaN fill, from kernel sums over pairs — reach the row maker alike, and its rows come back in account
-    order, on Spark from many partitions."""
+    order, on Spark from many partitions, each account's rows spread over Arrow batches of 7 rows."""
     import duckdb
     import pyarrow as pa
 
@@ -393,7 +393,13 @@ def test_both_engines_make_account_rows_alike_in_account_order(monkeypatch) -> N
         accounts.add_query("SELECT idx, score FROM _queried", {"score": float("nan")})
         source = engine.pair_source(n, "_pairs") or LocalPairs({"src": src, "dst": dst, "count": pairs.column("count").to_numpy()}, n)
         accounts.add_sums(source, "dst", reaction_counts)
-        made[engine.name] = pa.Table.from_batches(list(accounts.rows(make, schema)), schema)
+        if engine.name == "spark":
+            engine.spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "7")
+        try:
+            made[engine.name] = pa.Table.from_batches(list(accounts.rows(make, schema)), schema)
+        finally:
+            if engine.name == "spark":
+                engine.spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
         assert np.array_equal(accounts.column("score"), np.asarray(made[engine.name].column("score")), equal_nan=True)
         if engine.name == "spark":
             engine.close()

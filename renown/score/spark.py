@@ -529,29 +529,56 @@ class SparkAccounts:
         return values
 
     def rows(self, make, schema: pa.Schema) -> pa.RecordBatchReader:
-        """Every account's columns joined by ``idx`` (missing values filled), cut into ranges of accounts,
-        each range's rows made by ``make`` on an executor and fetched in account order."""
-        from pyspark.sql import functions as F
+        """Every account's columns brought together: the keys (``nodes``) and the frames stacked into one frame,
+        a column per name (NULL in the other frames' rows), cut into ranges of accounts by one shuffle and sorted;
+        on an executor each range's rows are merged into one per account (:func:`_merged`), made into rows by
+        ``make`` and fetched in account order. (Joining the frames instead cost a shuffle per frame: 10M events,
+        snapshot step 43.5 s.)"""
+        from renown.score.accounts import ROWS_CHUNK
 
-        frame = self.engine.spark.table("nodes")
-        names = []
+        fills = {name: value for _, fill in self.frames for name, value in fill.items()}
+        stacked = self.engine.spark.table("nodes").select("idx", "key")
         for part, fill in self.frames:
-            frame = frame.join(part, "idx", "left")
-            names += fill
-        filled = [F.col(name) if isinstance(value, float) and np.isnan(value) else
-                  F.coalesce(F.col(name), F.lit(value)).alias(name) for part, fill in self.frames
-                  for name, value in fill.items()]
+            stacked = stacked.unionByName(part.select("idx", *fill), allowMissingColumns=True)
         parts = max(int(self.engine.spark.conf.get("spark.sql.shuffle.partitions")),
                     -(-self.n * ACCOUNT_ROW_BYTES // CHUNK_BYTES))
-        ranged = frame.select("key", "idx", *filled).repartitionByRange(parts, "idx").sortWithinPartitions("idx")
+        ranged = stacked.repartitionByRange(parts, "idx").sortWithinPartitions("idx")
 
         def per_partition(batches):
-            made = (make(batch.column("key"), {name: batch.column(name).to_numpy(zero_copy_only=False) for name in names})
-                    for batch in batches)
+            batches = list(batches)  # an account's rows may span batches
+            if not batches:
+                return
+            keys, columns = _merged(pa.Table.from_batches(batches), fills)
+            made = (make(keys.slice(start, ROWS_CHUNK), {name: values[start:start + ROWS_CHUNK]
+                                                         for name, values in columns.items()})
+                    for start in range(0, len(keys), ROWS_CHUNK))
             yield from _packed(made)
 
         def batches() -> Iterator[pa.RecordBatch]:
-            for row in ranged.mapInArrow(per_partition, PACKED).toLocalIterator(prefetchPartitions=True):
-                yield from pa.ipc.open_stream(pa.py_buffer(row["payload"]))
+            # made on every executor at once and kept there, then fetched a partition after another (fetching
+            # as they are made would make them one partition at a time)
+            made = ranged.mapInArrow(per_partition, PACKED).localCheckpoint(eager=True)
+            try:
+                for row in made.toLocalIterator(prefetchPartitions=True):
+                    yield from pa.ipc.open_stream(pa.py_buffer(row["payload"]))
+            finally:
+                made.unpersist()
 
         return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _merged(table: pa.Table, fills: dict[str, float | str]) -> tuple[pa.Array, dict[str, np.ndarray]]:
+    """Stacked rows sorted by ``idx`` (:meth:`SparkAccounts.rows`) as one row per account: its key (each account
+    has one ``nodes`` row) and a column per name of ``fills``, its value from the row that holds it, else the fill."""
+    idx = table.column("idx").to_numpy()
+    account = np.cumsum(np.r_[True, idx[1:] != idx[:-1]]) - 1 if len(idx) else idx
+    keys = table.column("key").combine_chunks()
+    keys = keys.filter(keys.is_valid())
+    columns = {}
+    for name, fill in fills.items():
+        column = table.column(name).combine_chunks()
+        held = np.asarray(column.is_valid())
+        values = np.full(len(keys), fill, dtype=object if isinstance(fill, str) else np.float64)
+        values[account[held]] = column.filter(held).to_numpy(zero_copy_only=False)
+        columns[name] = values
+    return keys, columns
