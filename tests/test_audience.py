@@ -83,6 +83,27 @@ def test_influence_among_customers_is_not_global_fame(brand_world, cli) -> None:
     assert explained["audience"]["inside_share"] == famous["inside_share"] and explained["audience"]["rank"] == 2
 
 
+def test_reactions_from_outside_the_audience_change_no_score_among_customers(brand_world, cli, tmp_path) -> None:
+    """Influence among customers counts only what customers do: 30 strangers replying to the local engineer
+    raise his global score and leave his score, rank and reactors among the customers as they were."""
+    cli("audience", "import", brand_world, "--name", "acme")
+
+    def local() -> tuple[dict, dict]:
+        row = next(r for r in cli("top", "--audience", "acme", "--json").json() if r["account"] == "forum:local")
+        return row, cli("explain", "forum:local", "--audience", "acme", "--json").json()["audience"]
+
+    before, explained_before = local()
+    strangers = tmp_path / "strangers.csv"
+    write_events(strangers, [(f"s{i}", "forum", "reply", f"stranger{i}", "local", "2026-06-15T13:00:00Z", f"sr{i}", "l0")
+                             for i in range(30)])
+    assert cli("ingest", strangers).code == 0 and cli("score").code == 0
+    after, explained_after = local()
+    assert after["global_score"] >= before["global_score"] + 5
+    assert (after["score"], after["audience_reactors"], after["rank"]) == (before["score"], 6, 1)
+    assert {**explained_after, "global_score": 0, "inside_share": 0} == {**explained_before, "global_score": 0, "inside_share": 0}
+    assert after["inside_share"] < before["inside_share"] == 1.0
+
+
 def test_unknown_audience_and_bad_csv_are_clean_errors(brand_world, cli, tmp_path) -> None:
     result = cli("top", "--audience", "nobody")
     assert result.code == 1 and "no audience named 'nobody'" in result.err
