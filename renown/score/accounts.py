@@ -8,7 +8,7 @@ handing the rows over in account order:
 
 - the embedded engine (:class:`LocalAccounts`): numpy arrays in this process, a slice of accounts at
   a time, so the score rows are never all held at once;
-- Spark (:class:`renown.score.spark.SparkAccounts`): frames on the executors, joined by account and
+- Spark (:class:`renown.score.spark.SparkAccounts`): frames on the executors, brought together by account and
   mapped a partition at a time; the driver holds neither the inputs nor the rows.
 
 The arithmetic is the same function on both, and per account, so a score does not depend on the

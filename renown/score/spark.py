@@ -24,7 +24,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -497,28 +497,27 @@ ACCOUNT_ROW_BYTES = 400
 
 class SparkAccounts:
     """:class:`~renown.score.accounts.AccountColumns` on Spark: each addition a frame of ``idx`` and its
-    columns on the executors, joined to the ``nodes`` table (the accounts' keys) only when rows are made.
-    The driver sends the columns it computed itself (genuineness, rank) and never collects one."""
+    columns on the executors (with the value of an account it has no row for), brought together with the
+    ``nodes`` table (the accounts' keys) only when rows are made. The driver sends the columns it computed
+    itself (genuineness, rank) and never collects one."""
 
     def __init__(self, engine: SparkEngine, n: int) -> None:
         self.engine, self.n = engine, n
         self.frames: list[tuple[DataFrame, dict[str, float | str]]] = []
 
-    def _keep(self, frame: DataFrame, fill: dict[str, float | str]) -> None:
-        self.frames.append((frame, fill))
-
-    def add(self, columns, at: np.ndarray | None = None, fill: float | str = 0.0) -> None:
+    def add(self, columns: Mapping[str, np.ndarray], at: np.ndarray | None = None, fill: float | str = 0.0) -> None:
         idx = np.arange(self.n, dtype=np.int64) if at is None else np.asarray(at, dtype=np.int64)
         table = pa.table({"idx": idx, **{name: pa.array(values, pa.string()) if isinstance(fill, str) else values
                                          for name, values in columns.items()}})
-        self._keep(self.engine.spark.createDataFrame(table).localCheckpoint(eager=True), dict.fromkeys(columns, fill))
+        self.frames.append((self.engine.spark.createDataFrame(table).localCheckpoint(eager=True),
+                            dict.fromkeys(columns, fill)))
 
-    def add_query(self, sql: str, fill) -> None:
-        self._keep(self.engine.spark.sql(sql).select("idx", *fill).localCheckpoint(eager=True), dict(fill))
+    def add_query(self, sql: str, fill: Mapping[str, float]) -> None:
+        self.frames.append((self.engine.spark.sql(sql).select("idx", *fill).localCheckpoint(eager=True), dict(fill)))
 
-    def add_sums(self, pairs, key: str, kernel, nodes=None) -> None:
+    def add_sums(self, pairs: SparkPairs, key: str, kernel: Kernel, nodes: dict[str, np.ndarray] | None = None) -> None:
         frame = pairs.sums_frame(key, kernel, nodes)
-        self._keep(frame, dict.fromkeys((name for name in frame.columns if name != "idx"), 0.0))
+        self.frames.append((frame, dict.fromkeys((name for name in frame.columns if name != "idx"), 0.0)))
 
     def column(self, name: str) -> np.ndarray:
         """Collected from the executors (for a look at small runs: a scoring run never asks)."""
