@@ -411,3 +411,32 @@ def test_both_engines_make_account_rows_alike_in_account_order(monkeypatch) -> N
     assert local.column("flags").to_pylist().count("ring") == 50
     assert np.isnan(local.column("score").to_numpy()).sum() == n - 30
     assert local.column("reactions").to_numpy().sum() == pairs.column("count").to_numpy().sum()
+
+
+@needs_spark
+def test_joins_with_the_accounts_copy_them_to_every_worker_up_to_a_limit(monkeypatch) -> None:
+    """Spark cannot size a checkpointed table, so without a hint it shuffles both sides of a join with the
+    accounts; the hint copies the accounts to every worker instead, only while they number at most LOOKUP_ROWS."""
+    import pyarrow as pa
+
+    from renown.score import spark as spark_engine
+    from renown.score.spark import SparkEngine, session
+
+    engine = SparkEngine(session())
+    engine.spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")  # only hints broadcast
+    try:
+        keys = [f"net:{i}" for i in range(500)]
+        engine.register("_keys", pa.table({"key": pa.array(keys, pa.string())}))
+        engine.number("_numbered", "SELECT key FROM _keys")
+
+        def plan() -> str:
+            query = f"SELECT {engine.lookup_hint('_numbered', 'n')} n.idx FROM _keys k JOIN _numbered n ON n.key = k.key"
+            return engine.spark.sql(query)._jdf.queryExecution().executedPlan().toString()
+
+        assert "BroadcastHashJoin" in plan() and "SortMergeJoin" not in plan()
+        monkeypatch.setattr(spark_engine, "LOOKUP_ROWS", 499)
+        assert engine.lookup_hint("_numbered") == "" and "SortMergeJoin" in plan()
+        assert engine.lookup_hint("_unknown") == ""
+    finally:
+        engine.spark.conf.unset("spark.sql.autoBroadcastJoinThreshold")
+        engine.close()

@@ -67,6 +67,11 @@ class Engine(Protocol):
     def register(self, name: str, table: pa.Table) -> None:
         """Make an Arrow table queryable as ``name``."""
 
+    def lookup_hint(self, table: str, *aliases: str) -> str:
+        """A hint to write after ``SELECT``: the joins with ``table`` (as ``aliases``, else by its name) look
+        rows up in a copy of it on every worker instead of shuffling the other side, when it is small enough
+        (Spark: a numbered or registered table of at most :data:`~renown.score.spark.LOOKUP_ROWS` rows); else ``""``."""
+
     def pair_source(self, n: int, view: str = "pairs") -> "Pairs | None":
         """Where kernels run on ``view`` (pairs, or topic pairs), or None: on its rows read into this process."""
 
@@ -125,6 +130,9 @@ class DuckDBEngine:
 
     def register(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
+
+    def lookup_hint(self, table: str, *aliases: str) -> str:
+        return ""  # DuckDB plans its hash joins itself
 
     def pair_source(self, n: int, view: str = "pairs") -> None:
         return None  # the pairs are read into numpy anyway: kernels run on them there

@@ -192,11 +192,12 @@ def compute(con: duckdb.DuckDBPyConnection | Engine, window: Window, scope: Scop
         SELECT actor AS key FROM r_keys UNION SELECT target FROM r_keys UNION SELECT actor FROM p_keys
         UNION SELECT actor FROM o_keys""")
     # from here on accounts are integers: each string key is joined exactly once
-    engine.materialize("r", """
-        SELECT a.idx AS src, t.idx AS dst, kind, network, parent_post_id, created_at, decay
+    engine.materialize("r", f"""
+        SELECT {engine.lookup_hint("nodes", "a", "t")} a.idx AS src, t.idx AS dst, kind, network, parent_post_id, created_at, decay
         FROM r_keys JOIN nodes a ON a.key = r_keys.actor JOIN nodes t ON t.key = r_keys.target""")
-    engine.materialize("p", """
-        SELECT nodes.idx AS author, network, post_id, decay FROM p_keys JOIN nodes ON nodes.key = p_keys.actor""")
+    engine.materialize("p", f"""
+        SELECT {engine.lookup_hint("nodes")} nodes.idx AS author, network, post_id, decay
+        FROM p_keys JOIN nodes ON nodes.key = p_keys.actor""")
     engine.drop("r_keys")
     engine.drop("p_keys")
     key_column = engine.table("SELECT key FROM nodes ORDER BY idx").column("key").combine_chunks()

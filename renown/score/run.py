@@ -230,9 +230,9 @@ def _top_posts(engine: Engine) -> None:
     weight = fixed_sum(f"{kind_weight_sql()} * r.decay * gen.g")
     columns = ", ".join(f"top.{name}" for name in EVIDENCE_COLUMNS)
     engine.materialize(TOP_POSTS, f"""
-        SELECT nodes.key AS account, {columns} FROM (
+        SELECT {engine.lookup_hint("nodes")} nodes.key AS account, {columns} FROM (
             SELECT * FROM (
-                SELECT r.dst, 'amplification' AS component,
+                SELECT {engine.lookup_hint(GENUINENESS_TABLE, "gen")} r.dst, 'amplification' AS component,
                        CAST(row_number() OVER (PARTITION BY r.dst ORDER BY {weight} DESC, r.parent_post_id) AS BIGINT) AS rank,
                        'post' AS kind, r.parent_post_id AS ref, {weight} AS weight,
                        CAST(count(DISTINCT r.src) AS BIGINT) AS reactors, CAST(0 AS BIGINT) AS ring_size, {kind_counts_sql()}

@@ -45,6 +45,9 @@ if TYPE_CHECKING:
     from renown.score.pairs import Kernel
 
 LOCAL_MASTER = "local[2]"
+#: The most rows a numbered table (the accounts) may have for joins to look keys up in a copy on every worker
+#: (:meth:`SparkEngine.lookup_hint`); estimated ≈ 60 bytes a row in the hashed copy, ≈ 240 MB at the limit.
+LOOKUP_ROWS = 4_000_000
 #: JVM unified logging: none of the default configuration (warnings to stdout), warnings and errors to stderr.
 JVM_LOG_TO_STDERR = "-Xlog:disable -Xlog:all=warning:stderr"
 JAVA_OPTIONS = "spark.driver.extraJavaOptions"
@@ -148,6 +151,7 @@ class SparkEngine:
         self.spark = spark
         self.event_log = event_log
         self._kept: dict[str, DataFrame] = {}
+        self._rows: dict[str, int] = {}  # rows of the tables :meth:`number` made and :meth:`register` was given
 
     @classmethod
     def open(cls, store: Store, master: str | None = None, conf: dict[str, str] | None = None,
@@ -249,10 +253,20 @@ class SparkEngine:
             "key", (F.col("start") + F.row_number().over(Window.partitionBy("part").orderBy("key")) - 1)
             .cast("bigint").alias("idx")).localCheckpoint(eager=True)
         self._name(name, numbered)
+        self._rows[name] = total
         ordered.unpersist()
 
     def register(self, name: str, table: pa.Table) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
+        self._rows[name] = table.num_rows
+
+    def lookup_hint(self, table: str, *aliases: str) -> str:
+        """Spark does not know the size of a checkpointed table, so it shuffles both sides of every join with the
+        accounts; a broadcast of the numbered accounts instead measured 32.2 → 6.8 s for the reactions' two joins
+        at 10M events (1M accounts, ``local[2]``)."""
+        if self._rows.get(table, LOOKUP_ROWS + 1) > LOOKUP_ROWS:
+            return ""
+        return f"/*+ BROADCAST({', '.join(aliases or (table,))}) */"
 
     def pair_source(self, n: int, view: str = "pairs") -> SparkPairs:
         """``view`` as kernels run on it: on the executors."""
@@ -262,6 +276,7 @@ class SparkEngine:
         return SparkAccounts(self, len(keys))
 
     def drop(self, name: str) -> None:
+        self._rows.pop(name, None)
         frame = self._kept.pop(name, None)
         if frame is not None:
             frame.unpersist()
@@ -295,7 +310,7 @@ class SparkEngine:
         :data:`~renown.score.model.GENUINENESS_TABLE` (read here rather than shipped to the executors again)."""
         from renown.score.spark_pagerank import block_pagerank
 
-        graph = self.spark.sql(f"SELECT p.src, p.dst, p.weight, k.g AS keep FROM pairs p "
+        graph = self.spark.sql(f"SELECT {self.lookup_hint(GENUINENESS_TABLE, 'k')} p.src, p.dst, p.weight, k.g AS keep FROM pairs p "
                                f"JOIN {GENUINENESS_TABLE} k ON k.idx = p.src").localCheckpoint(eager=True)
         return lambda teleport: block_pagerank(self, graph, f.n, teleport, strength=pair_strength, damping=DAMPING)
 

@@ -58,7 +58,7 @@ def _keyword_matches(engine: Engine, chosen: list[str], in_window: str, decay: s
                                           "topic": pa.array([t for _, t in pairs], pa.string())}))
     words = engine.replace_all("lower(text)", "[^a-z0-9]+", " ")
     return f"""
-        SELECT nodes.idx AS author, e.network, e.post_id, ph.topic, {decay} AS decay
+        SELECT {engine.lookup_hint("nodes")} nodes.idx AS author, e.network, e.post_id, ph.topic, {decay} AS decay
         FROM (SELECT actor, network, post_id, created_at, ' ' || trim({words}) || ' ' AS words
               FROM events WHERE {in_window}
                 AND kind IN ('post', 'reply', 'quote') AND post_id IS NOT NULL AND text IS NOT NULL) e
@@ -87,7 +87,7 @@ def topic_scores(con: "duckdb.DuckDBPyConnection | Engine", ctx: Context, window
                                              "topic": pa.array([tax.topic_of(t) for t in tags], pa.string())}))
     decay = decay_sql(engine, window)
     tagged = f"""
-        SELECT DISTINCT nodes.idx AS author, e.network, e.post_id, tt.topic, {decay} AS decay
+        SELECT {engine.lookup_hint("nodes")} DISTINCT nodes.idx AS author, e.network, e.post_id, tt.topic, {decay} AS decay
         FROM (SELECT actor, network, post_id, created_at, {engine.explode('tags')} AS tag FROM events
               WHERE {posts_in_window}) e
         JOIN _tag_topics tt ON tt.tag = e.tag JOIN nodes ON nodes.key = e.actor"""
