@@ -247,9 +247,9 @@ def score(f: Features, components: list[Component] | None = None, ranker: Ranker
           genuine: Genuineness | None = None) -> Scores:
     """Score every account of ``f`` (``genuine``: its :func:`~renown.score.gaming.assess`, when
     the caller needed it first)."""
+    components = components or COMPONENTS
     ctx = build_context(f, ranker, genuine)
     scored = account_scores(ctx.accounts(), components)
-    components = components or COMPONENTS
     return Scores(scored["score"], scored["exact"], scored["z"], *(
         {c.name: scored[f"{c.name}_{part}"] for c in components} for part in ("value", "measure", "points")), ctx)
 

@@ -177,19 +177,22 @@ def _scores_rows(c: Context) -> pa.RecordBatchReader:
     """The snapshot's score rows, made where the engine keeps the run's per-account columns (on Spark, on the
     executors): the genuineness and rank this process computed join them there, then :func:`score_rows`."""
     g, accounts = c.genuine, c.f.accounts
-    accounts.add({"rank": c.rank, "genuineness": g.g, "reactors": g.reactors, "reactions": g.reactions,
-                  "ring_size": g.ring_size})
+    # the genuineness is on the engine already (registered before ranking)
+    accounts.add_query(f"SELECT idx, g AS genuineness FROM {GENUINENESS_TABLE}", {"genuineness": 0.0})
+    accounts.add({"rank": c.rank, "reactors": g.reactors, "reactions": g.reactions, "ring_size": g.ring_size})
     flagged = np.flatnonzero((g.bot > 0) | (g.ring >= 0))
     accounts.add({"flags": np.array([",".join(g.reasons(int(i))) for i in flagged], dtype=object)}, at=flagged, fill="")
     return accounts.rows(partial(score_rows, rank_base=c.rank_base), SCORES_SCHEMA)
 
 
+#: The score rows' columns of each component: its value, measure and points (:func:`~renown.score.model.account_scores`).
+COMPONENT_COLUMNS = tuple(f"{c.name}_{part}" for c in COMPONENTS for part in ("value", "measure", "points"))
 #: A snapshot's ``scores`` table: one row per account.
 SCORES_SCHEMA = pa.schema([
     ("account", pa.string()), ("score", pa.int64()), ("exact", pa.float64()), ("z", pa.float64()),
     ("reactors", pa.int64()), ("reactions", pa.int64()), ("posts", pa.int64()), ("genuineness", pa.float64()),
     ("ring_size", pa.int64()), ("flags", pa.string()), ("nps", pa.float64()),
-    *((f"{c.name}_{part}", pa.float64()) for c in COMPONENTS for part in ("value", "measure", "points"))])
+    *((name, pa.float64()) for name in COMPONENT_COLUMNS)])
 
 
 def score_rows(keys: pa.Array, columns: Mapping[str, np.ndarray], rank_base: float) -> pa.RecordBatch:
@@ -206,7 +209,7 @@ def score_rows(keys: pa.Array, columns: Mapping[str, np.ndarray], rank_base: flo
         "posts": np.asarray(columns["posts_count"]).astype(np.int64),
         "genuineness": columns["genuineness"], "ring_size": np.asarray(columns["ring_size"]).astype(np.int64),
         "flags": pa.array(columns["flags"], pa.string()), "nps": pa.array(nps, pa.float64(), mask=np.isnan(nps)),
-        **{name: scored[name] for name in SCORES_SCHEMA.names[11:]},
+        **{name: scored[name] for name in COMPONENT_COLUMNS},
     }
     return pa.record_batch([pa.array(row[name], SCORES_SCHEMA.field(name).type) if not isinstance(row[name], pa.Array)
                             else row[name] for name in SCORES_SCHEMA.names], schema=SCORES_SCHEMA)
